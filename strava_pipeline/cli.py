@@ -1,0 +1,208 @@
+"""Command line of `uv run strava.py`: import runs, backfills, the plan, the demo and the OAuth set-up."""
+
+import argparse
+import logging
+import os
+import sys
+from contextlib import ExitStack
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Optional, Sequence
+
+from strava_pipeline import settings
+from strava_pipeline.clock import SystemClock
+from strava_pipeline.config import StravaConfig, UserError, load_strava_config, resolve_data_dir
+from strava_pipeline.progress import Reporter
+from strava_pipeline.runner import RunOptions, RunSummary, run_import
+
+PROG = "strava.py"
+DESCRIPTION = (
+    "Load your Strava activities, their detail and streams into a local DuckDB warehouse. "
+    "Without dates: the last 30 days on the first run, then everything new since the last run."
+)
+EPILOG = (
+    "examples:\n"
+    "  uv run strava.py --demo --start-date 2022-01-01   load the bundled fake athlete, no account needed\n"
+    "  uv run strava.py                                  load what is new since the last run\n"
+    "  uv run strava.py --start-date 2019-01-01 --end-date 2019-12-31   backfill 2019\n"
+    "  uv run strava.py --plan                           how many requests and days the remaining work needs"
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, like every other input error
+        raise UserError(f"{message}: see `uv run {PROG} --help`.")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description=DESCRIPTION, epilog=EPILOG,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.add_parser("auth", help="authorize this app with Strava once and store the tokens (mode 600)",
+                        description="Print the Strava authorize URL, take the pasted code or redirect URL, "
+                                    "exchange it and store the tokens (mode 600) in the data dir.")
+    window = parser.add_argument_group("what to load")
+    window.add_argument("--start-date", metavar="YYYY-MM-DD",
+                        help="backfill from this day (UTC); does not move the saved incremental state")
+    window.add_argument("--end-date", metavar="YYYY-MM-DD",
+                        help="backfill up to and including this day (UTC); default today")
+    window.add_argument("--detail", action=argparse.BooleanOptionalAction, default=True,
+                        help="fetch activity detail with laps, splits and best efforts, athlete stats and gear "
+                             "(default: on)")
+    window.add_argument("--streams", action=argparse.BooleanOptionalAction, default=True,
+                        help="fetch the recorded streams: time, latlng, heart rate, power... (default: on)")
+    window.add_argument("--zones", action=argparse.BooleanOptionalAction, default=False,
+                        help="also fetch per-activity zones, one more request each (default: off; time in zones "
+                             "is computed from the streams)")
+    window.add_argument("--reconcile", action="store_true",
+                        help="list all activities (1 request per 200) to pick up edits and flag deletions")
+    budget = parser.add_argument_group("rate limits")
+    budget.add_argument("--plan", action="store_true",
+                        help="list new activities only and print the requests and days the remaining work needs")
+    budget.add_argument("--no-wait", dest="wait", action="store_false",
+                        help="stop instead of waiting for the next 15-minute window")
+    budget.add_argument("--max-requests", type=int, metavar="N",
+                        help="spend at most N requests in this run (headroom for your other apps)")
+    where = parser.add_argument_group("where")
+    where.add_argument("--data-dir", metavar="PATH",
+                       help="folder for the warehouse, tokens and state (default data/, env STRAVA_DATA_DIR)")
+    where.add_argument("--demo", action="store_true",
+                       help="run against the bundled fake Strava API with a generated athlete, in data/demo/")
+    where.add_argument("-v", "--verbose", action="store_true", help="log every request and retry")
+    return parser
+
+
+def parse_day(value: Optional[str], flag: str) -> Optional[date]:
+    if value is None:
+        return None
+    try:
+        if len(value) != 10:
+            raise ValueError
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UserError(f"{flag} {value} is not a valid date: use YYYY-MM-DD, for example 2024-03-01.") from None
+
+
+def options_from_args(args: argparse.Namespace, today: date) -> RunOptions:
+    start, end = parse_day(args.start_date, "--start-date"), parse_day(args.end_date, "--end-date")
+    if start and start > today:
+        raise UserError(f"--start-date {start} is in the future: pick a day up to today ({today}).")
+    if start and end and end < start:
+        raise UserError(f"--end-date {end} is before --start-date {start}: swap them or pick a later end.")
+    if args.max_requests is not None and args.max_requests < 1:
+        raise UserError("--max-requests must be a positive number of requests.")
+    if args.plan and args.reconcile:
+        raise UserError("--plan and --reconcile do different listings: use one of them.")
+    return RunOptions(
+        data_dir=resolve_data_dir(args.data_dir, demo=args.demo),
+        start_date=start, end_date=end, detail=args.detail, streams=args.streams, zones=args.zones,
+        wait=args.wait, max_requests=args.max_requests, plan=args.plan, reconcile=args.reconcile,
+    )
+
+
+def _n(x: int) -> str:
+    return f"{x:,}"
+
+
+def _kinds_text(opts: RunOptions) -> str:
+    names = {"detail": "detail", "streams": "streams", "zones": "zones"}
+    kinds = [names[k] for k in opts.kinds]
+    return " and ".join(kinds) if kinds else "nothing"
+
+
+def print_summary(s: RunSummary, opts: RunOptions, out=sys.stdout) -> None:
+    p = lambda line="": print(line, file=out, flush=True)  # noqa: E731
+    if opts.plan:
+        p(f"Plan: {_n(s.new_activities)} new and {_n(s.updated_activities)} known activities listed; "
+          f"{_n(s.remaining_items)} activities still need {_kinds_text(opts)}: {_n(s.remaining_requests)} requests, "
+          f"about {s.days_left} day(s) at the current limits.")
+    if s.stop is not None:
+        if s.stop.daily:
+            p(f"Daily read limit reached ({s.stop.reason}): {_n(s.requests)} requests used, "
+              f"{_n(s.remaining_items)} activities still need {_kinds_text(opts)}; run again after 00:00 UTC "
+              f"(about {s.days_left} more day(s) at this pace).")
+        else:
+            p(f"Stopped: {s.stop.reason}; {_n(s.remaining_items)} activities still need {_kinds_text(opts)}; "
+              "run again after the next quarter hour.")
+    if s.interrupted:
+        p("Stopped by Ctrl-C: everything fetched so far is saved; run again to continue.")
+    p(f"Activities: {_n(s.new_activities)} new, {_n(s.updated_activities)} updated"
+      + (f", {_n(s.deleted_activities)} flagged deleted" if opts.reconcile else "")
+      + f"; {_n(s.items_done)} fetched in detail; {_n(s.stream_points)} stream points.")
+    p(f"API requests: {_n(s.requests)} (+{s.token_requests} token); warehouse: {s.warehouse} (dataset strava).")
+    if s.failed:
+        p(f"{len(s.failed)} item(s) failed and stay queued for the next run, e.g. {s.failed[0]}.")
+    if not opts.plan and s.stop is None and not s.interrupted and s.remaining_items:
+        p(f"{_n(s.remaining_items)} activities still queued ({_n(s.remaining_requests)} requests).")
+
+
+def cmd_auth(cfg: StravaConfig, data_dir: Path, read=input, out=sys.stdout) -> None:
+    import requests
+
+    from strava_pipeline.auth import StravaAuth, authorize_url, code_from_paste
+    from strava_pipeline.tokens import TokenStore
+
+    print("1. Open this address in a browser, log in to Strava and press Authorize:", file=out)
+    print(f"   {authorize_url(cfg)}", file=out)
+    print("2. The browser then goes to a page on localhost that does not load: that is expected.", file=out)
+    print("   Copy the whole address of that page (or just the value of code=) and paste it here.", file=out)
+    try:
+        pasted = read("Code or URL: ")
+    except EOFError:
+        raise UserError("No code was given: run `uv run strava.py auth` in a terminal and paste the code.") from None
+    code = code_from_paste(pasted)
+    auth = StravaAuth(cfg, TokenStore(data_dir / settings.TOKENS_FILE), requests.Session(), SystemClock())
+    body = auth.exchange_code(code)
+    athlete = body.get("athlete") or {}
+    who = " ".join(x for x in (athlete.get("firstname"), athlete.get("lastname")) if x) or f"athlete {athlete.get('id')}"
+    print(f"Authorized as {who}; tokens saved to {data_dir / settings.TOKENS_FILE} (mode 600). "
+          "Now run `uv run strava.py`.", file=out)
+
+
+def _demo_config(stack: ExitStack, data_dir: Path, clock) -> StravaConfig:
+    """Start the bundled fake API on a free loopback port and sign in to it like a real user would."""
+    import requests
+
+    from strava_pipeline.auth import StravaAuth
+    from strava_pipeline.demo import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, start_demo_api
+    from strava_pipeline.tokens import TokenStore
+
+    fake, base_url = start_demo_api(stack, data_dir, clock)
+    cfg = StravaConfig(base_url=base_url, access_token_url=fake.token_url, client_id=DEMO_CLIENT_ID,
+                       client_secret=DEMO_CLIENT_SECRET, refresh_token=None)
+    store = TokenStore(data_dir / settings.TOKENS_FILE)
+    if store.load() is None:
+        # the same code exchange `strava.py auth` does, with a code the fake hands out instead of a browser
+        StravaAuth(cfg, store, requests.Session(), clock).exchange_code(fake.issue_authorization_code())
+    return cfg
+
+
+def main(argv: Optional[Sequence[str]] = None, clock=None, out=sys.stdout, err=sys.stderr) -> int:
+    clock = clock or SystemClock()
+    try:
+        args = build_parser().parse_args(argv)
+        logging.basicConfig(level=logging.INFO if args.verbose else logging.ERROR,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        today = datetime.fromtimestamp(clock.now(), timezone.utc).date()
+        opts = options_from_args(args, today)
+        with ExitStack() as stack:
+            if args.demo:
+                cfg = _demo_config(stack, opts.data_dir, clock)
+            else:
+                cfg = load_strava_config(require_refresh_token=False)
+            if args.command == "auth":
+                cmd_auth(cfg, opts.data_dir, out=out)
+                return 0
+            summary = run_import(opts, cfg, clock=clock, reporter=Reporter(stream=out, clock=clock))
+        print_summary(summary, opts, out=out)
+        return 130 if summary.interrupted else 0
+    except UserError as exc:
+        print(f"error: {exc}", file=err, flush=True)
+        return 2
+    except KeyboardInterrupt:
+        print("Stopped by Ctrl-C before anything was fetched.", file=err, flush=True)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

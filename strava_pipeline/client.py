@@ -1,0 +1,120 @@
+"""HTTP client for Strava API v3: budget before every request, one token refresh on 401, bounded retries."""
+
+import json
+import logging
+import random
+from typing import Any, Optional
+
+import requests
+
+from strava_pipeline.auth import REAUTHORIZE, StravaAuth
+from strava_pipeline.config import UserError
+from strava_pipeline.ratelimit import Budget, BudgetStop
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+BACKOFF_BASE_S = 1.0
+BACKOFF_CAP_S = 60.0
+
+
+class ItemError(Exception):
+    """One resource could not be fetched this run (bad or truncated body, repeated 5xx): retried on a later run."""
+
+
+class NotFound(Exception):
+    """404: the activity (or its streams) does not exist on Strava."""
+
+
+class StravaClient:
+    def __init__(self, base_url: str, auth: StravaAuth, budget: Budget, session: requests.Session, clock,
+                 timeout: float = 60.0, rng: Optional[random.Random] = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.auth = auth
+        self.budget = budget
+        self.session = session
+        self.clock = clock
+        self.timeout = timeout
+        self.rng = rng or random.Random()
+        self.requests_by_path: dict[str, int] = {}
+        self.reached_server = False
+
+    @property
+    def requests_sent(self) -> int:
+        return self.budget.sent
+
+    def _backoff(self, attempt: int) -> None:
+        # full jitter: spreads retries of many clients, bounded by the cap
+        self.clock.sleep(self.rng.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**attempt)))
+
+    def get(self, path: str, params: Optional[dict] = None, label: Optional[str] = None) -> Any:
+        """GET base_url+path and return the decoded JSON.
+
+        Raises BudgetStop (no budget now), NotFound (404), ItemError (this resource failed, try later) or
+        UserError (something only the user can fix: credentials, base URL, access).
+        """
+        url = self.base_url + path
+        label = label or path
+        refreshed = False
+        waited_after_429 = False
+        last_problem = "no answer"
+        for attempt in range(MAX_ATTEMPTS):
+            self.budget.before_request(is_read=True)
+            headers = {"Authorization": f"Bearer {self.auth.access_token()}", "Accept": "application/json"}
+            self.budget.note_sent(is_read=True)
+            self.requests_by_path[label] = self.requests_by_path.get(label, 0) + 1
+            try:
+                resp = self.session.get(url, params=params, headers=headers, timeout=self.timeout)
+            except requests.exceptions.InvalidURL:
+                raise UserError(f"sources.strava.base_url {self.base_url!r} is not a valid URL: fix it in .dlt/config.toml.")
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                last_problem = type(exc).__name__
+                log.warning("GET %s failed (%s), attempt %d/%d", label, last_problem, attempt + 1, MAX_ATTEMPTS)
+                self._backoff(attempt)
+                continue
+            self.reached_server = True
+            self.budget.update(resp.headers)
+            status = resp.status_code
+            if status == 401:
+                if refreshed:
+                    raise UserError(f"Strava keeps refusing the access token (HTTP 401): {REAUTHORIZE}.")
+                refreshed = True
+                self.auth.refresh()
+                continue
+            if status == 429:
+                if waited_after_429 or self.budget.exhausted_daily():
+                    raise BudgetStop("Strava answered 429 Too Many Requests", daily=True)
+                waited_after_429 = True
+                self.budget.wait_for_next_window("Strava answered 429 Too Many Requests")
+                continue
+            if status >= 500:
+                last_problem = f"HTTP {status}"
+                log.warning("GET %s answered %s, attempt %d/%d", label, status, attempt + 1, MAX_ATTEMPTS)
+                self._backoff(attempt)
+                continue
+            if status == 404:
+                raise NotFound(label)
+            if status == 403:
+                raise UserError(_forbidden_message(resp))
+            if status >= 400:
+                raise ItemError(f"GET {label} answered HTTP {status}: {resp.text[:200]}")
+            try:
+                return resp.json()
+            except (ValueError, json.JSONDecodeError):
+                kind = "an HTML page" if "html" in resp.headers.get("Content-Type", "") else "a truncated or invalid JSON body"
+                raise ItemError(f"GET {label} returned {kind}") from None
+        if not self.reached_server:
+            raise UserError(
+                f"Cannot reach the Strava API at {self.base_url} ({last_problem}): check sources.strava.base_url and your network."
+            )
+        raise ItemError(f"GET {label} failed {MAX_ATTEMPTS} times ({last_problem})")
+
+
+def _forbidden_message(resp: requests.Response) -> str:
+    text = resp.text[:500]
+    if "inactive" in text.lower():
+        return (
+            "Strava says the API application is inactive (HTTP 403): API access now needs a developer subscription; "
+            "import your bulk export with `uv run strava.py import-archive PATH` instead."
+        )
+    return f"Strava refused access (HTTP 403): authorize with all scopes ({REAUTHORIZE})."

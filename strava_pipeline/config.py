@@ -1,0 +1,80 @@
+"""Where things live (data dir, warehouse, state) and the Strava settings read the dlt way (config.toml, secrets.toml, env)."""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import dlt
+
+from strava_pipeline import settings
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+class UserError(Exception):
+    """A problem the user can fix: printed as one sentence, exit code 2, no traceback."""
+
+
+def resolve_data_dir(cli_value: Optional[str] = None, demo: bool = False) -> Path:
+    """--data-dir, else STRAVA_DATA_DIR, else data/ in the project; the demo keeps its own data/demo/ inside it."""
+    raw = cli_value or os.environ.get("STRAVA_DATA_DIR")
+    base = Path(raw).expanduser().resolve() if raw else PROJECT_ROOT / settings.DEFAULT_DATA_DIR
+    return base / settings.DEMO_SUBDIR if demo else base
+
+
+def warehouse_path(data_dir: Path) -> Path:
+    return data_dir / settings.WAREHOUSE_FILE
+
+
+def pipelines_dir(data_dir: Path) -> Path:
+    return data_dir / settings.PIPELINES_SUBDIR
+
+
+@dataclass(frozen=True)
+class StravaConfig:
+    base_url: str
+    access_token_url: str
+    client_id: str
+    client_secret: str
+    refresh_token: Optional[str]
+
+
+_CONFIG_HINT = "set it in .dlt/config.toml or .dlt/secrets.toml (see .dlt/secrets.toml.example) or as {env}"
+
+
+def _setting(key: str, secret: bool) -> Optional[str]:
+    getter = dlt.secrets.get if secret else dlt.config.get
+    value = getter(key)
+    if value is None and not secret:
+        value = dlt.secrets.get(key)
+    if value is None:
+        return None
+    value = str(value).strip()
+    return value or None
+
+
+def _env_name(key: str) -> str:
+    return key.upper().replace(".", "__")
+
+
+def load_strava_config(require_refresh_token: bool = True) -> StravaConfig:
+    """Read [sources.strava] and its credentials; a missing or empty value is a UserError naming the key to set."""
+    keys = {
+        "base_url": ("sources.strava.base_url", False),
+        "access_token_url": ("sources.strava.credentials.access_token_url", False),
+        "client_id": ("sources.strava.credentials.client_id", True),
+        "client_secret": ("sources.strava.credentials.client_secret", True),
+        "refresh_token": ("sources.strava.credentials.refresh_token", True),
+    }
+    values = {name: _setting(key, secret) for name, (key, secret) in keys.items()}
+    for name, (key, _) in keys.items():
+        if values[name] is None and (name != "refresh_token" or require_refresh_token):
+            raise UserError(
+                f"Missing Strava setting {key}: " + _CONFIG_HINT.format(env=_env_name(key)) + "."
+            )
+    for name in ("base_url", "access_token_url"):
+        if not values[name].startswith(("http://", "https://")):
+            raise UserError(f"{keys[name][0]} must be an http(s) URL, got {values[name]!r}: fix it in .dlt/config.toml.")
+    values["base_url"] = values["base_url"].rstrip("/")
+    return StravaConfig(**values)

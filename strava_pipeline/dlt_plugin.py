@@ -1,0 +1,26 @@
+"""dlt plugin: in this project, dlt keeps its pipelines under the data dir, for our code and `dlt pipeline ...` alike."""
+
+import os
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+from dlt.common.configuration import plugins
+from dlt.common.runtime.run_context import RunContext
+
+from strava_pipeline.config import PROJECT_ROOT, resolve_data_dir
+
+
+class StravaRunContext(RunContext):
+    """dlt's default run context, with the data dir (pipelines/ lives in it) moved into the project's data dir."""
+
+    @property
+    def data_dir(self) -> str:
+        return os.environ.get("DLT_DATA_DIR") or str(resolve_data_dir())
+
+
+@plugins.hookimpl(specname="plug_run_context")
+def plug_strava_run_context(run_dir: Optional[str], runtime_kwargs: Optional[Dict[str, Any]]) -> Optional[RunContext]:
+    root = Path(os.environ.get("DLT_PROJECT_DIR") or run_dir or ".").resolve()
+    if root == PROJECT_ROOT:
+        return StravaRunContext(str(root))
+    return None

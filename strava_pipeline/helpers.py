@@ -1,0 +1,183 @@
+"""Shape Strava API payloads into raw-table rows: summaries, details, laps, efforts, zones, gear, streams as Arrow."""
+
+from datetime import datetime, timezone
+from typing import Any, Iterable, Optional
+
+import numpy as np
+import pyarrow as pa
+
+from strava_pipeline import settings
+
+JSON_COLUMNS = ("start_latlng", "end_latlng")
+
+
+def utc_now_iso() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def iso_from_epoch(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def epoch_from_iso(value: str) -> int:
+    return int(datetime.strptime(value[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc).timestamp())
+
+
+def _as_float(value: Any) -> Any:
+    # Strava sends 0 for 0.0 and ints for whole numbers; pin to float so dlt never splits a column into variants
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+
+
+def _floats(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _floats(v) for k, v in obj.items()}
+    return _as_float(obj)
+
+
+def activity_row(summary: dict, source: str = "api") -> dict:
+    """A SummaryActivity as it came, plus athlete_id, source and the deleted flag."""
+    row = dict(summary)
+    athlete = row.get("athlete") or {}
+    row["athlete_id"] = athlete.get("id") if isinstance(athlete, dict) else None
+    for col in settings.ACTIVITY_DOUBLE_COLUMNS:
+        if col in row:
+            row[col] = _as_float(row[col])
+    for col in JSON_COLUMNS:
+        # [] for no GPS in the real data, null in the swagger example: keep one shape
+        if not row.get(col):
+            row[col] = None
+    row["source"] = source
+    row["deleted"] = False
+    return row
+
+
+DETAIL_FIELDS = (
+    "id", "description", "calories", "device_name", "gear_id", "perceived_exertion", "prefer_perceived_exertion",
+    "hide_from_home", "workout_type", "embed_token",
+)
+LAP_FIELDS = (
+    "id", "name", "lap_index", "split", "elapsed_time", "moving_time", "start_date", "start_date_local", "distance",
+    "average_speed", "max_speed", "start_index", "end_index", "total_elevation_gain", "average_cadence",
+    "average_watts", "device_watts", "average_heartrate", "max_heartrate", "pace_zone",
+)
+EFFORT_FIELDS = (
+    "id", "name", "elapsed_time", "moving_time", "start_date", "start_date_local", "distance", "pr_rank",
+    "start_index", "end_index",
+)
+
+
+def _pick(obj: dict, fields: Iterable[str]) -> dict:
+    return {f: _as_float(obj.get(f)) if f not in ("id", "lap_index", "split", "start_index", "end_index",
+                                                   "elapsed_time", "moving_time", "pr_rank", "pace_zone",
+                                                   "workout_type") else obj.get(f)
+            for f in fields}
+
+
+def detail_rows(detail: dict, athlete_id: int, fetched_at: str) -> tuple[dict, list[dict], list[dict]]:
+    """DetailedActivity -> (activity_details row, laps rows, best_efforts rows): laps come with the detail for free."""
+    activity_id = detail["id"]
+    row = _pick(detail, DETAIL_FIELDS)
+    row.pop("embed_token", None)
+    row.update(
+        athlete_id=athlete_id,
+        photo_count=(detail.get("photos") or {}).get("count"),
+        total_photo_count=detail.get("total_photo_count"),
+        segment_effort_count=len(detail.get("segment_efforts") or []),
+        splits_metric=[_floats(s) for s in detail.get("splits_metric") or []] or None,
+        splits_standard=[_floats(s) for s in detail.get("splits_standard") or []] or None,
+        available_zones=detail.get("available_zones") or None,
+        polyline=(detail.get("map") or {}).get("polyline"),
+        fetched_at=fetched_at,
+    )
+    laps = [{**_pick(lap, LAP_FIELDS), "activity_id": activity_id, "athlete_id": athlete_id}
+            for lap in detail.get("laps") or []]
+    efforts = [{**_pick(e, EFFORT_FIELDS), "activity_id": activity_id, "athlete_id": athlete_id}
+               for e in detail.get("best_efforts") or []]
+    return row, laps, efforts
+
+
+def zone_rows(zones: list, activity_id: int, athlete_id: int) -> list[dict]:
+    return [
+        {
+            "activity_id": activity_id,
+            "athlete_id": athlete_id,
+            "type": z.get("type"),
+            "score": _as_float(z.get("score")),
+            "sensor_based": z.get("sensor_based"),
+            "custom_zones": z.get("custom_zones"),
+            "points": _as_float(z.get("points")),
+            "distribution_buckets": [_floats(b) for b in z.get("distribution_buckets") or []],
+        }
+        for z in zones or []
+        if isinstance(z, dict)
+    ]
+
+
+def athlete_row(athlete: dict, fetched_at: str) -> dict:
+    row = {k: v for k, v in athlete.items() if k not in ("clubs", "bikes", "shoes")}
+    row["athlete_id"] = athlete["id"]
+    row["weight"] = _as_float(row.get("weight"))
+    row["bikes"] = [_floats(g) for g in athlete.get("bikes") or []] or None
+    row["shoes"] = [_floats(g) for g in athlete.get("shoes") or []] or None
+    row["fetched_at"] = fetched_at
+    return row
+
+
+def stats_row(stats: dict, athlete_id: int, fetched_at: str) -> dict:
+    return {"athlete_id": athlete_id, **_floats(stats), "fetched_at": fetched_at}
+
+
+def gear_row(gear: dict, athlete_id: int, fetched_at: str) -> dict:
+    return {**_floats(gear), "id": gear["id"], "athlete_id": athlete_id, "fetched_at": fetched_at}
+
+
+def _stream_data(payload: Any) -> dict:
+    """key_by_type object, or the list form of the swagger example -> {type: data}."""
+    if isinstance(payload, dict):
+        return {k: v.get("data") for k, v in payload.items() if isinstance(v, dict)}
+    if isinstance(payload, list):
+        return {s.get("type"): s.get("data") for s in payload if isinstance(s, dict)}
+    return {}
+
+
+_FLOAT_STREAMS = ("distance", "altitude", "velocity_smooth", "heartrate", "cadence", "watts", "temp", "grade_smooth")
+
+
+def streams_table(payload: Any, activity_id: int, athlete_id: Optional[int], source: str = "api") -> pa.Table:
+    """One Arrow table (settings.STREAM_SCHEMA) for one activity's streams; no Python object per point."""
+    data = _stream_data(payload)
+    n = max((len(v) for v in data.values() if isinstance(v, list)), default=0)
+    cols: dict[str, pa.Array] = {}
+
+    def column(key: str, typ: pa.DataType) -> pa.Array:
+        values = data.get(key)
+        if not isinstance(values, list) or not values:
+            return pa.nulls(n, typ)
+        arr = pa.array(values, type=typ, from_pandas=True) if typ != pa.bool_() else pa.array(values, type=pa.bool_())
+        if len(arr) < n:  # streams of one activity share one index; pad a short one instead of misaligning
+            arr = pa.concat_arrays([arr, pa.nulls(n - len(arr), typ)])
+        return arr[:n]
+
+    cols["athlete_id"] = pa.array(np.full(n, athlete_id if athlete_id is not None else 0, dtype=np.int64)) \
+        if athlete_id is not None else pa.nulls(n, pa.int64())
+    cols["activity_id"] = pa.array(np.full(n, activity_id, dtype=np.int64))
+    cols["point_index"] = pa.array(np.arange(n, dtype=np.int32))
+    cols["time"] = column("time", pa.int32())
+    for key in ("distance",):
+        cols[key] = column(key, pa.float64())
+    latlng = data.get("latlng")
+    if isinstance(latlng, list) and latlng:
+        pairs = np.full((n, 2), np.nan)
+        arr = np.asarray(latlng, dtype=np.float64).reshape(-1, 2)[:n]
+        pairs[: len(arr)] = arr
+        mask = np.isnan(pairs[:, 0])
+        cols["lat"] = pa.array(pairs[:, 0], mask=mask)
+        cols["lng"] = pa.array(pairs[:, 1], mask=mask)
+    else:
+        cols["lat"] = pa.nulls(n, pa.float64())
+        cols["lng"] = pa.nulls(n, pa.float64())
+    for key in _FLOAT_STREAMS[1:]:
+        cols[key] = column(key, pa.float64())
+    cols["moving"] = column("moving", pa.bool_())
+    cols["source"] = pa.array(np.full(n, source, dtype=object), type=pa.string())
+    return pa.table([cols[f.name] for f in settings.STREAM_SCHEMA], schema=settings.STREAM_SCHEMA)

@@ -1,0 +1,420 @@
+"""One import run: list new activities, then work through the queue (detail, streams, zones) within the budget."""
+
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Optional
+
+import dlt
+import requests
+from dlt.pipeline.exceptions import PipelineStepFailed
+
+from strava_pipeline import activities_resource, settings, streams_resource, table_resource
+from strava_pipeline.auth import StravaAuth
+from strava_pipeline.client import ItemError, NotFound, StravaClient
+from strava_pipeline.clock import SystemClock
+from strava_pipeline.config import StravaConfig, UserError, pipelines_dir, warehouse_path
+from strava_pipeline.helpers import (
+    activity_row, athlete_row, detail_rows, gear_row, iso_from_epoch, stats_row, streams_table, zone_rows,
+)
+from strava_pipeline.progress import Reporter
+from strava_pipeline.ratelimit import Budget, BudgetStop, days_needed
+from strava_pipeline.tokens import TokenStore
+from strava_pipeline.workqueue import WorkItem, pending, requests_needed, table_exists
+
+# a batch is committed (one dlt load package) after this many activities or stream points, whichever first
+BATCH_ACTIVITIES = 50
+BATCH_POINTS = 400_000
+# the athlete profile and stats are refreshed at most this often
+PROFILE_MAX_AGE_S = 24 * 3600
+EARLIEST = "2000-01-01T00:00:00Z"
+
+
+@dataclass
+class RunOptions:
+    data_dir: Path
+    start_date: Optional[date] = None
+    end_date: Optional[date] = None
+    detail: bool = True
+    streams: bool = True
+    zones: bool = False
+    wait: bool = True
+    max_requests: Optional[int] = None
+    plan: bool = False
+    reconcile: bool = False
+    timeout: float = 60.0
+
+    @property
+    def kinds(self) -> list[str]:
+        return [k for k, on in (("detail", self.detail), ("streams", self.streams), ("zones", self.zones)) if on]
+
+    @property
+    def backfill(self) -> bool:
+        return self.start_date is not None or self.end_date is not None
+
+
+@dataclass
+class RunSummary:
+    new_activities: int = 0
+    updated_activities: int = 0
+    deleted_activities: int = 0
+    items_done: int = 0
+    stream_points: int = 0
+    failed: list = field(default_factory=list)
+    requests: int = 0
+    token_requests: int = 0
+    stop: Optional[BudgetStop] = None
+    interrupted: bool = False
+    remaining_items: int = 0
+    remaining_requests: int = 0
+    days_left: int = 0
+    warehouse: Optional[Path] = None
+
+
+def make_pipeline(data_dir: Path) -> dlt.Pipeline:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return dlt.pipeline(
+        pipeline_name=settings.PIPELINE_NAME,
+        pipelines_dir=str(pipelines_dir(data_dir)),
+        destination=dlt.destinations.duckdb(str(warehouse_path(data_dir))),
+        dataset_name=settings.DATASET_NAME,
+    )
+
+
+def unwrap(exc: BaseException) -> BaseException:
+    """dlt wraps what a resource raised in PipelineStepFailed/ResourceExtractionError: find our own exception."""
+    seen = set()
+    cur: Optional[BaseException] = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, (UserError, BudgetStop, KeyboardInterrupt, ListingAborted)):
+            return cur
+        cur = cur.__cause__ or cur.__context__
+    return exc
+
+
+class ListingAborted(Exception):
+    """The daily budget ran out in the middle of a listing whose order does not allow keeping a part of it."""
+
+
+def _utc_day(d: date) -> str:
+    return datetime(d.year, d.month, d.day, tzinfo=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Run:
+    def __init__(self, opts: RunOptions, cfg: StravaConfig, clock=None, reporter: Optional[Reporter] = None,
+                 session: Optional[requests.Session] = None) -> None:
+        self.opts = opts
+        self.cfg = cfg
+        self.clock = clock or SystemClock()
+        self.reporter = reporter or Reporter(clock=self.clock)
+        self.summary = RunSummary(warehouse=warehouse_path(opts.data_dir))
+        session = session or requests.Session()
+        self.budget = Budget(
+            clock=self.clock, max_requests=opts.max_requests, wait=opts.wait,
+            state_path=opts.data_dir / settings.BUDGET_FILE,
+            on_wait=lambda seconds, reason: self.reporter.wait(seconds, reason, self.clock),
+        )
+        self.auth = StravaAuth(cfg, TokenStore(opts.data_dir / settings.TOKENS_FILE), session, self.clock,
+                               timeout=opts.timeout)
+        self.client = StravaClient(cfg.base_url, self.auth, self.budget, session, self.clock, timeout=opts.timeout)
+        self.pipeline = make_pipeline(opts.data_dir)
+
+    # ---------------------------------------------------------------- helpers
+    def _now_iso(self) -> str:
+        return iso_from_epoch(self.clock.now())
+
+    def _sql(self, query: str, *args: Any) -> list:
+        with self.pipeline.sql_client() as sql:
+            return sql.execute_sql(query, *args) or []
+
+    def _table_exists(self, table: str) -> bool:
+        with self.pipeline.sql_client() as sql:
+            return table_exists(sql, table)
+
+    def _load(self, *resources) -> None:
+        resources = [r for r in resources if r is not None]
+        if not resources:
+            return
+        try:
+            self.pipeline.run(resources)
+        except PipelineStepFailed as exc:
+            raise unwrap(exc) from exc
+
+    # ---------------------------------------------------------------- phases
+    def execute(self) -> RunSummary:
+        if self.pipeline.has_pending_data:
+            # a run that was killed left a complete package behind: finish it before anything else
+            self.reporter.say("Finishing the load an earlier run left pending...")
+            self.pipeline.run()
+        try:
+            if self.opts.reconcile:
+                self.reconcile()
+            else:
+                self.list_activities()
+            if not self.opts.plan:
+                self.profile()
+                self.work()
+        except BudgetStop as stop:
+            self.summary.stop = stop
+        except KeyboardInterrupt:
+            self.summary.interrupted = True
+        self.finish()
+        return self.summary
+
+    def _existing_ids(self) -> set:
+        if not self._table_exists("activities"):
+            return set()
+        return {r[0] for r in self._sql(f"select id from {settings.DATASET_NAME}.activities")}
+
+    def list_activities(self) -> None:
+        opts = self.opts
+        if opts.backfill:
+            initial = _utc_day(opts.start_date) if opts.start_date else EARLIEST
+            end = _utc_day(opts.end_date + timedelta(days=1)) if opts.end_date else self._now_iso()
+        else:
+            initial, end = iso_from_epoch(self.clock.now() - settings.INITIAL_DAYS * 86400), None
+        listed: list[int] = []
+        last_start: list[str] = []
+        ascending = [True]
+        stop: list[BudgetStop] = []
+
+        def fetch_page(params: dict) -> list:
+            try:
+                rows = self.client.get(settings.ACTIVITIES_PATH, params, label="GET /athlete/activities")
+            except BudgetStop as exc:
+                stop.append(exc)
+                if listed and not ascending[0] and not opts.backfill:
+                    # newest-first order: the part listed so far would move the cursor past activities not yet seen
+                    raise ListingAborted() from exc
+                return []
+            except ItemError as exc:
+                raise UserError(f"The activity list could not be read ({exc}): check sources.strava.base_url, "
+                                "or run again later (nothing was lost).") from exc
+            except NotFound:
+                raise UserError(f"{self.cfg.base_url}{settings.ACTIVITIES_PATH} does not exist (404): "
+                                "check sources.strava.base_url (it ends in /api/v3).") from None
+            if not isinstance(rows, list):
+                raise UserError(f"{self.cfg.base_url} did not answer like the Strava API (no activity list): "
+                                "check sources.strava.base_url.")
+            for r in rows:
+                start = r.get("start_date") if isinstance(r, dict) else None
+                if not start or "id" not in r:
+                    raise UserError(f"{self.cfg.base_url} answered with activities lacking id/start_date: "
+                                    "check sources.strava.base_url.")
+                if last_start and start < last_start[0]:
+                    ascending[0] = False
+                last_start[:] = [start]
+                listed.append(r["id"])
+            return rows
+
+        existing = self._existing_ids()
+        resource = activities_resource(fetch_page, initial, end)
+        try:
+            self._load(resource)
+        except ListingAborted:
+            self.reporter.say("The budget ran out in the middle of the activity list; nothing of it was kept.")
+            raise stop[0]
+        listed_set = set(listed)
+        self.summary.new_activities += len(listed_set - existing)
+        self.summary.updated_activities += len(listed_set & existing)
+        if stop:
+            raise stop[0]
+
+    def reconcile(self) -> None:
+        """List every activity (ceil(N/200) requests) to pick up edits and flag the ones deleted on Strava."""
+        existing = self._existing_ids()
+        seen: list[dict] = []
+        page = 1
+        while True:
+            rows = self.client.get(settings.ACTIVITIES_PATH, {"page": page, "per_page": settings.PER_PAGE},
+                                   label="GET /athlete/activities")
+            if not isinstance(rows, list):
+                raise UserError(f"{self.cfg.base_url} did not answer like the Strava API: check sources.strava.base_url.")
+            seen.extend(rows)
+            if len(rows) < settings.PER_PAGE:
+                break
+            page += 1
+        from strava_pipeline import ACTIVITY_COLUMNS
+
+        self._load(dlt.resource([activity_row(r) for r in seen], name="activities", primary_key="id",
+                                write_disposition="merge", columns=ACTIVITY_COLUMNS))
+        ids = {r["id"] for r in seen}
+        gone = sorted(existing - ids)
+        if gone:
+            with self.pipeline.sql_client() as sql:
+                sql.execute_sql(
+                    f"update {settings.DATASET_NAME}.activities set deleted = true, deleted_at = ? "
+                    f"where id in ({','.join(str(int(i)) for i in gone)}) and not coalesce(deleted, false)",
+                    datetime.fromtimestamp(self.clock.now(), timezone.utc),
+                )
+        self.summary.deleted_activities = len(gone)
+        self.summary.new_activities += len(ids - existing)
+        self.summary.updated_activities += len(ids & existing)
+
+    def _age_s(self, table: str, where: str = "") -> Optional[float]:
+        if not self._table_exists(table):
+            return None
+        rows = self._sql(f"select max(fetched_at) from {settings.DATASET_NAME}.{table} {where}")
+        if not rows or rows[0][0] is None:
+            return None
+        return self.clock.now() - rows[0][0].timestamp()
+
+    def _stale(self, table: str) -> bool:
+        age = self._age_s(table)
+        return age is None or age > PROFILE_MAX_AGE_S
+
+    def profile(self) -> None:
+        """Athlete, stats and zones (at most daily) and each gear once: a handful of requests."""
+        now = self._now_iso()
+        athlete_id = None
+        if self._stale("athlete"):
+            athlete = self.client.get(settings.ATHLETE_PATH, label="GET /athlete")
+            athlete_id = athlete["id"]
+            self._load(table_resource("athlete", [athlete_row(athlete, now)]))
+        elif self._table_exists("athlete"):
+            athlete_id = self._sql(f"select max(athlete_id) from {settings.DATASET_NAME}.athlete")[0][0]
+        if not self.opts.detail or athlete_id is None:
+            return
+        if self._stale("athlete_stats"):
+            stats = self.client.get(settings.ATHLETE_STATS_PATH.format(athlete_id=athlete_id),
+                                    label="GET /athletes/{id}/stats")
+            self._load(table_resource("athlete_stats", [stats_row(stats, athlete_id, now)]))
+        if self._stale("athlete_zones"):
+            try:
+                zones = self.client.get(settings.ATHLETE_ZONES_PATH, label="GET /athlete/zones")
+                self._load(table_resource("athlete_zones", [{**zones, "athlete_id": athlete_id, "fetched_at": now}]))
+            except (NotFound, ItemError) as exc:
+                self.reporter.say(f"Athlete zones not available ({exc}); skipped.")
+        for gear_id in self._missing_gear():
+            try:
+                gear = self.client.get(settings.GEAR_PATH.format(gear_id=gear_id), label="GET /gear/{id}")
+            except NotFound:
+                gear = {"id": gear_id, "name": None}
+            except ItemError as exc:
+                self.summary.failed.append(f"gear {gear_id}: {exc}")
+                continue
+            self._load(table_resource("gear", [gear_row(gear, athlete_id, now)]))
+
+    def _missing_gear(self) -> list[str]:
+        if not self._table_exists("activities"):
+            return []
+        have = (f"and gear_id not in (select id from {settings.DATASET_NAME}.gear)"
+                if self._table_exists("gear") else "")
+        rows = self._sql(f"select distinct gear_id from {settings.DATASET_NAME}.activities "
+                         f"where gear_id is not null {have} order by 1")
+        return [r[0] for r in rows]
+
+    def work(self) -> None:
+        with self.pipeline.sql_client() as sql:
+            items = pending(sql, self.opts.kinds)
+        if not items:
+            return
+        self.reporter.start(len(items), "Activities to fetch")
+        batch = Batch()
+        try:
+            for item in items:
+                self._fetch_item(item, batch)
+                self.reporter.advance()
+                if batch.activities >= BATCH_ACTIVITIES or batch.points >= BATCH_POINTS:
+                    self._flush(batch)
+                    batch = Batch()
+        finally:
+            # whatever stops the loop (budget, Ctrl-C, an error), what was fetched is committed
+            self.reporter.finish()
+            self._flush(batch)
+
+    def _fetch_item(self, item: WorkItem, batch: "Batch") -> None:
+        now = self._now_iso()
+        athlete_id = item.athlete_id
+        fetched_any = False
+        for kind in item.kinds:
+            try:
+                if kind == "detail":
+                    detail = self.client.get(settings.ACTIVITY_PATH.format(activity_id=item.activity_id),
+                                             label="GET /activities/{id}")
+                    row, laps, efforts = detail_rows(detail, athlete_id, now)
+                    batch.add("activity_details", [row])
+                    batch.add("activity_laps", laps)
+                    batch.add("activity_best_efforts", efforts)
+                elif kind == "streams":
+                    if item.manual:
+                        # manual entries have no file, Strava answers 404: don't spend a request to learn that
+                        batch.log(item, kind, "none", now)
+                        continue
+                    payload = self.client.get(
+                        settings.STREAMS_PATH.format(activity_id=item.activity_id),
+                        {"keys": ",".join(settings.STREAM_KEYS), "key_by_type": "true"},
+                        label="GET /activities/{id}/streams",
+                    )
+                    table = streams_table(payload, item.activity_id, athlete_id)
+                    if table.num_rows:
+                        batch.streams.append(table)
+                        batch.points += table.num_rows
+                        self.summary.stream_points += table.num_rows
+                elif kind == "zones":
+                    zones = self.client.get(settings.ZONES_PATH.format(activity_id=item.activity_id),
+                                            label="GET /activities/{id}/zones")
+                    batch.add("activity_zones", zone_rows(zones, item.activity_id, athlete_id))
+                batch.log(item, kind, "ok", now)
+                fetched_any = True
+            except NotFound:
+                batch.log(item, kind, "none", now)
+            except ItemError as exc:
+                self.summary.failed.append(f"activity {item.activity_id} {kind}: {exc}")
+        if fetched_any:
+            batch.activities += 1
+            self.summary.items_done += 1
+
+    def _flush(self, batch: "Batch") -> None:
+        if batch.empty():
+            return
+        resources = [table_resource(name, rows) for name, rows in batch.rows.items() if rows]
+        if batch.streams:
+            resources.append(streams_resource(batch.streams))
+        resources.append(table_resource("fetch_log", batch.fetch_log))
+        self._load(*resources)
+
+    def finish(self) -> None:
+        s = self.summary
+        s.requests = self.client.requests_sent
+        s.token_requests = self.auth.token_requests
+        self.budget.save()
+        with self.pipeline.sql_client() as sql:
+            remaining = pending(sql, self.opts.kinds)
+        s.remaining_items = len(remaining)
+        s.remaining_requests = requests_needed(remaining)
+        _, per_day = self.budget.read_limits()
+        per_day = min(per_day, self.opts.max_requests or per_day)
+        left_today = 0 if s.stop else self.budget.remaining_today()
+        s.days_left = days_needed(s.remaining_requests, per_day, left_today)
+
+
+class Batch:
+    """What was fetched since the last commit; committed as one load package with its fetch_log rows."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, list] = {}
+        self.streams: list = []
+        self.fetch_log: list[dict] = []
+        self.activities = 0
+        self.points = 0
+
+    def add(self, table: str, rows: list) -> None:
+        if rows:
+            self.rows.setdefault(table, []).extend(rows)
+
+    def log(self, item: WorkItem, kind: str, status: str, now: str) -> None:
+        self.fetch_log.append({"activity_id": item.activity_id, "kind": kind, "status": status,
+                               "athlete_id": item.athlete_id, "fetched_at": now})
+
+    def empty(self) -> bool:
+        return not self.fetch_log
+
+
+def run_import(opts: RunOptions, cfg: StravaConfig, clock=None, reporter: Optional[Reporter] = None) -> RunSummary:
+    started = time.monotonic()
+    summary = Run(opts, cfg, clock=clock, reporter=reporter).execute()
+    summary.elapsed_s = time.monotonic() - started
+    return summary

@@ -1,0 +1,62 @@
+"""The token file: rotated refresh token and current access token, written atomically with mode 600."""
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Optional
+
+
+def fingerprint(secret: Optional[str]) -> Optional[str]:
+    """A short hash that tells whether secrets.toml got a new refresh token, without storing it twice."""
+    return hashlib.sha256(secret.encode()).hexdigest()[:16] if secret else None
+
+
+@dataclass
+class Tokens:
+    client_id: str
+    refresh_token: str
+    access_token: Optional[str] = None
+    expires_at: int = 0
+    seeded_from: Optional[str] = None  # fingerprint of the configured refresh token these descend from
+    athlete_id: Optional[int] = None
+    scope: Optional[str] = None
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write text to path atomically, readable by the owner only (0600) from the first byte."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class TokenStore:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def load(self) -> Optional[Tokens]:
+        try:
+            data = json.loads(self.path.read_text())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError):
+            # a damaged file is no reason to stop: the configured refresh token is used instead
+            return None
+        try:
+            return Tokens(**{k: data.get(k) for k in Tokens.__dataclass_fields__})
+        except TypeError:
+            return None
+
+    def save(self, tokens: Tokens) -> None:
+        write_private(self.path, json.dumps(asdict(tokens), indent=1))

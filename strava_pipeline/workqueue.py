@@ -1,0 +1,69 @@
+"""The persisted work queue: which activities still need detail, streams or zones, read from the warehouse itself."""
+
+from dataclasses import dataclass, field
+from typing import Iterable, Optional
+
+from strava_pipeline import settings
+
+KINDS = ("detail", "streams", "zones")
+
+
+@dataclass
+class WorkItem:
+    activity_id: int
+    athlete_id: Optional[int]
+    manual: bool
+    kinds: list = field(default_factory=list)
+
+
+def table_exists(sql, table: str) -> bool:
+    rows = sql.execute_sql(
+        "select 1 from information_schema.tables where table_schema = ? and table_name = ?",
+        settings.DATASET_NAME, table,
+    )
+    return bool(rows)
+
+
+def column_exists(sql, table: str, column: str) -> bool:
+    rows = sql.execute_sql(
+        "select 1 from information_schema.columns where table_schema = ? and table_name = ? and column_name = ?",
+        settings.DATASET_NAME, table, column,
+    )
+    return bool(rows)
+
+
+def pending(sql, kinds: Iterable[str]) -> list[WorkItem]:
+    """Activities (not deleted) with at least one wanted kind not yet in fetch_log, newest first.
+
+    fetch_log rows are loaded in the same load package as the data they stand for, so after a crash the queue
+    and the tables agree: a finished item is never fetched again, an unfinished one is.
+    """
+    kinds = [k for k in KINDS if k in set(kinds)]
+    if not kinds or not table_exists(sql, "activities"):
+        return []
+    ds = settings.DATASET_NAME
+    manual = "coalesce(a.manual, false)" if column_exists(sql, "activities", "manual") else "false"
+    if table_exists(sql, "fetch_log"):
+        done = f"select activity_id, list(kind) as kinds from {ds}.fetch_log group by activity_id"
+    else:
+        done = "select null::bigint as activity_id, []::varchar[] as kinds where false"
+    rows = sql.execute_sql(
+        f"""
+        with done as ({done})
+        select a.id, a.athlete_id, {manual} as manual, coalesce(d.kinds, []::varchar[]) as done_kinds
+        from {ds}.activities a left join done d on d.activity_id = a.id
+        where not coalesce(a.deleted, false)
+        order by a.start_date desc, a.id desc
+        """
+    )
+    items = []
+    for activity_id, athlete_id, is_manual, done_kinds in rows:
+        missing = [k for k in kinds if k not in set(done_kinds or [])]
+        if missing:
+            items.append(WorkItem(int(activity_id), athlete_id, bool(is_manual), missing))
+    return items
+
+
+def requests_needed(items: Iterable[WorkItem]) -> int:
+    """Requests the queue costs: manual activities have no streams, so that one is free."""
+    return sum(sum(1 for k in item.kinds if not (k == "streams" and item.manual)) for item in items)

@@ -107,3 +107,25 @@ def activities_resource(
             page += 1
 
     return activities
+
+
+@dlt.source(name="strava", max_table_nesting=1)
+def strava(
+    fetch_page: Optional[Callable[[dict], list]] = None,
+    initial_value: Optional[str] = None,
+    end_value: Optional[str] = None,
+    tables: Optional[dict] = None,
+    streams: Optional[list] = None,
+):
+    """The `strava` source: the `activities` list (incremental on start_date) and every raw table it feeds.
+
+    The import runner (strava_pipeline.runner) fetches within the rate-limit budget and commits in batches: it runs
+    this source once with `fetch_page` for the listing, then once per batch with the fetched `tables` rows and
+    `streams` Arrow tables. Orchestrators read the resource list from `strava()` to declare one asset per table.
+    """
+    resources = [activities_resource(fetch_page or (lambda params: []), initial_value or "2000-01-01T00:00:00Z",
+                                     end_value)]
+    tables = tables or {}
+    resources += [table_resource(name, tables.get(name, [])) for name in TABLES]
+    resources.append(streams_resource(streams or []))
+    return resources

@@ -1,13 +1,14 @@
 """Command line of `uv run strava.py`: import runs, backfills, the plan, the demo and the OAuth set-up."""
 
 import argparse
+import importlib
 import logging
-import os
 import sys
 from contextlib import ExitStack
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Optional, Sequence, TextIO
 
 from strava_pipeline import settings
 from strava_pipeline.clock import SystemClock
@@ -41,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("auth", help="authorize this app with Strava once and store the tokens (mode 600)",
                         description="Print the Strava authorize URL, take the pasted code or redirect URL, "
                                     "exchange it and store the tokens (mode 600) in the data dir.")
+    for module in _command_modules():
+        module.add_parser(commands)
     window = parser.add_argument_group("what to load")
     window.add_argument("--start-date", metavar="YYYY-MM-DD",
                         help="backfill from this day (UTC); does not move the saved incremental state")
@@ -72,6 +75,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# other subcommands live in their own modules: add_parser(commands) registers them, run(args, ctx) executes
+COMMAND_MODULES: list[str] = ["strava_pipeline.reports", "strava_pipeline.archive.command"]
+
+
+@dataclass
+class CommandContext:
+    data_dir: Path
+    clock: object
+    out: TextIO
+    err: TextIO
+    demo: bool
+
+
+def _command_modules() -> list:
+    return [importlib.import_module(name) for name in COMMAND_MODULES]
+
+
 def parse_day(value: Optional[str], flag: str) -> Optional[date]:
     if value is None:
         return None
@@ -81,6 +101,17 @@ def parse_day(value: Optional[str], flag: str) -> Optional[date]:
         return date.fromisoformat(value)
     except ValueError:
         raise UserError(f"{flag} {value} is not a valid date: use YYYY-MM-DD, for example 2024-03-01.") from None
+
+
+def request_timeout() -> float:
+    """[sources.strava] request_timeout (seconds, default 60): a slower answer is retried like a dropped one."""
+    import dlt
+
+    value = dlt.config.get("sources.strava.request_timeout")
+    try:
+        return float(value) if value is not None else 60.0
+    except (TypeError, ValueError):
+        raise UserError(f"sources.strava.request_timeout must be a number of seconds, got {value!r}.") from None
 
 
 def options_from_args(args: argparse.Namespace, today: date) -> RunOptions:
@@ -95,6 +126,7 @@ def options_from_args(args: argparse.Namespace, today: date) -> RunOptions:
         raise UserError("--plan and --reconcile do different listings: use one of them.")
     return RunOptions(
         data_dir=resolve_data_dir(args.data_dir, demo=args.demo),
+        timeout=request_timeout(),
         start_date=start, end_date=end, detail=args.detail, streams=args.streams, zones=args.zones,
         wait=args.wait, max_requests=args.max_requests, plan=args.plan, reconcile=args.reconcile,
     )
@@ -117,7 +149,10 @@ def print_summary(s: RunSummary, opts: RunOptions, out=sys.stdout) -> None:
           f"{_n(s.remaining_items)} activities still need {_kinds_text(opts)}: {_n(s.remaining_requests)} requests, "
           f"about {s.days_left} day(s) at the current limits.")
     if s.stop is not None:
-        if s.stop.daily:
+        if s.stop.cap:
+            p(f"Stopped at {s.stop.reason}: {_n(s.remaining_items)} activities still need {_kinds_text(opts)}; "
+              "run again to continue.")
+        elif s.stop.daily:
             p(f"Daily read limit reached ({s.stop.reason}): {_n(s.requests)} requests used, "
               f"{_n(s.remaining_items)} activities still need {_kinds_text(opts)}; run again after 00:00 UTC "
               f"(about {s.days_left} more day(s) at this pace).")
@@ -159,24 +194,6 @@ def cmd_auth(cfg: StravaConfig, data_dir: Path, read=input, out=sys.stdout) -> N
           "Now run `uv run strava.py`.", file=out)
 
 
-def _demo_config(stack: ExitStack, data_dir: Path, clock) -> StravaConfig:
-    """Start the bundled fake API on a free loopback port and sign in to it like a real user would."""
-    import requests
-
-    from strava_pipeline.auth import StravaAuth
-    from strava_pipeline.demo import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, start_demo_api
-    from strava_pipeline.tokens import TokenStore
-
-    fake, base_url = start_demo_api(stack, data_dir, clock)
-    cfg = StravaConfig(base_url=base_url, access_token_url=fake.token_url, client_id=DEMO_CLIENT_ID,
-                       client_secret=DEMO_CLIENT_SECRET, refresh_token=None)
-    store = TokenStore(data_dir / settings.TOKENS_FILE)
-    if store.load() is None:
-        # the same code exchange `strava.py auth` does, with a code the fake hands out instead of a browser
-        StravaAuth(cfg, store, requests.Session(), clock).exchange_code(fake.issue_authorization_code())
-    return cfg
-
-
 def main(argv: Optional[Sequence[str]] = None, clock=None, out=sys.stdout, err=sys.stderr) -> int:
     clock = clock or SystemClock()
     try:
@@ -185,9 +202,14 @@ def main(argv: Optional[Sequence[str]] = None, clock=None, out=sys.stdout, err=s
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         today = datetime.fromtimestamp(clock.now(), timezone.utc).date()
         opts = options_from_args(args, today)
+        if args.command and args.command != "auth":
+            # commands that work on the warehouse or files need no Strava credentials
+            return args.run(args, CommandContext(opts.data_dir, clock, out, err, args.demo))
         with ExitStack() as stack:
             if args.demo:
-                cfg = _demo_config(stack, opts.data_dir, clock)
+                from strava_pipeline.demo import demo_config  # the fake API is only loaded for the demo
+
+                cfg = demo_config(stack, opts.data_dir, clock)
             else:
                 cfg = load_strava_config(require_refresh_token=False)
             if args.command == "auth":

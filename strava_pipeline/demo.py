@@ -4,7 +4,13 @@ from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
 
+import requests
+
+from strava_pipeline import settings
+from strava_pipeline.auth import StravaAuth
+from strava_pipeline.config import StravaConfig
 from strava_pipeline.fake_api import AthleteSpec, FakeStrava, RateLimits
+from strava_pipeline.tokens import TokenStore
 
 DEMO_CLIENT_ID = "demo"
 DEMO_CLIENT_SECRET = "demo-secret"
@@ -23,3 +29,15 @@ def start_demo_api(stack: ExitStack, data_dir: Path, clock) -> tuple[FakeStrava,
     base_url = fake.start()
     stack.callback(fake.stop)
     return fake, base_url
+
+
+def demo_config(stack: ExitStack, data_dir: Path, clock) -> StravaConfig:
+    """Start the bundled fake API on a free loopback port and sign in to it like a real user would."""
+    fake, base_url = start_demo_api(stack, data_dir, clock)
+    cfg = StravaConfig(base_url=base_url, access_token_url=fake.token_url, client_id=DEMO_CLIENT_ID,
+                       client_secret=DEMO_CLIENT_SECRET, refresh_token=None)
+    store = TokenStore(data_dir / settings.TOKENS_FILE)
+    if store.load() is None:
+        # the same code exchange `strava.py auth` does, with a code the fake hands out instead of a browser
+        StravaAuth(cfg, store, requests.Session(), clock).exchange_code(fake.issue_authorization_code())
+    return cfg

@@ -143,41 +143,44 @@ def _stream_data(payload: Any) -> dict:
 _FLOAT_STREAMS = ("distance", "altitude", "velocity_smooth", "heartrate", "cadence", "watts", "temp", "grade_smooth")
 
 
+def _constant(value: Any, n: int, typ: pa.DataType) -> pa.Array:
+    return pa.repeat(pa.scalar(value, typ), n)
+
+
 def streams_table(payload: Any, activity_id: int, athlete_id: Optional[int], source: str = "api") -> pa.Table:
     """One Arrow table (settings.STREAM_SCHEMA) for one activity's streams; no Python object per point."""
-    data = _stream_data(payload)
-    n = max((len(v) for v in data.values() if isinstance(v, list)), default=0)
-    cols: dict[str, pa.Array] = {}
+    data = {k: v for k, v in _stream_data(payload).items() if isinstance(v, list) and v}
+    n = max((len(v) for v in data.values()), default=0)
 
     def column(key: str, typ: pa.DataType) -> pa.Array:
-        values = data.get(key)
-        if not isinstance(values, list) or not values:
+        if key not in data:
             return pa.nulls(n, typ)
-        arr = pa.array(values, type=typ, from_pandas=True) if typ != pa.bool_() else pa.array(values, type=pa.bool_())
-        if len(arr) < n:  # streams of one activity share one index; pad a short one instead of misaligning
+        arr = pa.array(data[key], type=typ)
+        if len(arr) < n:  # streams of one activity share one index: pad a short one rather than misalign
             arr = pa.concat_arrays([arr, pa.nulls(n - len(arr), typ)])
-        return arr[:n]
+        return arr.slice(0, n)
 
-    cols["athlete_id"] = pa.array(np.full(n, athlete_id if athlete_id is not None else 0, dtype=np.int64)) \
-        if athlete_id is not None else pa.nulls(n, pa.int64())
-    cols["activity_id"] = pa.array(np.full(n, activity_id, dtype=np.int64))
-    cols["point_index"] = pa.array(np.arange(n, dtype=np.int32))
-    cols["time"] = column("time", pa.int32())
-    for key in ("distance",):
-        cols[key] = column(key, pa.float64())
-    latlng = data.get("latlng")
-    if isinstance(latlng, list) and latlng:
+    if "latlng" in data:
         pairs = np.full((n, 2), np.nan)
-        arr = np.asarray(latlng, dtype=np.float64).reshape(-1, 2)[:n]
-        pairs[: len(arr)] = arr
+        try:
+            arr = np.asarray(data["latlng"], dtype=np.float64).reshape(-1, 2)
+        except (ValueError, TypeError):  # a null or short pair somewhere: take the slow, forgiving path
+            arr = np.array([p if isinstance(p, list) and len(p) == 2 else (np.nan, np.nan) for p in data["latlng"]],
+                           dtype=np.float64)
+        pairs[: min(n, len(arr))] = arr[:n]
         mask = np.isnan(pairs[:, 0])
-        cols["lat"] = pa.array(pairs[:, 0], mask=mask)
-        cols["lng"] = pa.array(pairs[:, 1], mask=mask)
+        lat, lng = pa.array(pairs[:, 0], mask=mask), pa.array(pairs[:, 1], mask=mask)
     else:
-        cols["lat"] = pa.nulls(n, pa.float64())
-        cols["lng"] = pa.nulls(n, pa.float64())
-    for key in _FLOAT_STREAMS[1:]:
-        cols[key] = column(key, pa.float64())
-    cols["moving"] = column("moving", pa.bool_())
-    cols["source"] = pa.array(np.full(n, source, dtype=object), type=pa.string())
+        lat = lng = pa.nulls(n, pa.float64())
+    cols = {
+        "athlete_id": _constant(athlete_id, n, pa.int64()),
+        "activity_id": _constant(activity_id, n, pa.int64()),
+        "point_index": pa.array(np.arange(n, dtype=np.int32)),
+        "time": column("time", pa.int32()),
+        "lat": lat,
+        "lng": lng,
+        "moving": column("moving", pa.bool_()),
+        "source": _constant(source, n, pa.string()),
+        **{key: column(key, pa.float64()) for key in _FLOAT_STREAMS},
+    }
     return pa.table([cols[f.name] for f in settings.STREAM_SCHEMA], schema=settings.STREAM_SCHEMA)

@@ -26,12 +26,14 @@ def day_start(now: float) -> float:
 
 
 class BudgetStop(Exception):
-    """No request may be sent now; `daily` tells whether waiting for the next quarter hour would help."""
+    """No request may be sent now; `daily` tells whether waiting for the next quarter hour would help,
+    `cap` that the run's own --max-requests ended it."""
 
-    def __init__(self, reason: str, daily: bool) -> None:
+    def __init__(self, reason: str, daily: bool, cap: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.daily = daily
+        self.cap = cap
 
 
 @dataclass
@@ -110,7 +112,7 @@ class Budget:
             now = self.clock.now()
             self._roll(now)
             if self.max_requests is not None and self.sent >= self.max_requests:
-                raise BudgetStop(f"--max-requests {self.max_requests} reached", daily=True)
+                raise BudgetStop(f"--max-requests {self.max_requests} reached", daily=False, cap=True)
             kinds = ("overall", "read") if is_read else ("overall",)
             if any(self.counters[k].remaining_day() <= 0 for k in kinds):
                 raise BudgetStop("daily limit reached", daily=True)

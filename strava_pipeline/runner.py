@@ -1,22 +1,23 @@
 """One import run: list new activities, then work through the queue (detail, streams, zones) within the budget."""
 
-import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Optional
 
 import dlt
+import pyarrow as pa
 import requests
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from strava_pipeline import activities_resource, settings, streams_resource, table_resource
+from strava_pipeline import settings, strava
 from strava_pipeline.auth import StravaAuth
 from strava_pipeline.client import ItemError, NotFound, StravaClient
 from strava_pipeline.clock import SystemClock
 from strava_pipeline.config import StravaConfig, UserError, pipelines_dir, warehouse_path
+from strava_pipeline.lock import warehouse_lock
 from strava_pipeline.helpers import (
-    activity_row, athlete_row, detail_rows, gear_row, iso_from_epoch, stats_row, streams_table, zone_rows,
+    athlete_row, detail_rows, gear_row, iso_from_epoch, stats_row, streams_table, zone_rows,
 )
 from strava_pipeline.progress import Reporter
 from strava_pipeline.ratelimit import Budget, BudgetStop, days_needed
@@ -26,8 +27,8 @@ from strava_pipeline.workqueue import WorkItem, pending, requests_needed, table_
 # a batch is committed (one dlt load package) after this many activities or stream points, whichever first
 BATCH_ACTIVITIES = 50
 BATCH_POINTS = 400_000
-# the athlete profile and stats are refreshed at most this often
-PROFILE_MAX_AGE_S = 24 * 3600
+# the athlete profile, stats and zones are refreshed at most weekly: a multi-day import spends nothing on them
+PROFILE_MAX_AGE_S = 7 * 24 * 3600
 EARLIEST = "2000-01-01T00:00:00Z"
 
 
@@ -133,14 +134,14 @@ class Run:
         with self.pipeline.sql_client() as sql:
             return table_exists(sql, table)
 
-    def _load(self, *resources) -> None:
-        resources = [r for r in resources if r is not None]
-        if not resources:
-            return
+    def _load(self, source) -> None:
         try:
-            self.pipeline.run(resources)
+            self.pipeline.run(source)
         except PipelineStepFailed as exc:
             raise unwrap(exc) from exc
+
+    def _load_tables(self, **tables: list) -> None:
+        self._load(strava(tables=tables).with_resources(*tables))
 
     # ---------------------------------------------------------------- phases
     def execute(self) -> RunSummary:
@@ -175,6 +176,28 @@ class Run:
             end = _utc_day(opts.end_date + timedelta(days=1)) if opts.end_date else self._now_iso()
         else:
             initial, end = iso_from_epoch(self.clock.now() - settings.INITIAL_DAYS * 86400), None
+        self._list(initial, end)
+
+    def reconcile(self) -> None:
+        """List every activity (ceil(N/200) requests, state untouched) to pick up edits; flag the ones gone."""
+        existing = self._existing_ids()
+        listed = self._list(EARLIEST, self._now_iso())
+        gone = sorted(existing - listed)
+        if gone:
+            with self.pipeline.sql_client() as sql:
+                sql.execute_sql(
+                    f"update {settings.DATASET_NAME}.activities set deleted = true, deleted_at = ? "
+                    f"where id in ({','.join(str(int(i)) for i in gone)}) and not coalesce(deleted, false)",
+                    datetime.fromtimestamp(self.clock.now(), timezone.utc),
+                )
+        self.summary.deleted_activities = len(gone)
+
+    def _list(self, initial: str, end: Optional[str]) -> set:
+        """Load the activity list between initial and end (end set: a window on a throwaway state).
+
+        Returns the ids listed; raises BudgetStop after loading what was listed when the budget ran out.
+        """
+        backfill = end is not None
         listed: list[int] = []
         last_start: list[str] = []
         ascending = [True]
@@ -185,7 +208,7 @@ class Run:
                 rows = self.client.get(settings.ACTIVITIES_PATH, params, label="GET /athlete/activities")
             except BudgetStop as exc:
                 stop.append(exc)
-                if listed and not ascending[0] and not opts.backfill:
+                if listed and not ascending[0] and not backfill:
                     # newest-first order: the part listed so far would move the cursor past activities not yet seen
                     raise ListingAborted() from exc
                 return []
@@ -210,9 +233,8 @@ class Run:
             return rows
 
         existing = self._existing_ids()
-        resource = activities_resource(fetch_page, initial, end)
         try:
-            self._load(resource)
+            self._load(strava(fetch_page=fetch_page, initial_value=initial, end_value=end).with_resources("activities"))
         except ListingAborted:
             self.reporter.say("The budget ran out in the middle of the activity list; nothing of it was kept.")
             raise stop[0]
@@ -221,37 +243,7 @@ class Run:
         self.summary.updated_activities += len(listed_set & existing)
         if stop:
             raise stop[0]
-
-    def reconcile(self) -> None:
-        """List every activity (ceil(N/200) requests) to pick up edits and flag the ones deleted on Strava."""
-        existing = self._existing_ids()
-        seen: list[dict] = []
-        page = 1
-        while True:
-            rows = self.client.get(settings.ACTIVITIES_PATH, {"page": page, "per_page": settings.PER_PAGE},
-                                   label="GET /athlete/activities")
-            if not isinstance(rows, list):
-                raise UserError(f"{self.cfg.base_url} did not answer like the Strava API: check sources.strava.base_url.")
-            seen.extend(rows)
-            if len(rows) < settings.PER_PAGE:
-                break
-            page += 1
-        from strava_pipeline import ACTIVITY_COLUMNS
-
-        self._load(dlt.resource([activity_row(r) for r in seen], name="activities", primary_key="id",
-                                write_disposition="merge", columns=ACTIVITY_COLUMNS))
-        ids = {r["id"] for r in seen}
-        gone = sorted(existing - ids)
-        if gone:
-            with self.pipeline.sql_client() as sql:
-                sql.execute_sql(
-                    f"update {settings.DATASET_NAME}.activities set deleted = true, deleted_at = ? "
-                    f"where id in ({','.join(str(int(i)) for i in gone)}) and not coalesce(deleted, false)",
-                    datetime.fromtimestamp(self.clock.now(), timezone.utc),
-                )
-        self.summary.deleted_activities = len(gone)
-        self.summary.new_activities += len(ids - existing)
-        self.summary.updated_activities += len(ids & existing)
+        return listed_set
 
     def _age_s(self, table: str, where: str = "") -> Optional[float]:
         if not self._table_exists(table):
@@ -266,36 +258,41 @@ class Run:
         return age is None or age > PROFILE_MAX_AGE_S
 
     def profile(self) -> None:
-        """Athlete, stats and zones (at most daily) and each gear once: a handful of requests."""
+        """Athlete, stats and zones (at most weekly) and each gear once: a handful of requests, one commit."""
         now = self._now_iso()
-        athlete_id = None
-        if self._stale("athlete"):
-            athlete = self.client.get(settings.ATHLETE_PATH, label="GET /athlete")
-            athlete_id = athlete["id"]
-            self._load(table_resource("athlete", [athlete_row(athlete, now)]))
-        elif self._table_exists("athlete"):
-            athlete_id = self._sql(f"select max(athlete_id) from {settings.DATASET_NAME}.athlete")[0][0]
-        if not self.opts.detail or athlete_id is None:
-            return
-        if self._stale("athlete_stats"):
-            stats = self.client.get(settings.ATHLETE_STATS_PATH.format(athlete_id=athlete_id),
-                                    label="GET /athletes/{id}/stats")
-            self._load(table_resource("athlete_stats", [stats_row(stats, athlete_id, now)]))
-        if self._stale("athlete_zones"):
-            try:
-                zones = self.client.get(settings.ATHLETE_ZONES_PATH, label="GET /athlete/zones")
-                self._load(table_resource("athlete_zones", [{**zones, "athlete_id": athlete_id, "fetched_at": now}]))
-            except (NotFound, ItemError) as exc:
-                self.reporter.say(f"Athlete zones not available ({exc}); skipped.")
-        for gear_id in self._missing_gear():
-            try:
-                gear = self.client.get(settings.GEAR_PATH.format(gear_id=gear_id), label="GET /gear/{id}")
-            except NotFound:
-                gear = {"id": gear_id, "name": None}
-            except ItemError as exc:
-                self.summary.failed.append(f"gear {gear_id}: {exc}")
-                continue
-            self._load(table_resource("gear", [gear_row(gear, athlete_id, now)]))
+        fetched: dict[str, list] = {}
+        try:
+            athlete_id = None
+            if self._stale("athlete"):
+                athlete = self.client.get(settings.ATHLETE_PATH, label="GET /athlete")
+                athlete_id = athlete["id"]
+                fetched["athlete"] = [athlete_row(athlete, now)]
+            elif self._table_exists("athlete"):
+                athlete_id = self._sql(f"select max(athlete_id) from {settings.DATASET_NAME}.athlete")[0][0]
+            if not self.opts.detail or athlete_id is None:
+                return
+            if self._stale("athlete_stats"):
+                stats = self.client.get(settings.ATHLETE_STATS_PATH.format(athlete_id=athlete_id),
+                                        label="GET /athletes/{id}/stats")
+                fetched["athlete_stats"] = [stats_row(stats, athlete_id, now)]
+            if self._stale("athlete_zones"):
+                try:
+                    zones = self.client.get(settings.ATHLETE_ZONES_PATH, label="GET /athlete/zones")
+                    fetched["athlete_zones"] = [{**zones, "athlete_id": athlete_id, "fetched_at": now}]
+                except (NotFound, ItemError) as exc:
+                    self.reporter.say(f"Athlete zones not available ({exc}); skipped.")
+            for gear_id in self._missing_gear():
+                try:
+                    gear = self.client.get(settings.GEAR_PATH.format(gear_id=gear_id), label="GET /gear/{id}")
+                except NotFound:
+                    gear = {"id": gear_id, "name": None}  # retired and deleted gear: remember it, ask once
+                except ItemError as exc:
+                    self.summary.failed.append(f"gear {gear_id}: {exc}")
+                    continue
+                fetched.setdefault("gear", []).append(gear_row(gear, athlete_id, now))
+        finally:
+            if fetched:
+                self._load_tables(**fetched)
 
     def _missing_gear(self) -> list[str]:
         if not self._table_exists("activities"):
@@ -370,11 +367,11 @@ class Run:
     def _flush(self, batch: "Batch") -> None:
         if batch.empty():
             return
-        resources = [table_resource(name, rows) for name, rows in batch.rows.items() if rows]
-        if batch.streams:
-            resources.append(streams_resource(batch.streams))
-        resources.append(table_resource("fetch_log", batch.fetch_log))
-        self._load(*resources)
+        tables = {**batch.rows, "fetch_log": batch.fetch_log}
+        # one Arrow table per commit: dlt's per-item overhead would otherwise dominate for thousands of points
+        streams = [pa.concat_tables(batch.streams)] if batch.streams else []
+        names = [name for name, rows in tables.items() if rows] + (["activity_streams"] if streams else [])
+        self._load(strava(tables=tables, streams=streams).with_resources(*names))
 
     def finish(self) -> None:
         s = self.summary
@@ -413,8 +410,8 @@ class Batch:
         return not self.fetch_log
 
 
-def run_import(opts: RunOptions, cfg: StravaConfig, clock=None, reporter: Optional[Reporter] = None) -> RunSummary:
-    started = time.monotonic()
-    summary = Run(opts, cfg, clock=clock, reporter=reporter).execute()
-    summary.elapsed_s = time.monotonic() - started
-    return summary
+def run_import(opts: RunOptions, cfg: StravaConfig, clock=None, reporter: Optional[Reporter] = None,
+               lock_wait_s: Optional[float] = 0.0, holder: str = "strava.py") -> RunSummary:
+    """One import run under the warehouse writer lock (wait lock_wait_s for it; None: as long as it takes)."""
+    with warehouse_lock(opts.data_dir, wait_s=lock_wait_s, holder=holder):
+        return Run(opts, cfg, clock=clock, reporter=reporter).execute()

@@ -1,0 +1,66 @@
+"""Shared fixtures: the fake Strava API on loopback with a fake clock, and a CLI runner configured against it."""
+
+import io
+import json
+import os
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from strava_pipeline.clock import FakeClock
+from strava_pipeline.fake_api import AthleteSpec, FakeStrava
+
+REFERENCE = Path(os.environ.get("STRAVA_REFERENCE_DIR") or Path(__file__).resolve().parents[2] / "shared" / "strava-reference")
+# a fixed "now" for tests: Friday 2026-11-20 10:00:00 UTC
+NOW = datetime(2026, 11, 20, 10, 0, 0, tzinfo=timezone.utc).timestamp()
+SMALL_ATHLETE = AthleteSpec(seed=3, first_day=date(2025, 6, 1), activities_per_week=4.0, stream_scale=0.05)
+
+
+@pytest.fixture
+def clock():
+    return FakeClock(NOW)
+
+
+@pytest.fixture
+def fake(clock):
+    with FakeStrava(athlete=SMALL_ATHLETE, clock=clock) as server:
+        yield server
+
+
+class Cli:
+    """Runs `strava.py` in-process (same code path as the command line) against a fake API."""
+
+    def __init__(self, fake, clock, data_dir: Path, monkeypatch, refresh_token: str) -> None:
+        self.fake, self.clock, self.data_dir = fake, clock, data_dir
+        self.base_url = fake.start() if not getattr(fake, "base_url", None) else fake.base_url
+        monkeypatch.setenv("SOURCES__STRAVA__BASE_URL", self.base_url)
+        monkeypatch.setenv("SOURCES__STRAVA__CREDENTIALS__ACCESS_TOKEN_URL", fake.token_url)
+        monkeypatch.setenv("SOURCES__STRAVA__CREDENTIALS__CLIENT_ID", fake.client_id)
+        monkeypatch.setenv("SOURCES__STRAVA__CREDENTIALS__CLIENT_SECRET", fake.client_secret)
+        monkeypatch.setenv("SOURCES__STRAVA__CREDENTIALS__REFRESH_TOKEN", refresh_token)
+        self.refresh_token = refresh_token
+
+    def __call__(self, *args: str):
+        from strava_pipeline.cli import main
+
+        out, err = io.StringIO(), io.StringIO()
+        rc = main(["--data-dir", str(self.data_dir), *args], clock=self.clock, out=out, err=err)
+        return rc, out.getvalue(), err.getvalue()
+
+    def sql(self, query: str):
+        with duckdb.connect(str(self.data_dir / "strava.duckdb"), read_only=True) as con:
+            return con.sql(query).fetchall()
+
+    def count(self, table: str) -> int:
+        return self.sql(f"select count(*) from strava.{table}")[0][0]
+
+    def state(self) -> dict:
+        path = self.data_dir / "pipelines" / "strava_datastack" / "state.json"
+        return json.loads(path.read_text())
+
+
+@pytest.fixture
+def cli(fake, clock, tmp_path, monkeypatch):
+    return Cli(fake, clock, tmp_path / "data", monkeypatch, fake.issue_refresh_token())

@@ -1,10 +1,10 @@
 """HTTP client for Strava API v3: budget before every request, one token refresh on 401, bounded retries."""
 
-import json
 import logging
 import random
 from typing import Any, Optional
 
+import orjson
 import requests
 
 from strava_pipeline.auth import REAUTHORIZE, StravaAuth
@@ -99,8 +99,8 @@ class StravaClient:
             if status >= 400:
                 raise ItemError(f"GET {label} answered HTTP {status}: {resp.text[:200]}")
             try:
-                return resp.json()
-            except (ValueError, json.JSONDecodeError):
+                return orjson.loads(resp.content)
+            except ValueError:
                 kind = "an HTML page" if "html" in resp.headers.get("Content-Type", "") else "a truncated or invalid JSON body"
                 raise ItemError(f"GET {label} returned {kind}") from None
         if not self.reached_server:

@@ -91,7 +91,8 @@ class Budget:
     def save(self) -> None:
         if self.state_path and self.observed_at is not None:
             data = {"observed_at": self.observed_at, "counters": {k: asdict(c) for k, c in self.counters.items()}}
-            write_private(self.state_path, json.dumps(data))
+            # a lost update only costs one surprise 429, so no fsync on this hot path
+            write_private(self.state_path, json.dumps(data), durable=False)
 
     def _roll(self, now: float) -> None:
         """Usage seen in an earlier window does not count in this one."""

@@ -1,5 +1,6 @@
 """One import run: list new activities, then work through the queue (detail, streams, zones) within the budget."""
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -16,6 +17,7 @@ from strava_pipeline.client import ItemError, NotFound, StravaClient
 from strava_pipeline.clock import SystemClock
 from strava_pipeline.config import StravaConfig, UserError, pipelines_dir, warehouse_path
 from strava_pipeline.lock import warehouse_lock
+from strava_pipeline import warehouse  # noqa: F401  (catalog-qualified names for dlt)
 from strava_pipeline.helpers import (
     athlete_row, detail_rows, gear_row, iso_from_epoch, stats_row, streams_table, zone_rows,
 )
@@ -127,7 +129,9 @@ class Run:
         return iso_from_epoch(self.clock.now())
 
     def _sql(self, query: str, *args: Any) -> list:
+        """Run a query; `{t:name}` placeholders become catalog-qualified raw table names."""
         with self.pipeline.sql_client() as sql:
+            query = re.sub(r"\{t:(\w+)\}", lambda m: sql.make_qualified_table_name(m.group(1)), query)
             return sql.execute_sql(query, *args) or []
 
     def _table_exists(self, table: str) -> bool:
@@ -167,7 +171,7 @@ class Run:
     def _existing_ids(self) -> set:
         if not self._table_exists("activities"):
             return set()
-        return {r[0] for r in self._sql(f"select id from {settings.DATASET_NAME}.activities")}
+        return {r[0] for r in self._sql("select id from {t:activities}")}
 
     def list_activities(self) -> None:
         opts = self.opts
@@ -184,12 +188,11 @@ class Run:
         listed = self._list(EARLIEST, self._now_iso())
         gone = sorted(existing - listed)
         if gone:
-            with self.pipeline.sql_client() as sql:
-                sql.execute_sql(
-                    f"update {settings.DATASET_NAME}.activities set deleted = true, deleted_at = ? "
-                    f"where id in ({','.join(str(int(i)) for i in gone)}) and not coalesce(deleted, false)",
-                    datetime.fromtimestamp(self.clock.now(), timezone.utc),
-                )
+            self._sql(
+                "update {t:activities} set deleted = true, deleted_at = ? "
+                f"where id in ({','.join(str(int(i)) for i in gone)}) and not coalesce(deleted, false)",
+                datetime.fromtimestamp(self.clock.now(), timezone.utc),
+            )
         self.summary.deleted_activities = len(gone)
 
     def _list(self, initial: str, end: Optional[str]) -> set:
@@ -248,7 +251,7 @@ class Run:
     def _age_s(self, table: str, where: str = "") -> Optional[float]:
         if not self._table_exists(table):
             return None
-        rows = self._sql(f"select max(fetched_at) from {settings.DATASET_NAME}.{table} {where}")
+        rows = self._sql(f"select max(fetched_at) from {{t:{table}}} {where}")
         if not rows or rows[0][0] is None:
             return None
         return self.clock.now() - rows[0][0].timestamp()
@@ -268,7 +271,7 @@ class Run:
                 athlete_id = athlete["id"]
                 fetched["athlete"] = [athlete_row(athlete, now)]
             elif self._table_exists("athlete"):
-                athlete_id = self._sql(f"select max(athlete_id) from {settings.DATASET_NAME}.athlete")[0][0]
+                athlete_id = self._sql("select max(athlete_id) from {t:athlete}")[0][0]
             if not self.opts.detail or athlete_id is None:
                 return
             if self._stale("athlete_stats"):
@@ -297,10 +300,8 @@ class Run:
     def _missing_gear(self) -> list[str]:
         if not self._table_exists("activities"):
             return []
-        have = (f"and gear_id not in (select id from {settings.DATASET_NAME}.gear)"
-                if self._table_exists("gear") else "")
-        rows = self._sql(f"select distinct gear_id from {settings.DATASET_NAME}.activities "
-                         f"where gear_id is not null {have} order by 1")
+        have = "and gear_id not in (select id from {t:gear})" if self._table_exists("gear") else ""
+        rows = self._sql(f"select distinct gear_id from {{t:activities}} where gear_id is not null {have} order by 1")
         return [r[0] for r in rows]
 
     def work(self) -> None:

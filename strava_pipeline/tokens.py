@@ -25,16 +25,19 @@ class Tokens:
     scope: Optional[str] = None
 
 
-def write_private(path: Path, text: str) -> None:
-    """Write text to path atomically, readable by the owner only (0600) from the first byte."""
+def write_private(path: Path, text: str, durable: bool = True) -> None:
+    """Write text to path atomically, readable by the owner only (0600) from the first byte.
+
+    durable: fsync before the rename (tokens: a rotated refresh token must survive a power cut)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         os.fchmod(fd, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -41,17 +41,17 @@ def pending(sql, kinds: Iterable[str]) -> list[WorkItem]:
     kinds = [k for k in KINDS if k in set(kinds)]
     if not kinds or not table_exists(sql, "activities"):
         return []
-    ds = settings.DATASET_NAME
+    activities, fetch_log = sql.make_qualified_table_name("activities"), sql.make_qualified_table_name("fetch_log")
     manual = "coalesce(a.manual, false)" if column_exists(sql, "activities", "manual") else "false"
     if table_exists(sql, "fetch_log"):
-        done = f"select activity_id, list(kind) as kinds from {ds}.fetch_log group by activity_id"
+        done = f"select activity_id, list(kind) as kinds from {fetch_log} group by activity_id"
     else:
         done = "select null::bigint as activity_id, []::varchar[] as kinds where false"
     rows = sql.execute_sql(
         f"""
         with done as ({done})
         select a.id, a.athlete_id, {manual} as manual, coalesce(d.kinds, []::varchar[]) as done_kinds
-        from {ds}.activities a left join done d on d.activity_id = a.id
+        from {activities} a left join done d on d.activity_id = a.id
         where not coalesce(a.deleted, false)
         order by a.start_date desc, a.id desc
         """

@@ -6,11 +6,11 @@ import os
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from strava_pipeline.clock import FakeClock
 from strava_pipeline.fake_api import AthleteSpec, FakeStrava
+from strava_pipeline.warehouse import open_warehouse
 
 REFERENCE = Path(os.environ.get("STRAVA_REFERENCE_DIR") or Path(__file__).resolve().parents[2] / "shared" / "strava-reference")
 # a fixed "now" for tests: Friday 2026-11-20 10:00:00 UTC
@@ -50,7 +50,7 @@ class Cli:
         return rc, out.getvalue(), err.getvalue()
 
     def sql(self, query: str):
-        with duckdb.connect(str(self.data_dir / "strava.duckdb"), read_only=True) as con:
+        with open_warehouse(self.data_dir / "strava.duckdb") as con:
             return con.sql(query).fetchall()
 
     def count(self, table: str) -> int:

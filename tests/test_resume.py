@@ -9,10 +9,10 @@ import time
 from datetime import date
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from strava_pipeline.fake_api import AthleteSpec, FakeStrava, RateLimits
+from strava_pipeline.warehouse import open_warehouse
 
 ROOT = Path(__file__).resolve().parents[1]
 # metadata that differs between runs by nature: load ids, row ids and fetch times
@@ -22,7 +22,7 @@ TABLES = ("activities", "activity_streams", "activity_details", "activity_laps",
 
 
 def snapshot(data_dir: Path) -> dict:
-    with duckdb.connect(str(data_dir / "strava.duckdb"), read_only=True) as con:
+    with open_warehouse(data_dir / "strava.duckdb") as con:
         out = {}
         for table in TABLES:
             cols = [c for (c,) in con.execute(

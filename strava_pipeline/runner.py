@@ -117,14 +117,21 @@ class Run:
         self.budget = Budget(
             clock=self.clock, max_requests=opts.max_requests, wait=opts.wait,
             state_path=opts.data_dir / settings.BUDGET_FILE,
-            on_wait=lambda seconds, reason: self.reporter.wait(seconds, reason, self.clock),
+            on_wait=self._wait,
         )
         self.auth = StravaAuth(cfg, TokenStore(opts.data_dir / settings.TOKENS_FILE), session, self.clock,
                                timeout=opts.timeout)
         self.client = StravaClient(cfg.base_url, self.auth, self.budget, session, self.clock, timeout=opts.timeout)
         self.pipeline = make_pipeline(opts.data_dir)
+        self._batch: Optional[Batch] = None
 
     # ---------------------------------------------------------------- helpers
+    def _wait(self, seconds: float, reason: str) -> None:
+        # commit what is fetched before idling for a quarter hour: a Ctrl-C during the wait then loses nothing
+        if self._batch is not None:
+            self._flush(self._batch)  # emptied in place: the item being fetched keeps adding to it
+        self.reporter.wait(seconds, reason, self.clock)
+
     def _now_iso(self) -> str:
         return iso_from_epoch(self.clock.now())
 
@@ -310,17 +317,17 @@ class Run:
         if not items:
             return
         self.reporter.start(len(items), "Activities to fetch")
-        batch = Batch()
+        self._batch = Batch()
         try:
             for item in items:
-                self._fetch_item(item, batch)
+                self._fetch_item(item, self._batch)
                 self.reporter.advance()
-                if batch.activities >= BATCH_ACTIVITIES or batch.points >= BATCH_POINTS:
-                    self._flush(batch)
-                    batch = Batch()
+                if self._batch.activities >= BATCH_ACTIVITIES or self._batch.points >= BATCH_POINTS:
+                    self._flush(self._batch)
         finally:
             # whatever stops the loop (budget, Ctrl-C, an error), what was fetched is committed
             self.reporter.finish()
+            batch, self._batch = self._batch, None
             self._flush(batch)
 
     def _fetch_item(self, item: WorkItem, batch: "Batch") -> None:
@@ -366,6 +373,7 @@ class Run:
             self.summary.items_done += 1
 
     def _flush(self, batch: "Batch") -> None:
+        """Commit the batch as one load package and empty it."""
         if batch.empty():
             return
         tables = {**batch.rows, "fetch_log": batch.fetch_log}
@@ -373,6 +381,7 @@ class Run:
         streams = [pa.concat_tables(batch.streams)] if batch.streams else []
         names = [name for name, rows in tables.items() if rows] + (["activity_streams"] if streams else [])
         self._load(strava(tables=tables, streams=streams).with_resources(*names))
+        batch.clear()
 
     def finish(self) -> None:
         s = self.summary
@@ -393,6 +402,9 @@ class Batch:
     """What was fetched since the last commit; committed as one load package with its fetch_log rows."""
 
     def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
         self.rows: dict[str, list] = {}
         self.streams: list = []
         self.fetch_log: list[dict] = []

@@ -42,7 +42,6 @@ def server():
     limits = RateLimits(overall_15min=100000, overall_daily=1000000, read_15min=100000, read_daily=1000000)
     spec = AthleteSpec(seed=5, first_day=date(2025, 9, 1), activities_per_week=5.0, stream_scale=0.3)
     with FakeStrava(athlete=spec, limits=limits) as fake:
-        fake.start()
         yield fake
 
 

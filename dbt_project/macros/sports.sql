@@ -1,0 +1,4 @@
+{#- true for the sport types that are runs: the ones with a pace in min/km. -#}
+{% macro is_run(sport_type) -%}
+    (({{ sport_type }}) in ('Run', 'TrailRun', 'VirtualRun'))
+{%- endmacro %}

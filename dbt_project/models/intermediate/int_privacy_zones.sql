@@ -1,0 +1,35 @@
+{#- The privacy zones of seeds/privacy_zones.csv, ready for masking: the masking radius (radius_m plus the
+    privacy_margin_m var) and a lat/lng box around it that lets a point be ruled out without trigonometry. -#}
+with
+
+zones as (
+
+    select
+        name as zone_name,
+        lat,
+        lon as lng,
+        radius_m
+    from {{ ref('privacy_zones') }}
+
+),
+
+final as (
+
+    select
+        zone_name,
+        lat,
+        lng,
+        radius_m,
+        radius_m + {{ var('privacy_margin_m') }} as mask_radius_m,
+        -- the box is a little larger than the circle (1 %): a point just outside it is certainly outside the zone
+        lat - 1.01 * (radius_m + {{ var('privacy_margin_m') }}) / 111132.0 as box_min_lat,
+        lat + 1.01 * (radius_m + {{ var('privacy_margin_m') }}) / 111132.0 as box_max_lat,
+        lng - 1.01 * (radius_m + {{ var('privacy_margin_m') }})
+            / (111320.0 * greatest(cos(radians(least(abs(lat), 89.9))), 0.001)) as box_min_lng,
+        lng + 1.01 * (radius_m + {{ var('privacy_margin_m') }})
+            / (111320.0 * greatest(cos(radians(least(abs(lat), 89.9))), 0.001)) as box_max_lng
+    from zones
+
+)
+
+select * from final

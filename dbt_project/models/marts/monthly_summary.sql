@@ -1,0 +1,1 @@
+{{ period_summary('month') }}

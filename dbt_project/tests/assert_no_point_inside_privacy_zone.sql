@@ -1,0 +1,86 @@
+{#- Nothing that leaves the warehouse may show a place inside a privacy zone (seeds/privacy_zones.csv, radius_m as
+    written, without the masking margin). Checked independently of the masking code, on what readers get:
+    - every vertex of every published route, read back from its GeoJSON and WKT text and from the geometry;
+    - every segment of every route (a simplified line may cut a corner even if its vertices are outside);
+    - every point of activity_streams_masked and the start / end points of fct_activities.
+    One row per offending point, with the zone and how deep inside it lies. -#}
+with
+
+zones as (
+
+    select name as zone_name, lat, lon as lng, radius_m from {{ ref('privacy_zones') }}
+
+),
+
+routes as (
+
+    select activity_id, utm_epsg, route_geom, route_wkt, route_geojson from {{ ref('activity_routes_masked') }}
+
+),
+
+route_vertices as (
+
+    select 'activity_routes_masked.' || form as published_as, activity_id, st_y(vertex.geom) as lat, st_x(vertex.geom) as lng
+    from (
+        select activity_id, 'route_geojson' as form, st_geomfromgeojson(route_geojson) as geom from routes
+        union all
+        select activity_id, 'route_wkt', st_geomfromtext(route_wkt) from routes
+        union all
+        select activity_id, 'route_geom', route_geom from routes
+    ) as published,
+    lateral (select unnest(st_dump(st_points(published.geom)), recursive := true)) as vertex
+
+),
+
+published_points as (
+
+    select published_as, activity_id, lat, lng from route_vertices
+    union all
+    select 'activity_streams_masked', activity_id, lat, lng
+    from {{ ref('activity_streams_masked') }}
+    where lat is not null
+    union all
+    select 'fct_activities.start', activity_id, start_lat_masked, start_lng_masked
+    from {{ ref('fct_activities') }}
+    where start_lat_masked is not null
+    union all
+    select 'fct_activities.end', activity_id, end_lat_masked, end_lng_masked
+    from {{ ref('fct_activities') }}
+    where end_lat_masked is not null
+
+),
+
+points_inside as (
+
+    select
+        points.published_as,
+        points.activity_id,
+        zones.zone_name,
+        zones.radius_m,
+        {{ haversine_m('points.lat', 'points.lng', 'zones.lat', 'zones.lng') }} as distance_m
+    from published_points as points
+    cross join zones
+    where {{ haversine_m('points.lat', 'points.lng', 'zones.lat', 'zones.lng') }} < zones.radius_m
+
+),
+
+-- the whole line, in the activity's own metric CRS
+segments_inside as (
+
+    select
+        'activity_routes_masked.route_geom (segment)' as published_as,
+        routes.activity_id,
+        zones.zone_name,
+        zones.radius_m,
+        st_distance(
+            st_transform(routes.route_geom, 'EPSG:4326', 'EPSG:' || routes.utm_epsg, always_xy := true),
+            st_transform(st_point(zones.lng, zones.lat), 'EPSG:4326', 'EPSG:' || routes.utm_epsg, always_xy := true)
+        ) as distance_m
+    from routes
+    cross join zones
+
+)
+
+select * from points_inside
+union all
+select * from segments_inside where distance_m < radius_m

@@ -59,7 +59,7 @@ def main() -> None:
     clock = FakeClock(START)
     spec = AthleteSpec(seed=11, first_day=None, n_activities=opts.activities, stream_scale=0.01)
     with tempfile.TemporaryDirectory(prefix="bench_import_") as tmp, FakeStrava(athlete=spec, clock=clock) as fake:
-        base = fake.start()
+        base = fake.base_url
         os.environ.update({
             "SOURCES__STRAVA__BASE_URL": base,
             "SOURCES__STRAVA__CREDENTIALS__ACCESS_TOKEN_URL": fake.token_url,

@@ -32,7 +32,7 @@ def fetch_payloads(points: int) -> list:
     limits = RateLimits(overall_15min=10**6, overall_daily=10**7, read_15min=10**6, read_daily=10**7)
     spec = AthleteSpec(seed=7, first_day=date(2023, 1, 1), activities_per_week=5.0, stream_scale=1.0)
     with FakeStrava(athlete=spec, limits=limits) as fake:
-        base = fake.start()
+        base = fake.base_url
         session = requests.Session()
         token = session.post(fake.token_url, data={
             "client_id": fake.client_id, "client_secret": fake.client_secret, "grant_type": "refresh_token",
@@ -81,8 +81,9 @@ def source_load(payloads: list, workdir: Path) -> tuple[float, int]:
 def floor_load(table: pa.Table, workdir: Path) -> float:
     workdir.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(workdir / "floor.duckdb"))
+    con.register("points", table)
     started = time.perf_counter()
-    con.execute("create table activity_streams as select * from table")
+    con.execute("create table activity_streams as select * from points")
     con.close()
     return time.perf_counter() - started
 

@@ -26,9 +26,10 @@ from strava_pipeline.ratelimit import Budget, BudgetStop, days_needed
 from strava_pipeline.tokens import TokenStore
 from strava_pipeline.workqueue import WorkItem, pending, requests_needed, table_exists
 
-# a batch is committed (one dlt load package) after this many activities or stream points, whichever first
-BATCH_ACTIVITIES = 50
-BATCH_POINTS = 400_000
+# a batch is committed (one dlt load package) after this many activities or stream points, whichever first, and
+# before every wait for the next rate-limit window: on the real API a crash loses at most one window's requests
+BATCH_ACTIVITIES = 200
+BATCH_POINTS = 1_000_000
 # the athlete profile, stats and zones are refreshed at most weekly: a multi-day import spends nothing on them
 PROFILE_MAX_AGE_S = 7 * 24 * 3600
 EARLIEST = "2000-01-01T00:00:00Z"

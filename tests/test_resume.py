@@ -40,7 +40,7 @@ def snapshot(data_dir: Path) -> dict:
 @pytest.fixture(scope="module")
 def server():
     limits = RateLimits(overall_15min=100000, overall_daily=1000000, read_15min=100000, read_daily=1000000)
-    spec = AthleteSpec(seed=5, first_day=date(2025, 9, 1), activities_per_week=5.0, stream_scale=0.3)
+    spec = AthleteSpec(seed=5, first_day=date(2026, 9, 1), activities_per_week=5.0, stream_scale=0.3)
     with FakeStrava(athlete=spec, limits=limits) as fake:
         yield fake
 
@@ -55,7 +55,7 @@ def cli_process(fake, data_dir: Path, refresh_token: str) -> subprocess.Popen:
         "SOURCES__STRAVA__CREDENTIALS__REFRESH_TOKEN": refresh_token,
     }
     return subprocess.Popen(
-        [sys.executable, "strava.py", "--data-dir", str(data_dir), "--start-date", "2025-09-01"],
+        [sys.executable, "strava.py", "--data-dir", str(data_dir), "--start-date", "2026-09-01"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
 
@@ -78,7 +78,7 @@ def test_kill_at_random_points_then_resume_equals_uninterrupted_run(server, tmp_
         token = server.issue_refresh_token()
         for _ in range(2):
             proc = cli_process(server, data_dir, token)
-            time.sleep(rng.uniform(1.0, 7.0))
+            time.sleep(rng.uniform(1.0, 6.0))
             proc.send_signal(signal.SIGKILL)
             proc.communicate()
         run_to_end(server, data_dir, token)

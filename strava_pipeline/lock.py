@@ -10,30 +10,52 @@ from typing import Iterator, Optional
 from strava_pipeline.config import UserError
 
 LOCK_FILE = ".warehouse.lock"
+# set for child processes (dbt run by Dagster or by a script) whose parent already holds the lock
+HELD_ENV = "STRAVA_WAREHOUSE_LOCK_HELD"
+
+
+def acquire(data_dir: Path, wait_s: Optional[float] = 0.0, holder: str = "strava.py") -> Optional[int]:
+    """Take the data dir's writer lock and return its descriptor (closing it releases the lock, so does exiting).
+
+    Waits up to wait_s seconds (None: as long as it takes), then says the warehouse is busy. Returns None when a
+    parent process holds the lock for us.
+    """
+    if os.environ.get(HELD_ENV) == str(data_dir.resolve()):
+        return None
+    data_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    deadline = None if wait_s is None else time.monotonic() + wait_s
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if deadline is not None and time.monotonic() >= deadline:
+                other = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
+                os.close(fd)
+                raise UserError(
+                    f"The warehouse in {data_dir} is busy: {other} is writing it; run again when it has finished."
+                ) from None
+            time.sleep(0.5)
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{holder} (pid {os.getpid()})".encode(), 0)
+    return fd
 
 
 @contextmanager
 def warehouse_lock(data_dir: Path, wait_s: Optional[float] = 0.0, holder: str = "strava.py") -> Iterator[None]:
-    """Hold the data dir's writer lock; wait up to wait_s seconds (None: forever), else say the warehouse is busy."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    path = data_dir / LOCK_FILE
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    deadline = None if wait_s is None else time.monotonic() + wait_s
+    """Hold the writer lock for a block; child processes started inside it (dbt) know it is held for them."""
+    fd = acquire(data_dir, wait_s, holder)
+    if fd is None:
+        yield
+        return
+    previous = os.environ.get(HELD_ENV)
+    os.environ[HELD_ENV] = str(data_dir.resolve())
     try:
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if deadline is not None and time.monotonic() >= deadline:
-                    other = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
-                    raise UserError(
-                        f"The warehouse in {data_dir} is busy: {other} is writing it; "
-                        "run again when it has finished."
-                    ) from None
-                time.sleep(0.5)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{holder} (pid {os.getpid()})".encode(), 0)
         yield
     finally:
-        os.close(fd)  # closing releases the lock, also when the process is killed
+        if previous is None:
+            os.environ.pop(HELD_ENV, None)
+        else:
+            os.environ[HELD_ENV] = previous
+        os.close(fd)

@@ -107,3 +107,18 @@ def test_secrets_never_printed(cli, fake, capsys):
     saved = json.loads(tokens)
     for secret in (saved["refresh_token"], saved["access_token"], fake.client_secret, cli.refresh_token):
         assert secret not in out and secret not in err
+
+
+def test_busy_warehouse_says_so(cli):
+    import os
+
+    from strava_pipeline.lock import acquire
+
+    fd = acquire(cli.data_dir, holder="dagster")
+    try:
+        rc, _, err = cli()
+    finally:
+        os.close(fd)
+    one_line_error(rc, err)
+    assert "busy" in err and "dagster" in err
+    assert cli()[0] == 0

@@ -28,6 +28,7 @@ def spatial_extension_path() -> Path:
 class Plugin(BasePlugin):
     def initialize(self, plugin_config: Dict[str, Any]) -> None:
         self.extension = spatial_extension_path()
+        self._lock = None
 
     def update_connection_config(self, creds: Any, config: Dict[str, Any]) -> None:
         # dbt runs from dbt_project/ (it changes directory there), but a relative STRAVA_DATA_DIR means the same
@@ -43,6 +44,12 @@ class Plugin(BasePlugin):
                 f"No warehouse at {path}: load one with `uv run strava.py`, or point STRAVA_DATA_DIR at the data "
                 "folder that holds strava.duckdb (the demo, `uv run strava.py --demo`, writes data/demo)."
             )
+        if self._lock is None:
+            # one writer at a time: an import running now makes dbt wait (up to 10 minutes), not corrupt the file;
+            # held until dbt exits (a parent that already holds it says so in STRAVA_WAREHOUSE_LOCK_HELD)
+            from strava_pipeline.lock import acquire
+
+            self._lock = acquire(path.parent, wait_s=600, holder="dbt") or "held by the parent process"
 
     def configure_connection(self, conn: Any) -> None:
         conn.execute(f"LOAD '{self.extension}'")

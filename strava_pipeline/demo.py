@@ -15,8 +15,8 @@ from strava_pipeline.tokens import TokenStore
 DEMO_CLIENT_ID = "demo"
 DEMO_CLIENT_SECRET = "demo-secret"
 DEMO_ATHLETE = AthleteSpec(seed=7, first_day=date(2022, 1, 1), activities_per_week=4.0)
-# ten times Strava's limits: the demo finishes in one run; tests use the real limits
-DEMO_LIMITS = RateLimits(overall_15min=2000, overall_daily=20000, read_15min=1000, read_daily=10000)
+# a hundred times Strava's limits: the demo loads years in one run; tests use the real limits
+DEMO_LIMITS = RateLimits(overall_15min=20000, overall_daily=200000, read_15min=10000, read_daily=100000)
 
 
 def start_demo_api(stack: ExitStack, data_dir: Path, clock) -> tuple[FakeStrava, str]:

@@ -83,3 +83,23 @@ def test_kill_at_random_points_then_resume_equals_uninterrupted_run(server, tmp_
             proc.communicate()
         run_to_end(server, data_dir, token)
         assert snapshot(data_dir) == reference, f"seed {seed}"
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_cleanly_and_the_next_run_continues(server, tmp_path):
+    run_to_end(server, tmp_path / "reference", server.issue_refresh_token())
+    data_dir, token = tmp_path / "interrupted", server.issue_refresh_token()
+    proc = cli_process(server, data_dir, token)
+    deadline = time.monotonic() + 120
+    # wait until the queue is being worked on, then press Ctrl-C once
+    while not (data_dir / "strava.duckdb").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1.5)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode in (0, 130), err
+    assert "Traceback" not in err
+    if proc.returncode == 130:
+        assert "Stopped by Ctrl-C" in out + err
+    run_to_end(server, data_dir, token)
+    assert snapshot(data_dir) == snapshot(tmp_path / "reference")

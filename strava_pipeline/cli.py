@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # other subcommands live in their own modules: add_parser(commands) registers them, run(args, ctx) executes
-COMMAND_MODULES: list[str] = ["strava_pipeline.reports", "strava_pipeline.archive.command"]
+COMMAND_MODULES: list[str] = ["strava_pipeline.reports", "strava_pipeline.archive.command", "strava_pipeline.maps.command"]
 
 
 @dataclass
@@ -171,7 +171,7 @@ def print_summary(s: RunSummary, opts: RunOptions, out=sys.stdout) -> None:
         p(f"{_n(s.remaining_items)} activities still queued ({_n(s.remaining_requests)} requests).")
 
 
-def cmd_auth(cfg: StravaConfig, data_dir: Path, read=input, out=sys.stdout) -> None:
+def cmd_auth(cfg: StravaConfig, data_dir: Path, read=None, out=sys.stdout) -> None:
     import requests
 
     from strava_pipeline.auth import StravaAuth, authorize_url, code_from_paste
@@ -182,7 +182,7 @@ def cmd_auth(cfg: StravaConfig, data_dir: Path, read=input, out=sys.stdout) -> N
     print("2. The browser then goes to a page on localhost that does not load: that is expected.", file=out)
     print("   Copy the whole address of that page (or just the value of code=) and paste it here.", file=out)
     try:
-        pasted = read("Code or URL: ")
+        pasted = (read or input)("Code or URL: ")
     except EOFError:
         raise UserError("No code was given: run `uv run strava.py auth` in a terminal and paste the code.") from None
     code = code_from_paste(pasted)

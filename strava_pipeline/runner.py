@@ -125,6 +125,7 @@ class Run:
         self.client = StravaClient(cfg.base_url, self.auth, self.budget, session, self.clock, timeout=opts.timeout)
         self.pipeline = make_pipeline(opts.data_dir)
         self._batch: Optional[Batch] = None
+        self.athlete_id: Optional[int] = None
 
     # ---------------------------------------------------------------- helpers
     def _wait(self, seconds: float, reason: str) -> None:
@@ -280,6 +281,13 @@ class Run:
                 fetched["athlete"] = [athlete_row(athlete, now)]
             elif self._table_exists("athlete"):
                 athlete_id = self._sql("select max(athlete_id) from {t:athlete}")[0][0]
+            self.athlete_id = athlete_id
+            if athlete_id is not None:
+                # rows of an archive imported before the athlete was known get their athlete now
+                from strava_pipeline.archive.importer import adopt_athlete  # the importer builds on this module
+
+                with self.pipeline.sql_client() as sql:
+                    adopt_athlete(sql, athlete_id)
             if not self.opts.detail or athlete_id is None:
                 return
             if self._stale("athlete_stats"):
@@ -333,7 +341,7 @@ class Run:
 
     def _fetch_item(self, item: WorkItem, batch: "Batch") -> None:
         now = self._now_iso()
-        athlete_id = item.athlete_id
+        athlete_id = item.athlete_id if item.athlete_id is not None else self.athlete_id
         fetched_any = False
         for kind in item.kinds:
             try:

@@ -50,8 +50,8 @@ STREAM_KEYS = (
 STREAM_SCHEMA = pa.schema(
     [
         ("athlete_id", pa.int64()),
-        ("activity_id", pa.int64()),
-        ("point_index", pa.int32()),
+        pa.field("activity_id", pa.int64(), nullable=False),
+        pa.field("point_index", pa.int32(), nullable=False),
         ("time", pa.int32()),
         ("distance", pa.float64()),
         ("lat", pa.float64()),

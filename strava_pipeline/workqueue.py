@@ -33,7 +33,7 @@ def column_exists(sql, table: str, column: str) -> bool:
 
 
 def pending(sql, kinds: Iterable[str]) -> list[WorkItem]:
-    """Activities (not deleted) with at least one wanted kind not yet in fetch_log, newest first.
+    """Activities the API listed (not deleted) with at least one wanted kind not yet in fetch_log, newest first.
 
     fetch_log rows are loaded in the same load package as the data they stand for, so after a crash the queue
     and the tables agree: a finished item is never fetched again, an unfinished one is.
@@ -43,6 +43,8 @@ def pending(sql, kinds: Iterable[str]) -> list[WorkItem]:
         return []
     activities, fetch_log = sql.make_qualified_table_name("activities"), sql.make_qualified_table_name("fetch_log")
     manual = "coalesce(a.manual, false)" if column_exists(sql, "activities", "manual") else "false"
+    # an imported archive already holds the history: the API only tops up what it lists itself (source 'api')
+    source_filter = "coalesce(a.source, 'api') = 'api'" if column_exists(sql, "activities", "source") else "true"
     if table_exists(sql, "fetch_log"):
         done = f"select activity_id, list(kind) as kinds from {fetch_log} group by activity_id"
     else:
@@ -52,7 +54,7 @@ def pending(sql, kinds: Iterable[str]) -> list[WorkItem]:
         with done as ({done})
         select a.id, a.athlete_id, {manual} as manual, coalesce(d.kinds, []::varchar[]) as done_kinds
         from {activities} a left join done d on d.activity_id = a.id
-        where not coalesce(a.deleted, false)
+        where not coalesce(a.deleted, false) and {source_filter}
         order by a.start_date desc, a.id desc
         """
     )

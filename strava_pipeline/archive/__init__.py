@@ -1,4 +1,5 @@
-"""Parsers for Strava's bulk-export archive: activities.csv rows and GPX/FIT/TCX tracks, no I/O beyond the archive."""
+"""Strava's bulk-export archive: parsers for activities.csv and GPX/FIT/TCX tracks, the dlt source `strava_archive`
+and the import run (import_archive, import_inbox) that loads it into the warehouse."""
 
 from strava_pipeline.archive.activities_csv import parse_activities_csv
 from strava_pipeline.archive.fit import parse_fit
@@ -7,21 +8,29 @@ from strava_pipeline.archive.reader import Archive, ArchiveError, MemberBytes, g
 from strava_pipeline.archive.tcx import parse_tcx
 from strava_pipeline.archive.tracks import detect_format, parse_track
 from strava_pipeline.archive.types import TRACK_SCHEMA, CsvResult, TrackResult, to_stream_table
+# after the parsers: the import run needs them
+from strava_pipeline.archive.importer import ImportSummary, InboxItem, import_archive, import_inbox  # noqa: E402
+from strava_pipeline.archive.source import strava_archive  # noqa: E402
 
 __all__ = [
     "Archive",
     "ArchiveError",
     "CsvResult",
+    "ImportSummary",
+    "InboxItem",
     "MemberBytes",
     "TRACK_SCHEMA",
     "TrackResult",
     "detect_format",
     "gunzip",
+    "import_archive",
+    "import_inbox",
     "open_archive",
     "parse_activities_csv",
     "parse_fit",
     "parse_gpx",
     "parse_tcx",
     "parse_track",
+    "strava_archive",
     "to_stream_table",
 ]

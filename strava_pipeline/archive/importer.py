@@ -1,0 +1,604 @@
+"""Import a Strava bulk-export archive into the warehouse: check it, parse it, commit it in batches, sum it up.
+
+The archive feeds the raw tables the API feeds (source = 'archive'), under three rules:
+- API data wins: an activity whose row came from the API keeps it, and streams the API fetched are not replaced.
+- Archive streams count as fetched: each activity's streams are committed with a fetch_log row (kind 'streams',
+  status 'archive') in the same load package, so the API's work queue does not ask for them again. A damaged
+  file's points are kept without that row: the API can still fetch the whole stream and replace them.
+- Importing twice changes nothing: every table merges on its key, and activities whose streams are already in the
+  warehouse are not read again (their file-derived values are carried over from the stored row).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import shutil
+import signal
+import time
+from collections import Counter, deque
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Optional, Union
+
+import pyarrow as pa
+from dlt.pipeline.exceptions import PipelineStepFailed
+
+from strava_pipeline import settings
+from strava_pipeline.archive.activities_csv import parse_activities_csv
+from strava_pipeline.archive.reader import CSV_NAME, Archive, ArchiveError, MemberBytes, open_archive
+from strava_pipeline.archive.rows import EXTRA_COLUMN, SOURCE, TRACK_FIELDS, activity_row, carried_track_values, \
+    track_values
+from strava_pipeline.archive.source import strava_archive
+from strava_pipeline.archive.tracks import parse_track
+from strava_pipeline.archive.types import CsvResult, TrackResult, to_stream_table
+from strava_pipeline.clock import SystemClock
+from strava_pipeline.config import warehouse_path
+from strava_pipeline.lock import warehouse_lock
+from strava_pipeline.progress import Reporter
+from strava_pipeline.runner import make_pipeline, unwrap
+from strava_pipeline.workqueue import column_exists, table_exists
+
+# a batch is one load package: committed after this many activities or stream points, whichever comes first
+BATCH_ACTIVITIES = 200
+BATCH_POINTS = 500_000
+# parsing runs in worker processes when there are at least this many files (a pool takes ~1 s to start)
+PARALLEL_MIN_FILES = 40
+MAX_WORKERS = 8
+# fetch_log status of streams an archive supplied (the API writes 'ok' and 'none')
+FETCH_STATUS = "archive"
+# what the same history costs through the API: its read limit per day, the page size of the activity list
+API_READS_PER_DAY = 1000
+# warnings printed while importing; the rest are counted in the summary
+MAX_WARNINGS_SHOWN = 20
+
+# why an activity's file was not read (the summary counts each)
+SKIP_NO_FILE = "no file (entered by hand)"
+SKIP_MISSING = "listed in activities.csv but not in the archive"
+SKIP_UNREADABLE = "not a readable FIT, GPX or TCX file"
+SKIP_EMPTY = "no points in the file"
+SKIP_DONE = "streams already imported"
+SKIP_API = "streams already fetched from the API"
+SKIP_DELETED = "activity flagged deleted on Strava"
+
+# activity_id is the streams' merge key, which dlt declares not null: say so in the Arrow schema too, or dlt warns
+# on every load that the two disagree
+_LOAD_SCHEMA = pa.schema([f.with_nullable(False) if f.name == "activity_id" else f for f in settings.STREAM_SCHEMA])
+
+INBOX_SUBDIR = "inbox"
+INBOX_DONE = "done"
+INBOX_FAILED = "failed"
+INBOX_LEDGER = "imported.jsonl"
+# names of files still being written by a browser or a copy tool
+_PARTIAL_SUFFIXES = (".part", ".crdownload", ".download", ".tmp", ".partial")
+
+
+@dataclass
+class ApiCost:
+    """The requests the same history costs through the API, and the days that takes at its daily read limit."""
+
+    list_pages: int
+    detail: int
+    streams: int
+
+    @property
+    def total(self) -> int:
+        return self.list_pages + self.detail + self.streams
+
+    def days(self, per_day: int = API_READS_PER_DAY) -> int:
+        return -(-self.total // per_day)
+
+
+def api_cost(activities: int, with_streams: int) -> ApiCost:
+    """Whole-history cost: the list (full pages, then the short or empty last one), one detail per activity and
+    one streams request per activity that has a file (the runner asks nothing for manual entries)."""
+    return ApiCost(list_pages=activities // settings.PER_PAGE + 1, detail=activities, streams=with_streams)
+
+
+@dataclass
+class ImportSummary:
+    """What an import did, for the command line (lines()) and for orchestrators (the fields)."""
+
+    archive: Path
+    warehouse: Optional[Path] = None
+    activities: int = 0  # rows in activities.csv
+    written: int = 0  # activity rows written (new or updated, source 'archive')
+    kept_api: int = 0  # rows left alone because the API supplied them
+    kept_deleted: int = 0  # rows left alone because a reconcile run found them deleted on Strava
+    files_listed: int = 0  # rows whose Filename is set
+    files_parsed: int = 0  # files read into stream points
+    files_damaged: int = 0  # of those: cut short or corrupt, the points before the damage kept
+    skipped: Counter = field(default_factory=Counter)  # why a file was not read -> activities
+    stream_activities: int = 0  # activities whose streams were written
+    points: int = 0  # stream points written
+    batches: int = 0
+    athlete_id: Optional[int] = None
+    athlete_note: str = ""
+    warnings: list = field(default_factory=list)
+    interrupted: bool = False
+    seconds: float = 0.0
+    parse_seconds: float = 0.0  # CPU seconds parsing the activity files (summed over the parser processes)
+    load_seconds: float = 0.0  # of seconds: committing the batches (dlt extract, normalize, load)
+
+    @property
+    def cost(self) -> ApiCost:
+        return api_cost(self.activities, self.activities - self.skipped[SKIP_NO_FILE])
+
+    def lines(self) -> list[str]:
+        n = lambda x: f"{x:,}"  # noqa: E731
+        out = []
+        if self.interrupted:
+            out.append(f"Stopped by Ctrl-C: {n(self.batches)} batch(es) are committed; run the same command again "
+                       "to import the rest (activities already in are not read again).")
+        out.append(f"Activities: {n(self.activities)} in {CSV_NAME}; {n(self.written)} written (source archive)"
+                   + (f", {n(self.kept_api)} kept as the API supplied them" if self.kept_api else "")
+                   + (f", {n(self.kept_deleted)} left deleted (gone from Strava)" if self.kept_deleted else "") + ".")
+        skipped = sum(self.skipped.values())
+        line = f"Files: {n(self.files_parsed)} parsed"
+        if self.files_damaged:
+            line += f" ({n(self.files_damaged)} damaged: the points before the damage kept)"
+        line += f", {n(skipped)} skipped"
+        if skipped:
+            line += ": " + "; ".join(f"{n(c)} {why}" for why, c in self.skipped.most_common())
+        out.append(line + ".")
+        out.append(f"Stream points: {n(self.points)} for {n(self.stream_activities)} activities, "
+                   f"{n(self.batches)} batch(es) in {self.seconds:.1f} s; warehouse: {self.warehouse} (dataset "
+                   f"{settings.DATASET_NAME}).")
+        if self.warnings:
+            out.append(f"{n(len(self.warnings))} warning(s), e.g. {self.warnings[0]}")
+        c = self.cost
+        out.append(f"Through the API this history costs {n(c.total)} requests ({n(c.list_pages)} list pages, "
+                   f"{n(c.detail)} detail, {n(c.streams)} streams): {n(c.days())} day(s) at "
+                   f"{n(API_READS_PER_DAY)} a day.")
+        if self.athlete_note:
+            out.append(self.athlete_note)
+        return out
+
+
+def check_archive(path: Union[str, os.PathLike]) -> tuple[Archive, CsvResult]:
+    """Open the archive and read activities.csv, touching nothing else; ArchiveError when it is not an export.
+
+    The caller closes the returned Archive."""
+    archive = open_archive(path)
+    try:
+        member = archive.read_csv_bytes()
+        csv = parse_activities_csv(member)
+        if not csv.rows and (csv.warnings or member.damaged):
+            # the parser's reasons: empty, unreadable header, no Activity ID column; or a cut-off member
+            reason = (f"{CSV_NAME}: {member.warnings[0]}" if member.warnings else csv.warnings[0])
+            reason = reason.split(";")[0].rstrip("?. ")
+            raise ArchiveError(f"{archive.path} is not a usable Strava export ({reason}): pass the "
+                               "export .zip as downloaded from Strava, or the folder it was unpacked into.")
+        if member.damaged:
+            csv.warnings[:0] = [f"{CSV_NAME}: {w}" for w in member.warnings]
+        return archive, csv
+    except BaseException:
+        archive.close()
+        raise
+
+
+def import_archive(path: Union[str, os.PathLike], data_dir: Path, reporter: Optional[Reporter] = None, *,
+                   clock=None, lock_wait_s: Optional[float] = 0.0, holder: str = "strava.py import-archive",
+                   batch_activities: int = BATCH_ACTIVITIES, batch_points: int = BATCH_POINTS,
+                   workers: Optional[int] = None) -> ImportSummary:
+    """Import a bulk-export archive (.zip or unpacked folder) into <data_dir>/strava.duckdb (dataset strava).
+
+    Raises ArchiveError before anything is written when the path is not a Strava export, and UserError when
+    another process holds the warehouse (after lock_wait_s seconds; None waits as long as it takes). A Ctrl-C
+    stops after committing what was read (summary.interrupted); a run again completes the rest. Files are parsed
+    in `workers` processes (default: one per CPU; 1 parses in this process)."""
+    started = time.monotonic()
+    reporter = reporter or Reporter(clock=clock)
+    archive, csv = check_archive(path)
+    with archive:
+        summary = ImportSummary(archive=archive.path, activities=len(csv.rows))
+        for w in csv.warnings:
+            reporter.say(f"warning: {CSV_NAME}: {w}")
+        summary.warnings += [f"{CSV_NAME}: {w}" for w in csv.warnings]
+        if csv.rows:
+            summary.warehouse = warehouse_path(data_dir)
+            with warehouse_lock(data_dir, wait_s=lock_wait_s, holder=holder):
+                _Import(archive, csv.rows, data_dir, reporter, clock or SystemClock(), summary,
+                        batch_activities, batch_points, workers or default_workers()).execute()
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def adopt_athlete(sql, athlete_id: int) -> None:
+    """Give archive rows without an athlete (imported before the warehouse knew one) this athlete_id.
+
+    The archive names no athlete; an API run learns it (GET /athlete). Call this once the athlete is known, with
+    the warehouse lock held; rows that have an athlete are never changed."""
+    for table, mine in (("activities", f"source = '{SOURCE}'"), ("activity_streams", f"source = '{SOURCE}'"),
+                        ("fetch_log", f"status = '{FETCH_STATUS}'")):
+        if table_exists(sql, table) and column_exists(sql, table, "athlete_id"):
+            sql.execute_sql(f"update {sql.make_qualified_table_name(table)} set athlete_id = ? "
+                            f"where athlete_id is null and {mine}", int(athlete_id))
+
+
+class _Batch:
+    def __init__(self) -> None:
+        self.activities: list[dict] = []
+        self.streams: list[pa.Table] = []
+        self.fetch_log: list[dict] = []
+        self.count = 0
+        self.points = 0
+
+
+@dataclass
+class _Job:
+    """One activities.csv row on its way into a batch; `future` parses its file (in a worker when there are many)."""
+
+    row: dict
+    athlete_id: Optional[int]
+    keep: Optional[str] = None  # the stored row stays as it is: 'api' (the API supplied it) or 'deleted'
+    values: Optional[dict] = None  # file-derived activity values carried over from the stored row
+    member: Optional[str] = None  # the member read, when the file is being parsed
+    future: Optional[Future] = None
+
+    def ready(self) -> bool:
+        return self.future is None or self.future.done()
+
+
+def _parse_member(data: bytes, name: str, damaged: bool, warnings: list) -> tuple[TrackResult, float]:
+    """Parse one member (in a worker process: only plain values cross the process boundary); returns the track
+    and the CPU seconds the parse took."""
+    started = time.process_time()
+    track = parse_track(MemberBytes(data, name, damaged, warnings), name)
+    return track, time.process_time() - started
+
+
+def _ignore_sigint() -> None:
+    # Ctrl-C reaches the whole process group: the main process stops the import, workers just end with it
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def default_workers() -> int:
+    """Parser processes: one per CPU (parsing is pure Python and CPU-bound), at most MAX_WORKERS."""
+    return max(1, min(MAX_WORKERS, os.cpu_count() or 1))
+
+
+class _Import:
+    def __init__(self, archive: Archive, rows: list[dict], data_dir: Path, reporter: Reporter, clock,
+                 summary: ImportSummary, batch_activities: int, batch_points: int, workers: int) -> None:
+        self.archive, self.rows, self.reporter, self.clock = archive, rows, reporter, clock
+        self.summary = summary
+        self.batch_activities, self.batch_points = batch_activities, batch_points
+        self.workers = workers
+        self.pipeline = make_pipeline(data_dir)
+        self.api_rows: dict[int, Optional[int]] = {}  # activity id -> athlete id, for rows the API supplied
+        self.deleted: set[int] = set()  # rows a reconcile flagged deleted: an old archive must not bring them back
+        self.streams_done: dict[int, str] = {}  # activity id -> fetch_log status ('ok' from the API, or 'archive')
+        self.archive_streams: set[int] = set()  # activities with archive points (damaged files have no fetch_log)
+        self.stored: dict[int, dict] = {}  # archive rows already in the warehouse, for their file-derived values
+        self.athlete_id: Optional[int] = None
+        self.shown = 0
+
+    # ------------------------------------------------------------------------------------------- the warehouse
+    def _load(self, source=None) -> None:
+        try:
+            self.pipeline.run(source) if source is not None else self.pipeline.run()
+        except PipelineStepFailed as exc:
+            raise unwrap(exc) from exc
+
+    def _read_state(self) -> None:
+        with self.pipeline.sql_client() as sql:
+            # catalog-qualified names (make_pipeline's module loads strava_pipeline.warehouse): the file is `strava` too
+            t = sql.make_qualified_table_name
+            athletes: set[int] = set()
+            if table_exists(sql, "athlete"):
+                athletes |= {r[0] for r in sql.execute_sql(
+                    f"select distinct athlete_id from {t('athlete')} where athlete_id is not null") or []}
+            has_source = table_exists(sql, "activities") and column_exists(sql, "activities", "source")
+            if table_exists(sql, "activities"):
+                source = "coalesce(source, 'api')" if has_source else "'api'"
+                deleted = "coalesce(deleted, false)" if column_exists(sql, "activities", "deleted") else "false"
+                rows = sql.execute_sql(f"select id, athlete_id, {source}, {deleted} from {t('activities')}") or []
+                for aid, athlete, src, is_deleted in rows:
+                    if is_deleted:
+                        self.deleted.add(int(aid))
+                    if src != SOURCE:
+                        self.api_rows[int(aid)] = athlete
+                        if athlete is not None:
+                            athletes.add(athlete)
+            if table_exists(sql, "fetch_log"):
+                self.streams_done = {int(aid): status for aid, status in sql.execute_sql(
+                    f"select activity_id, status from {t('fetch_log')} where kind = 'streams' "
+                    f"and status in ('ok', '{FETCH_STATUS}')") or []}
+            if table_exists(sql, "activity_streams") and column_exists(sql, "activity_streams", "source"):
+                self.archive_streams = {int(r[0]) for r in sql.execute_sql(
+                    f"select distinct activity_id from {t('activity_streams')} where source = '{SOURCE}'") or []}
+            if has_source and column_exists(sql, "activities", EXTRA_COLUMN):
+                cols = ["id", EXTRA_COLUMN, *TRACK_FIELDS]
+                for values in sql.execute_sql(
+                        f"select {', '.join(cols)} from {t('activities')} where source = '{SOURCE}'") or []:
+                    self.stored[int(values[0])] = _from_warehouse(dict(zip(cols, values)))
+            if len(athletes) == 1:
+                self.athlete_id = int(next(iter(athletes)))
+                adopt_athlete(sql, self.athlete_id)
+        s = self.summary
+        s.athlete_id = self.athlete_id
+        if self.athlete_id is not None:
+            s.athlete_note = f"Athlete: {self.athlete_id} (the one this warehouse already holds)."
+        elif athletes:
+            s.athlete_note = (f"Athlete: left empty, this warehouse holds {len(athletes)} athletes and the archive "
+                              "does not say whose it is.")
+        else:
+            s.athlete_note = ("Athlete: left empty (the archive does not name one); it is filled in once an API run "
+                              "has loaded your profile: run `uv run strava.py`, then this import again.")
+
+    # ------------------------------------------------------------------------------------------- the import
+    def execute(self) -> None:
+        if self.pipeline.has_pending_data:
+            # an import or API run that was killed left a complete package behind: finish it first
+            self.reporter.say("Finishing the load an earlier run left pending...")
+            self._load()
+        self._read_state()
+        to_parse = sum(1 for r in self.rows if r.get("filename") and r["id"] not in self.streams_done
+                       and r["id"] not in self.archive_streams)
+        pool = None
+        if self.workers > 1 and to_parse >= PARALLEL_MIN_FILES:
+            pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                       initializer=_ignore_sigint)
+        # files are parsed ahead (in order) so the workers stay busy while the main process loads a batch
+        window = 4 * self.workers if pool else 1
+        self.reporter.start(len(self.rows), "Archive activities")
+        batch = _Batch()
+        jobs: deque[_Job] = deque()
+        try:
+            for row in self.rows:
+                jobs.append(self._start(row, pool))
+                while jobs and (len(jobs) > window or jobs[0].ready()):
+                    batch = self._finish(jobs.popleft(), batch)
+            while jobs:
+                batch = self._finish(jobs.popleft(), batch)
+        except KeyboardInterrupt:
+            self.summary.interrupted = True
+        finally:
+            self.reporter.finish()
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+        # on Ctrl-C too: every activity in the batch is complete, so what was read is kept
+        self._flush(batch)
+
+    def _start(self, row: dict, pool: Optional[ProcessPoolExecutor]) -> _Job:
+        """Decide what the row needs; read its file's bytes here and hand the parse to the pool (or do it now)."""
+        s = self.summary
+        aid = row["id"]
+        api_athlete = self.api_rows.get(aid)
+        job = _Job(row, api_athlete if api_athlete is not None else self.athlete_id)
+        filename = row.get("filename")
+        if filename:
+            s.files_listed += 1
+        if aid in self.deleted:
+            job.keep = "deleted"
+            s.skipped[SKIP_DELETED] += 1
+            return job
+        if aid in self.api_rows:
+            job.keep = "api"
+        status = self.streams_done.get(aid)
+        if status == "ok":
+            s.skipped[SKIP_API] += 1
+            return job
+        if status == FETCH_STATUS or aid in self.archive_streams:
+            s.skipped[SKIP_DONE] += 1
+            job.values = carried_track_values(self.stored.get(aid, {}))
+            return job
+        if not filename:
+            s.skipped[SKIP_NO_FILE] += 1
+            return job
+        member = self.archive.open_member(filename)
+        for w in self.archive.warnings:
+            self._warn(f"{filename} (activity {aid}): {w}")
+        self.archive.warnings.clear()
+        if member is None:
+            s.skipped[SKIP_MISSING] += 1
+            return job
+        job.member = member.name
+        args = (bytes(member), member.name, member.damaged, member.warnings)
+        if pool is not None:
+            job.future = pool.submit(_parse_member, *args)
+        else:
+            job.future = Future()
+            job.future.set_result(_parse_member(*args))
+        return job
+
+    def _finish(self, job: _Job, batch: _Batch) -> _Batch:
+        """Add the job's rows to the batch (waiting for its parse), and commit the batch when it is full."""
+        s = self.summary
+        values = job.values
+        if job.future is not None:
+            track, seconds = job.future.result()
+            s.parse_seconds += seconds
+            values = self._track(job, track, batch)
+        if job.keep == "deleted":
+            s.kept_deleted += 1
+        elif job.keep == "api":
+            s.kept_api += 1
+        else:
+            batch.activities.append(activity_row(job.row, job.athlete_id, values))
+            s.written += 1
+        batch.count += 1
+        self.reporter.advance(note=f"({s.points:,} points)")
+        if batch.count >= self.batch_activities or batch.points >= self.batch_points:
+            self._flush(batch)
+            return _Batch()
+        return batch
+
+    def _track(self, job: _Job, track: TrackResult, batch: _Batch) -> Optional[dict]:
+        s = self.summary
+        aid = job.row["id"]
+        for w in track.warnings:
+            self._warn(f"{job.member} (activity {aid}): {w}")
+        if not track.points:
+            s.skipped[SKIP_UNREADABLE if track.damaged else SKIP_EMPTY] += 1
+            return None
+        s.files_parsed += 1
+        if track.damaged:
+            s.files_damaged += 1
+        batch.streams.append(to_stream_table(track.table, aid, job.athlete_id))
+        batch.points += track.points
+        s.points += track.points
+        s.stream_activities += 1
+        if not track.damaged:
+            # a damaged file's points are kept without this row: the API may still fetch the whole stream
+            batch.fetch_log.append({"activity_id": aid, "kind": "streams", "status": FETCH_STATUS,
+                                    "athlete_id": job.athlete_id, "fetched_at": self._now()})
+        return track_values(track, job.row.get("start_date"))
+
+    def _flush(self, batch: _Batch) -> None:
+        if not (batch.activities or batch.streams or batch.fetch_log):
+            return
+        # one Arrow table per commit: dlt's per-item overhead would otherwise dominate for thousands of points
+        streams = [pa.concat_tables(batch.streams).cast(_LOAD_SCHEMA)] if batch.streams else []
+        names = [name for name, items in (("activities", batch.activities), ("activity_streams", streams),
+                                          ("fetch_log", batch.fetch_log)) if items]
+        started = time.monotonic()
+        self._load(strava_archive(activities=batch.activities, streams=streams,
+                                  fetch_log=batch.fetch_log).with_resources(*names))
+        self.summary.batches += 1
+        self.summary.load_seconds += time.monotonic() - started
+
+    def _warn(self, message: str) -> None:
+        self.summary.warnings.append(message)
+        self.shown += 1
+        if self.shown <= MAX_WARNINGS_SHOWN:
+            self.reporter.say(f"warning: {message}")
+        elif self.shown == MAX_WARNINGS_SHOWN + 1:
+            self.reporter.say("warning: more warnings follow; the summary counts them.")
+
+    def _now(self) -> str:
+        return datetime.fromtimestamp(self.clock.now(), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _from_warehouse(row: dict) -> dict:
+    """A stored activities row back in the shape activity_row wrote it (json text parsed, timestamps as ISO)."""
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        if isinstance(value, str) and key in (EXTRA_COLUMN, "start_latlng", "end_latlng"):
+            value = json.loads(value)
+        elif isinstance(value, datetime):
+            value = value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        out[key] = value
+    return out
+
+
+# ------------------------------------------------------------------------------------------------------ the inbox
+
+
+@dataclass
+class InboxItem:
+    """One archive found in the inbox and what became of it; `path` is where it is now."""
+
+    name: str
+    status: str  # imported | duplicate | failed | interrupted | waiting
+    path: Path
+    summary: Optional[ImportSummary] = None
+    error: Optional[str] = None
+
+
+def inbox_dir(data_dir: Path) -> Path:
+    return data_dir / INBOX_SUBDIR
+
+
+def import_inbox(data_dir: Path, reporter: Optional[Reporter] = None, *, clock=None, min_age_s: float = 60.0,
+                 lock_wait_s: Optional[float] = 600.0) -> list[InboxItem]:
+    """Import every archive (.zip or unpacked folder) dropped into <data_dir>/inbox/, oldest first, once.
+
+    An imported archive moves to inbox/done/ and its sha256 goes into inbox/done/imported.jsonl, so the same zip
+    dropped again moves straight to done/ (status 'duplicate'). One that is not a Strava export moves to
+    inbox/failed/ beside a .error.txt that says why. Anything changed in the last min_age_s seconds is still being
+    copied and waits for the next call. A Ctrl-C leaves the archive where it is; the next call completes it.
+    """
+    inbox = inbox_dir(data_dir)
+    if not inbox.is_dir():
+        return []
+    done, failed = inbox / INBOX_DONE, inbox / INBOX_FAILED
+    ledger = done / INBOX_LEDGER
+    known = _ledger_hashes(ledger)
+    now = time.time()
+    items: list[InboxItem] = []
+    candidates = [p for p in inbox.iterdir() if not p.name.startswith(".") and p.name not in (INBOX_DONE, INBOX_FAILED)
+                  and not p.name.lower().endswith(_PARTIAL_SUFFIXES)]
+    for path in sorted(candidates, key=lambda p: (_latest_mtime(p), p.name)):
+        if now - _latest_mtime(path) < min_age_s:
+            items.append(InboxItem(path.name, "waiting", path))
+            continue
+        digest = _sha256(path) if path.is_file() else None
+        if digest is not None and digest in known:
+            items.append(InboxItem(path.name, "duplicate", _move(path, done)))
+            continue
+        try:
+            summary = import_archive(path, data_dir, reporter, clock=clock, lock_wait_s=lock_wait_s,
+                                     holder="import_inbox")
+        except ArchiveError as exc:
+            target = _move(path, failed)
+            target.with_name(target.name + ".error.txt").write_text(f"{exc}\n")
+            items.append(InboxItem(path.name, "failed", target, error=str(exc)))
+            continue
+        if summary.interrupted:
+            items.append(InboxItem(path.name, "interrupted", path, summary))
+            break
+        target = _move(path, done)
+        with open(ledger, "a") as fh:
+            fh.write(json.dumps({"name": path.name, "sha256": digest, "imported_at": _utc_now(),
+                                 "activities": summary.activities, "points": summary.points}) + "\n")
+        if digest:
+            known.add(digest)
+        items.append(InboxItem(path.name, "imported", target, summary))
+    return items
+
+
+def _ledger_hashes(ledger: Path) -> set[str]:
+    if not ledger.is_file():
+        return set()
+    hashes = set()
+    for line in ledger.read_text().splitlines():
+        try:
+            digest = json.loads(line).get("sha256")
+        except (ValueError, AttributeError):
+            continue  # a line cut by a crash: the archive is imported again, which changes nothing
+        if digest:
+            hashes.add(digest)
+    return hashes
+
+
+def _latest_mtime(path: Path) -> float:
+    if path.is_file():
+        return path.stat().st_mtime
+    latest = path.stat().st_mtime
+    for dirpath, _dirs, files in os.walk(path):
+        for f in files:
+            try:
+                latest = max(latest, os.stat(os.path.join(dirpath, f)).st_mtime)
+            except OSError:
+                pass
+    return latest
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _move(path: Path, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / path.name
+    i = 2
+    while target.exists() or target.with_name(target.name + ".error.txt").exists():
+        stem, dot, ext = path.name.partition(".")
+        target = folder / f"{stem} ({i}){dot}{ext}"
+        i += 1
+    shutil.move(str(path), str(target))
+    return target
+
+
+def _utc_now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

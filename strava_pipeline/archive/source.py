@@ -1,0 +1,39 @@
+"""The dlt source `strava_archive`: a bulk-export import into the same raw tables the `strava` source feeds."""
+
+from typing import Any, Iterable, Optional
+
+import dlt
+from dlt.sources import DltResource
+
+from strava_pipeline import ACTIVITY_COLUMNS, streams_resource, table_resource
+from strava_pipeline.archive.rows import EXTRA_COLUMN
+
+# the API source's hints, so both sources give every shared column the same type whichever loads first
+ARCHIVE_ACTIVITY_COLUMNS: dict = {**ACTIVITY_COLUMNS, EXTRA_COLUMN: {"data_type": "json"}}
+RESOURCES = ("activities", "activity_streams", "fetch_log")
+
+
+def activities_resource(rows: Iterable[Any]) -> DltResource:
+    """activities: one row per activity id, merged on id like the API's list (rows from rows.activity_row)."""
+    return dlt.resource(rows, name="activities", primary_key="id", write_disposition="merge",
+                        columns=ARCHIVE_ACTIVITY_COLUMNS)
+
+
+@dlt.source(name="strava_archive", max_table_nesting=1)
+def strava_archive(
+    activities: Optional[list] = None,
+    streams: Optional[list] = None,
+    fetch_log: Optional[list] = None,
+):
+    """The `strava_archive` source: activities.csv rows, the activity files as streams, and their fetch_log rows.
+
+    The importer (strava_pipeline.archive.importer) reads and parses the archive and commits in batches: it runs
+    this source once per batch, so each batch's streams and their fetch_log rows (kind 'streams', status
+    'archive') land in one load package and the API's work queue never sees one without the other. Orchestrators
+    read the resource list from `strava_archive()` to declare one asset per table.
+    """
+    return [
+        activities_resource(activities or []),
+        streams_resource(streams or []),
+        table_resource("fetch_log", fetch_log or []),
+    ]

@@ -1,0 +1,88 @@
+"""Last check before anything leaves the warehouse: no vertex or segment of a route within a privacy zone.
+
+The dbt masking already cut the zones out (with a 25 m margin); this guards against a seed edited after the
+last dbt build and against a masking bug, with the zones of both the warehouse and dbt_project/seeds."""
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import shapely
+
+from strava_pipeline.config import UserError
+from strava_pipeline.maps import settings
+
+EARTH_RADIUS_M = 6_371_008.8
+
+
+@dataclass(frozen=True)
+class Violation:
+    zone: str
+    route_index: int  # index into the checked geometries
+    distance_m: float
+
+
+def haversine_m(lat1, lng1, lat2, lng2):
+    """Great-circle distance in metres, like the dbt macro haversine_m (same Earth radius)."""
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dphi, dlmb = p2 - p1, np.radians(np.asarray(lng2) - np.asarray(lng1))
+    a = np.sin(dphi / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlmb / 2) ** 2
+    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(a, 1.0)))
+
+
+def violations(geometries, zones: Sequence, slack_m: float = 0.0) -> list:
+    """Routes (index) that come closer than radius_m + slack_m to a zone centre: at a vertex (haversine) or
+    along a segment (in a local metric frame around the zone, exact to well under a metre at these distances).
+    slack_m covers what the writer still moves a point by (the quantization of TopoJSON)."""
+    geometries = np.asarray(geometries, dtype=object)
+    if not len(geometries) or not zones:
+        return []
+    parts, owner = shapely.get_parts(geometries, return_index=True)
+    coords, part_of = shapely.get_coordinates(parts, return_index=True)
+    if not len(coords):
+        return []
+    lng, lat = coords[:, 0], coords[:, 1]
+    same_part = part_of[1:] == part_of[:-1]
+    found = []
+    seg = np.flatnonzero(same_part)
+    for zone in zones:
+        limit = zone.radius_m + slack_m
+        dist = haversine_m(zone.lat, zone.lon, lat, lng)
+        # segments in a local equirectangular frame around the zone centre: exact to well under a metre for
+        # segments near the zone, the only ones that can come closer than the limit
+        kx = EARTH_RADIUS_M * math.radians(1) * math.cos(math.radians(zone.lat))
+        ky = EARTH_RADIUS_M * math.radians(1)
+        x, y = (lng - zone.lon) * kx, (lat - zone.lat) * ky
+        ax, ay, bx, by = x[seg], y[seg], x[seg + 1], y[seg + 1]
+        dx, dy = bx - ax, by - ay
+        length2 = dx * dx + dy * dy
+        t = np.clip(-(ax * dx + ay * dy) / np.where(length2 > 0, length2, 1.0), 0.0, 1.0)
+        np.minimum.at(dist, seg, np.hypot(ax + t * dx, ay + t * dy))
+        close = dist < limit
+        if close.any():
+            by_route: dict = {}
+            for point in np.flatnonzero(close):
+                route = int(owner[part_of[point]])
+                by_route[route] = min(by_route.get(route, np.inf), float(dist[point]))
+            found += [Violation(zone.name, r, d) for r, d in sorted(by_route.items())]
+    return found
+
+
+def check_outside_zones(geometries, ids, warehouse_zones: Sequence, seed_zones: Sequence,
+                        slack_m: float = settings.QUANTUM_M) -> None:
+    """Raises unless every route keeps clear of every zone of the warehouse and of the seed file."""
+    # the warehouse's zones first: the mart was masked with them, so a route too close to one is a masking bug
+    for source, zones in (("the warehouse", warehouse_zones), ("seeds/privacy_zones.csv", seed_zones)):
+        found = violations(geometries, zones, slack_m)
+        if not found:
+            continue
+        v = found[0]
+        what = (f"{len(found)} route(s), e.g. activity {ids[v.route_index]}, come within {v.distance_m:.0f} m of "
+                f"privacy zone {v.zone!r} of {source}")
+        if source.startswith("seeds"):
+            # the seed changed since the masked mart was built: the fix is a dbt build
+            raise UserError(f"{what}: the masked routes are older than the privacy zones, run "
+                            f"`{settings.DBT_BUILD}` and export again.")
+        raise RuntimeError(f"{what}, although the masking should have removed them: nothing was written; "
+                           "check int_activity_tracks__masked.")

@@ -153,7 +153,8 @@ def print_summary(s: RunSummary, opts: RunOptions, out=sys.stdout) -> None:
             p(f"Stopped at {s.stop.reason}: {_n(s.remaining_items)} activities still need {_kinds_text(opts)}; "
               "run again to continue.")
         elif s.stop.daily:
-            p(f"Daily read limit reached ({s.stop.reason}): {_n(s.requests)} requests used, "
+            why = "" if s.stop.reason == "daily limit reached" else f" ({s.stop.reason})"
+            p(f"Daily read limit reached{why}: {_n(s.requests)} requests used, "
               f"{_n(s.remaining_items)} activities still need {_kinds_text(opts)}; run again after 00:00 UTC "
               f"(about {s.days_left} more day(s) at this pace).")
         else:

@@ -94,7 +94,7 @@ def test_max_requests_caps_the_run():
         b.note_sent()
     with pytest.raises(BudgetStop) as stop:
         b.before_request()
-    assert stop.value.daily
+    assert stop.value.cap and not stop.value.daily
 
 
 def test_budget_survives_between_runs(tmp_path):

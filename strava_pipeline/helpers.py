@@ -11,10 +11,6 @@ from strava_pipeline import settings
 JSON_COLUMNS = ("start_latlng", "end_latlng")
 
 
-def utc_now_iso() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def iso_from_epoch(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -66,11 +62,13 @@ EFFORT_FIELDS = (
 )
 
 
+# counts and indexes stay integers; every other number is pinned to float
+_INTEGER_FIELDS = {"id", "lap_index", "split", "start_index", "end_index", "elapsed_time", "moving_time", "pr_rank",
+                   "pace_zone", "workout_type"}
+
+
 def _pick(obj: dict, fields: Iterable[str]) -> dict:
-    return {f: _as_float(obj.get(f)) if f not in ("id", "lap_index", "split", "start_index", "end_index",
-                                                   "elapsed_time", "moving_time", "pr_rank", "pace_zone",
-                                                   "workout_type") else obj.get(f)
-            for f in fields}
+    return {f: obj.get(f) if f in _INTEGER_FIELDS else _as_float(obj.get(f)) for f in fields}
 
 
 def detail_rows(detail: dict, athlete_id: int, fetched_at: str) -> tuple[dict, list[dict], list[dict]]:

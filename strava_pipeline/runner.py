@@ -12,15 +12,15 @@ import requests
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from strava_pipeline import settings, strava
+from strava_pipeline import warehouse  # noqa: F401  (catalog-qualified names for dlt)
 from strava_pipeline.auth import StravaAuth
 from strava_pipeline.client import ItemError, NotFound, StravaClient
 from strava_pipeline.clock import SystemClock
 from strava_pipeline.config import StravaConfig, UserError, pipelines_dir, warehouse_path
-from strava_pipeline.lock import warehouse_lock
-from strava_pipeline import warehouse  # noqa: F401  (catalog-qualified names for dlt)
 from strava_pipeline.helpers import (
     athlete_row, detail_rows, gear_row, iso_from_epoch, stats_row, streams_table, zone_rows,
 )
+from strava_pipeline.lock import warehouse_lock
 from strava_pipeline.progress import Reporter
 from strava_pipeline.ratelimit import Budget, BudgetStop, days_needed
 from strava_pipeline.tokens import TokenStore
@@ -257,10 +257,10 @@ class Run:
             raise stop[0]
         return listed_set
 
-    def _age_s(self, table: str, where: str = "") -> Optional[float]:
+    def _age_s(self, table: str) -> Optional[float]:
         if not self._table_exists(table):
             return None
-        rows = self._sql(f"select max(fetched_at) from {{t:{table}}} {where}")
+        rows = self._sql(f"select max(fetched_at) from {{t:{table}}}")
         if not rows or rows[0][0] is None:
             return None
         return self.clock.now() - rows[0][0].timestamp()

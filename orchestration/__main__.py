@@ -1,0 +1,7 @@
+"""`uv run python -m orchestration [--demo] [--port N]`: start the Dagster UI of this project."""
+
+import sys
+
+from orchestration.launcher import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Dagster definitions, one module per integration: ingest (dlt), transform (dbt), reports, automation."""

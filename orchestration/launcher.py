@@ -1,0 +1,91 @@
+"""Start the Dagster UI of this project: DAGSTER_HOME inside the data dir, telemetry off, one warehouse writer."""
+
+import errno
+import os
+import shutil
+import signal
+import socket
+import sys
+from pathlib import Path
+from typing import Optional
+
+from strava_pipeline.config import PROJECT_ROOT, UserError, resolve_data_dir
+
+from orchestration.resources import DEMO_ENV
+
+HOST = "127.0.0.1"
+DEFAULT_PORT = 3000
+HOME_SUBDIR = "dagster"  # <data dir>/dagster: run history, schedules' state, logs
+DAGSTER_YAML = Path(__file__).resolve().parent / "dagster.yaml"  # telemetry off, warehouse pool of one
+
+
+def prepare_home(data_dir: Path) -> Path:
+    """<data dir>/dagster with a dagster.yaml (telemetry off, warehouse pool of one); kept if it exists."""
+    home = data_dir / HOME_SUBDIR
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        shutil.copyfile(DAGSTER_YAML, config)
+    return home
+
+
+def dev_environment(home: Path, demo: bool, data_dir_arg: Optional[str]) -> dict:
+    env = dict(os.environ)
+    env["DAGSTER_HOME"] = str(home.resolve())
+    if demo:
+        env[DEMO_ENV] = "1"
+    if data_dir_arg:
+        env["STRAVA_DATA_DIR"] = str(Path(data_dir_arg).expanduser().resolve())
+    # the dbt executable of this environment, also when not started through `uv run`
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    return env
+
+
+def dev_command(port: int, host: str = HOST) -> list[str]:
+    return [sys.executable, "-m", "dagster", "dev", "-h", host, "-p", str(port)]
+
+
+def check_port(port: int, host: str = HOST) -> None:
+    if not 0 < port < 65536:
+        raise UserError(f"--port {port} is not a port number: use 1-65535.")
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise UserError(f"{host}:{port} is in use (is the UI already running?): open "
+                                f"http://{host}:{port} or pick another port with --port.") from None
+            raise
+
+
+def launch(data_dir_arg: Optional[str] = None, demo: bool = False, port: int = DEFAULT_PORT) -> int:
+    """Replace this process with `dagster dev` run from the project root (where pyproject's [tool.dg] tells it
+    to load orchestration.definitions); Ctrl-C stops it and everything it started."""
+    check_port(port)
+    data_dir = resolve_data_dir(data_dir_arg, demo=demo)
+    home = prepare_home(data_dir)
+    print(f"Starting the Dagster UI on http://{HOST}:{port} (takes about a minute; Ctrl-C stops it). "
+          f"Data: {data_dir}{' (demo: the bundled fake Strava API)' if demo else ''}; DAGSTER_HOME={home}.",
+          flush=True)
+    os.chdir(PROJECT_ROOT)
+    # a shell starting this in the background leaves SIGINT ignored, and exec would pass that on: dagster dev
+    # must get it to shut down the webserver, the daemon and the code servers it started
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    os.execve(sys.executable, dev_command(port), dev_environment(home, demo, data_dir_arg))
+    return 0  # not reached
+
+
+def main(argv: Optional[list] = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m orchestration", description=__doc__)
+    parser.add_argument("--demo", action="store_true", help="run against the bundled fake Strava API (data/demo)")
+    parser.add_argument("--data-dir", metavar="PATH", help="data dir (default data/, env STRAVA_DATA_DIR)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, metavar="N",
+                        help=f"port on {HOST} (default {DEFAULT_PORT})")
+    args = parser.parse_args(argv)
+    try:
+        return launch(args.data_dir, demo=args.demo, port=args.port)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

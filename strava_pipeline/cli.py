@@ -76,7 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # other subcommands live in their own modules: add_parser(commands) registers them, run(args, ctx) executes
-COMMAND_MODULES: list[str] = ["strava_pipeline.reports", "strava_pipeline.archive.command", "strava_pipeline.maps.command"]
+COMMAND_MODULES: list[str] = [
+    "strava_pipeline.archive.command",
+    "strava_pipeline.reports",
+    "strava_pipeline.maps.command",
+    "strava_pipeline.ui",
+]
 
 
 @dataclass

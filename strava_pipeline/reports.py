@@ -1,0 +1,891 @@
+"""`strava.py reports build|serve`: snapshot the marts, build the Evidence site offline, serve it on loopback."""
+
+import argparse
+import base64
+import contextlib
+import fcntl
+import functools
+import hashlib
+import http.server
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator, Optional, TextIO
+
+from strava_pipeline.config import PROJECT_ROOT, UserError, warehouse_path
+from strava_pipeline.settings import WAREHOUSE_FILE
+
+REPORTS_DIR = PROJECT_ROOT / "reports"
+# <data dir>/reports/: the snapshot Evidence reads, the logs and the built site
+OUTPUT_SUBDIR = "reports"
+SNAPSHOT_FILE = "snapshot.duckdb"
+SITE_SUBDIR = "site"
+ROUTES_SUBDIR = "routes"  # GeoJSON of the masked routes, inside the site
+DEFAULT_PORT = 8000
+MIN_NODE_MAJOR = 18  # package.json engines; developed and tested with Node 20
+SOURCE_NAME = "strava"  # reports/sources/strava
+# the warehouse is attached under its own catalog name: the dbt views in it name their tables strava.<schema>.<table>
+WH = Path(WAREHOUSE_FILE).stem
+MARTS_SCHEMA = "marts"
+# a tile URL template ({z}/{x}/{y}) for the map background; without it the maps draw on a plain local background
+TILE_URL_ENV = "STRAVA_TILE_URL"
+TILE_ATTRIBUTION_ENV = "STRAVA_TILE_ATTRIBUTION"
+# per-activity charts: streams are thinned to at most this many points per activity (the page stays light)
+STREAM_POINTS_PER_ACTIVITY = 400
+# coordinates in the published GeoJSON: 5 decimals = about 1 m, below the 5 m grid the masking snaps to
+GEOJSON_DECIMALS = 5
+NPM_STAMP = ".strava-install-stamp"
+BUILD_TIMEOUT_S = 1800
+WAREHOUSE_LOCK_WAIT_S = 30  # an import or dbt build writing the warehouse: wait this long, then say it is busy
+
+# what the pages read: snapshot table <- relation in the warehouse (all of them must exist: else "run dbt build
+# first"). Columns that could carry a location never leave the warehouse (see _is_private_column).
+SNAPSHOT_TABLES = {
+    "activities": ("marts", "fct_activities"),
+    "weekly_summary": ("marts", "weekly_summary"),
+    "monthly_summary": ("marts", "monthly_summary"),
+    "yearly_summary": ("marts", "yearly_summary"),
+    "eddington": ("marts", "eddington"),
+    "personal_bests": ("marts", "personal_bests"),
+    "training_load": ("marts", "training_load"),
+    "import_progress": ("marts", "import_progress"),
+    # no lap mart (yet): the staging view is a thin rename of strava.activity_laps and holds no position
+    "laps": ("staging", "stg_strava__activity_laps"),
+}
+# the tests of the last dbt build: dbt writes them here (DBT_TARGET_PATH moves it, like it moves dbt's target)
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+STREAMS_RELATION = ("marts", "activity_streams_masked")
+ROUTES_RELATION = ("marts", "activity_routes_masked")
+
+_PRIVATE_COLUMN = re.compile(r"polyline|latlng|wkt|geojson|geom|(^|_)(lat|lng|lon|latitude|longitude)($|_)")
+
+
+def _is_private_column(name: str, type_name: str) -> bool:
+    """Columns that may hold a location: polylines, lat/lng (even masked: no page needs them), geometries in any
+    form. The routes reach the site only as the GeoJSON files written from activity_routes_masked."""
+    return bool(_PRIVATE_COLUMN.search(name.lower())) \
+        or type_name.upper().startswith(("GEOMETRY", "POINT", "LINESTRING", "POLYGON", "WKB_BLOB"))
+
+
+# ----------------------------------------------------------------------------------------------- command line
+
+
+def add_parser(commands) -> None:
+    parser = commands.add_parser(
+        "reports", help="build the Evidence reports from the marts and serve them on 127.0.0.1",
+        description="Build the Evidence site (overview, weekly/monthly, activities, fitness, map, data quality) from "
+                    "the dbt marts into <data dir>/reports/site, offline, and serve it on 127.0.0.1.")
+    sub = parser.add_subparsers(dest="reports_command", metavar="ACTION", required=True)
+    build = sub.add_parser("build", help="snapshot the marts and build the site (minutes: one page per activity)",
+                           description="Export the marts to <data dir>/reports/snapshot.duckdb, run `evidence sources "
+                                       "--strict` and `evidence build` in reports/ and write the site to "
+                                       "<data dir>/reports/site. Needs Node 18+ (20 tested) and npm; the npm "
+                                       "packages are installed from package-lock.json once and reused.")
+    build.add_argument("--tile-url", metavar="URL",
+                       help=f"map background tiles, e.g. https://tile.openstreetmap.org/{{z}}/{{x}}/{{y}}.png "
+                            f"(default: env {TILE_URL_ENV}; without it the maps use no tiles and load nothing)")
+    serve = sub.add_parser("serve", help="serve the built site on 127.0.0.1 (Ctrl-C stops)",
+                           description="Serve <data dir>/reports/site on 127.0.0.1 until Ctrl-C.")
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT, metavar="N",
+                       help=f"port on 127.0.0.1 (default {DEFAULT_PORT}; 0 picks a free one)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, ctx) -> int:
+    if args.reports_command == "build":
+        result = build_site(ctx.data_dir, out=ctx.out, tile_url=args.tile_url, lock_warehouse=True)
+        steps = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in result.steps.items())
+        print(f"Site written to {result.site_dir} ({result.pages} pages, {result.size_bytes / 1e6:.0f} MB) in "
+              f"{result.seconds:.0f} s ({steps}); view it with "
+              f"`uv run strava.py{' --demo' if ctx.demo else ''} reports serve`.", file=ctx.out, flush=True)
+        return 0
+    return serve_site(site_dir(ctx.data_dir), port=args.port, out=ctx.out, mounts=extra_folders(ctx.data_dir))
+
+
+# ----------------------------------------------------------------------------------------------------- build
+
+
+@dataclass
+class BuildResult:
+    site_dir: Path
+    snapshot: Path
+    log: Path
+    seconds: float
+    pages: int
+    size_bytes: int
+    steps: dict = field(default_factory=dict)  # step name -> seconds
+
+
+def output_dir(data_dir: Path) -> Path:
+    return data_dir / OUTPUT_SUBDIR
+
+
+def site_dir(data_dir: Path) -> Path:
+    return output_dir(data_dir) / SITE_SUBDIR
+
+
+def build_site(data_dir: Path, out: TextIO = sys.stdout, tile_url: Optional[str] = None,
+               reports_dir: Path = REPORTS_DIR, lock_warehouse: bool = False) -> BuildResult:
+    """Snapshot the marts, install the npm packages if needed, run Evidence sources + build, publish the site.
+
+    lock_warehouse: hold the data dir's writer lock (strava_pipeline.lock) while the snapshot is read, so no import
+    or dbt build writes meanwhile; off for a caller that already holds it. Only the snapshot needs it: Evidence
+    reads the snapshot, never the warehouse.
+    Raises UserError for what the user can fix (no Node, no warehouse, marts not built) and RuntimeError with the
+    log's tail when Evidence fails."""
+    started = time.monotonic()
+    steps: dict = {}
+    say = functools.partial(print, file=out, flush=True)
+    warehouse = warehouse_path(data_dir)
+    if not warehouse.exists():
+        raise UserError(f"No warehouse at {warehouse}: load one with `uv run strava.py` (or --demo), then run "
+                        "`uv run dbt build --project-dir dbt_project --profiles-dir dbt_project`.")
+    work = output_dir(data_dir)
+    work.mkdir(parents=True, exist_ok=True)
+    log_path = work / "build.log"
+    tile_url = tile_url if tile_url is not None else os.environ.get(TILE_URL_ENV) or None
+    if tile_url and not re.match(r"^(https?://|/)", tile_url):
+        raise UserError(f"Tile URL {tile_url!r} must start with http://, https:// or /: for example "
+                        "https://tile.openstreetmap.org/{z}/{x}/{y}.png.")
+
+    from strava_pipeline.lock import warehouse_lock
+
+    lock = warehouse_lock(data_dir, wait_s=WAREHOUSE_LOCK_WAIT_S, holder="strava.py reports build") \
+        if lock_warehouse else contextlib.nullcontext()
+    with lock:
+        check_marts(warehouse)
+        node = check_node()
+        t = time.monotonic()
+        say(f"Exporting the marts of {warehouse} to a snapshot...")
+        snapshot = work / SNAPSHOT_FILE
+        routes = export_snapshot(warehouse, snapshot)
+        steps["snapshot"] = time.monotonic() - t
+
+    with _build_lock(reports_dir, say), open(log_path, "w") as log:
+        t = time.monotonic()
+        if ensure_npm_packages(reports_dir, node, log, say):
+            steps["npm ci"] = time.monotonic() - t
+
+        env = _evidence_env(reports_dir, snapshot, tile_url)
+        evidence = [node.node, str(reports_dir / "node_modules" / "@evidence-dev" / "evidence" / "cli.js")]
+        t = time.monotonic()
+        say("Running Evidence sources...")
+        # a fresh start: Evidence keeps the parquet of a query whose result became empty, and caches results
+        for stale in (reports_dir / ".evidence" / "template" / "static" / "data", reports_dir / ".evidence" / "meta"):
+            shutil.rmtree(stale, ignore_errors=True)
+        _run_logged([*evidence, "sources", "--strict"], reports_dir, env, log, "evidence sources --strict", 600)
+        _write_empty_sources(reports_dir / ".evidence" / "template")
+        steps["sources"] = time.monotonic() - t
+
+        t = time.monotonic()
+        say("Building the site (a few minutes: one page per activity)...")
+        shutil.rmtree(reports_dir / "build", ignore_errors=True)
+        start_of_build = log.tell()
+        _run_logged([*evidence, "build"], reports_dir, env, log, "evidence build", BUILD_TIMEOUT_S)
+        log.flush()
+        build_log = log_path.read_text(errors="replace")[start_of_build:]
+        if "Error in Query" in build_log:
+            # evidence build exits 0 when a page query fails: the message is only in its output
+            line = next(ln for ln in build_log.splitlines() if "Error in Query" in ln)
+            raise RuntimeError(f"A page query failed during the build ({line.strip()}); see {log_path}.")
+        steps["build"] = time.monotonic() - t
+
+        t = time.monotonic()
+        site = _publish(reports_dir / "build", site_dir(data_dir), routes)
+        steps["publish"] = time.monotonic() - t
+
+    pages = sum(1 for _ in site.rglob("index.html"))
+    size = sum(p.stat().st_size for p in site.rglob("*") if p.is_file())
+    return BuildResult(site, snapshot, log_path, time.monotonic() - started, pages, size, steps)
+
+
+@contextlib.contextmanager
+def _build_lock(reports_dir: Path, say: Callable) -> Iterator[None]:
+    """One build at a time per Evidence project: sources and build write into reports/.evidence and reports/build."""
+    with open(reports_dir / ".build.lock", "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            say("Another reports build is running in this project: waiting for it to finish...")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _evidence_env(reports_dir: Path, snapshot: Path, tile_url: Optional[str]) -> dict:
+    env = dict(os.environ)
+    # the duckdb connector joins filename to the source folder, so an absolute path must become a relative one
+    env[f"EVIDENCE_SOURCE__{SOURCE_NAME}__filename"] = os.path.relpath(snapshot, reports_dir / "sources" / SOURCE_NAME)
+    env["VITE_STRAVA_TILE_URL"] = tile_url or ""
+    env["VITE_STRAVA_TILE_ATTRIBUTION"] = os.environ.get(TILE_ATTRIBUTION_ENV, "")
+    env.setdefault("NODE_OPTIONS", "")
+    env["CI"] = "true"  # no interactive prompts
+    for key in ("NO_COLOR", "FORCE_COLOR"):
+        env.pop(key, None)
+    env["NO_COLOR"] = "1"
+    return env
+
+
+_EVIDENCE_TYPES = {"string": "VARCHAR", "number": "DOUBLE", "date": "TIMESTAMP", "boolean": "BOOLEAN"}
+
+
+def _write_empty_sources(template: Path) -> None:
+    """Evidence writes no parquet for a source query without rows (no laps before details are fetched, no route
+    of an indoor athlete...) yet lists it, and every page query on it then fails: write it empty, same columns."""
+    import duckdb
+
+    try:
+        manifest = json.loads((template / "static" / "data" / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return
+    with duckdb.connect(":memory:") as con:
+        for urls in manifest.get("renderedFiles", {}).values():
+            for url in urls:
+                parquet = template / url
+                schema = parquet.with_name(parquet.stem + ".schema.json")
+                if parquet.exists() or not schema.exists():
+                    continue
+                columns = ", ".join(f"null::{_EVIDENCE_TYPES.get(c['evidenceType'], 'VARCHAR')} as {_q(c['name'])}"
+                                    for c in json.loads(schema.read_text()))
+                con.execute(f"copy (select {columns} where false) to '{parquet}' (format parquet)")
+
+
+def _run_logged(cmd: list, cwd: Path, env: dict, log: TextIO, what: str, timeout: float) -> None:
+    log.write(f"$ {' '.join(cmd)}\n")
+    log.flush()
+    try:
+        proc = subprocess.run(cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                              timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"{what} did not finish within {timeout:.0f} s; see {log.name}.") from None
+    log.flush()
+    if proc.returncode != 0:
+        tail = "\n".join(Path(log.name).read_text(errors="replace").splitlines()[-15:])
+        raise RuntimeError(f"{what} failed (exit {proc.returncode}); last lines of {log.name}:\n{tail}")
+
+
+def _publish(build: Path, site: Path, routes: dict) -> Path:
+    """Moves the fresh build next to the old site, adds the route GeoJSON, then swaps it in with renames, so a
+    running `reports serve` never sees a half-written site."""
+    fresh = site.with_name(site.name + ".new")
+    old = site.with_name(site.name + ".old")
+    for leftover in (fresh, old):
+        shutil.rmtree(leftover, ignore_errors=True)
+    shutil.copytree(build, fresh)
+    shutil.rmtree(build, ignore_errors=True)
+    write_route_files(fresh / ROUTES_SUBDIR, routes)
+    precompress(fresh)
+    if site.exists():
+        site.rename(old)
+    fresh.rename(site)
+    shutil.rmtree(old, ignore_errors=True)
+    return site
+
+
+# -------------------------------------------------------------------------------------------- node and npm
+
+
+@dataclass(frozen=True)
+class Node:
+    node: str
+    npm: str
+    version: str
+
+
+def check_node() -> Node:
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if not node or not npm:
+        missing = " and ".join(name for name, path in (("node", node), ("npm", npm)) if not path)
+        raise UserError(f"The reports need Node.js {MIN_NODE_MAJOR}+ with npm, but {missing} is not on PATH: install "
+                        "Node 20 (e.g. `apt-get install nodejs npm`) and run again.")
+    version = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
+    match = re.match(r"v(\d+)\.", version)
+    if not match or int(match.group(1)) < MIN_NODE_MAJOR:
+        raise UserError(f"The reports need Node.js {MIN_NODE_MAJOR} or newer, found {version or 'an unknown version'}: "
+                        "install Node 20 and run again.")
+    return Node(node, npm, version)
+
+
+def _install_stamp(reports_dir: Path, node: Node) -> str:
+    digest = hashlib.sha256(node.version.encode())
+    for name in ("package.json", "package-lock.json", "scripts/patch-universal-sql.cjs"):
+        digest.update((reports_dir / name).read_bytes())
+    return digest.hexdigest()
+
+
+def ensure_npm_packages(reports_dir: Path, node: Node, log: TextIO, say: Callable) -> bool:
+    """`npm ci` when node_modules is missing or was installed from another lock, patch or Node; True if it ran."""
+    stamp_file = reports_dir / "node_modules" / NPM_STAMP
+    stamp = _install_stamp(reports_dir, node)
+    if stamp_file.exists() and stamp_file.read_text().strip() == stamp:
+        return False
+    say("Installing the npm packages from package-lock.json (npm ci, about 30 s, once)...")
+    _run_logged([node.npm, "ci", "--prefer-offline", "--no-audit", "--no-fund"], reports_dir, dict(os.environ), log,
+                "npm ci", 900)
+    stamp_file.write_text(stamp + "\n")
+    return True
+
+
+# ------------------------------------------------------------------------------------------------ snapshot
+
+
+def _relations(con) -> dict:
+    rows = con.sql("select table_schema, table_name from information_schema.tables "
+                   "where table_catalog = ?", params=[WH]).fetchall()
+    return {(schema, name) for schema, name in rows}
+
+
+def _columns(con, schema: str, name: str) -> list:
+    return con.sql("select column_name, data_type from information_schema.columns "
+                   "where table_catalog = ? and table_schema = ? and table_name = ? order by ordinal_position",
+                   params=[WH, schema, name]).fetchall()
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def export_snapshot(warehouse: Path, snapshot: Path) -> dict:
+    """Copies the marts the pages read into a fresh snapshot DuckDB file (atomically replaced), without any column
+    that could hold a location; returns the masked routes as GeoJSON geometries by activity and year.
+
+    The warehouse is attached READ_ONLY and closed before Evidence starts, so Evidence never holds it open."""
+    import duckdb
+
+    tmp = snapshot.with_name(f"{snapshot.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    try:
+        con = duckdb.connect(str(tmp))
+    except duckdb.Error as exc:
+        raise UserError(f"Cannot write the report snapshot {tmp}: {exc}.") from None
+    try:
+        _attach_warehouse(con, warehouse)
+        _require_relations(con, warehouse)
+        for table, (schema, name) in SNAPSHOT_TABLES.items():
+            cols = [c for c, t in _columns(con, schema, name) if not _is_private_column(c, t)]
+            select = ", ".join(_q(c) for c in cols)
+            con.execute(f"create table main.{_q(table)} as select {select} from {WH}.{_q(schema)}.{_q(name)}")
+        _export_streams(con)
+        routes = _export_routes(con)
+        con.execute(f"detach {WH}")
+        generated_at = _export_dbt_tests(con, dbt_target_dir())
+        con.execute("create table main.snapshot_info as select cast(now() at time zone 'UTC' as timestamp) "
+                    "as snapshot_at_utc, cast(? as timestamp) as dbt_results_at_utc", [generated_at])
+        con.close()
+        os.replace(tmp, snapshot)
+    except BaseException:
+        con.close()
+        tmp.unlink(missing_ok=True)
+        raise
+    finally:
+        tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
+    return routes
+
+
+def _attach_warehouse(con, warehouse: Path) -> None:
+    import duckdb
+
+    try:
+        con.execute(f"attach '{warehouse}' as {WH} (read_only)")
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise UserError(f"The warehouse {warehouse} is being written by another process (an import or dbt "
+                            "build): run `reports build` again when it has finished.") from None
+        raise UserError(f"Cannot open the warehouse {warehouse}: {str(exc).splitlines()[0]}.") from None
+
+
+def _require_relations(con, warehouse: Path) -> None:
+    present = _relations(con)
+    needed = [*SNAPSHOT_TABLES.values(), STREAMS_RELATION, ROUTES_RELATION]
+    missing = [f"{schema}.{name}" for schema, name in needed if (schema, name) not in present]
+    if missing:
+        raise UserError(f"The marts are not built yet ({', '.join(missing)} missing in {warehouse}): run "
+                        "`uv run dbt build --project-dir dbt_project --profiles-dir dbt_project` first.")
+
+
+def check_marts(warehouse: Path) -> None:
+    """Fails with "run dbt build first" before anything slow starts."""
+    import duckdb
+
+    with duckdb.connect(":memory:") as con:
+        _attach_warehouse(con, warehouse)
+        _require_relations(con, warehouse)
+        if con.sql(f"select count(*) from {WH}.{MARTS_SCHEMA}.fct_activities").fetchone()[0] == 0:
+            raise UserError(f"There are no activities in {warehouse} yet: load some with `uv run strava.py`, run "
+                            "`uv run dbt build --project-dir dbt_project --profiles-dir dbt_project`, then build "
+                            "the reports.")
+
+
+def dbt_target_dir() -> Path:
+    target = os.environ.get("DBT_TARGET_PATH")
+    return Path(target) if target and Path(target).is_absolute() else DBT_PROJECT_DIR / (target or "target")
+
+
+def _export_dbt_tests(con, target: Path) -> Optional[str]:
+    """One row per test of run_results.json, with the model it tests from manifest.json; the time it was written."""
+    con.execute("create table main.dbt_tests (test_name varchar, test_type varchar, tested_model varchar, "
+                "status varchar, failures bigint, message varchar, execution_time_s double, "
+                "generated_at_utc timestamp)")
+    try:
+        results = json.loads((target / "run_results.json").read_text())
+    except (OSError, ValueError):
+        return None
+    try:
+        manifest = json.loads((target / "manifest.json").read_text())
+        nodes = {**manifest.get("nodes", {}), **manifest.get("unit_tests", {})}
+    except (OSError, ValueError):
+        nodes = {}
+    generated = (results.get("metadata") or {}).get("generated_at", "").rstrip("Z").replace("T", " ")[:26] or None
+    rows = []
+    for result in results.get("results", []):
+        unique_id = result.get("unique_id", "")
+        if not unique_id.startswith(("test.", "unit_test.")):
+            continue
+        node = nodes.get(unique_id, {})
+        attached = node.get("attached_node") or node.get("model") or next(
+            iter((node.get("depends_on") or {}).get("nodes", [])), "")
+        kind = (node.get("test_metadata") or {}).get("name") or ("unit" if unique_id.startswith("unit_test.")
+                                                                 else "singular")
+        rows.append((node.get("name") or unique_id.split(".")[2], kind, attached.split(".")[-1] or None,
+                     result.get("status"), result.get("failures"), result.get("message"),
+                     result.get("execution_time"), generated))
+    con.executemany("insert into main.dbt_tests values (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    return generated
+
+
+def _export_streams(con) -> None:
+    """The masked streams, thinned to STREAM_POINTS_PER_ACTIVITY points per activity, without lat/lng."""
+    schema, name = STREAMS_RELATION
+    cols = [c for c, t in _columns(con, schema, name) if not _is_private_column(c, t)]
+    order = "point_index" if "point_index" in cols else cols[0]
+    select = ", ".join(_q(c) for c in cols)
+    con.execute(f"""
+        create table main.streams as
+        with numbered as (
+            select {select},
+                   row_number() over (partition by activity_id order by {_q(order)}) - 1 as _n,
+                   count(*) over (partition by activity_id) as _total
+            from {WH}.{_q(schema)}.{_q(name)}
+        )
+        select {select} from numbered
+        where _n % greatest(1, ceil(_total / {STREAM_POINTS_PER_ACTIVITY})::bigint) = 0 or _n = _total - 1
+        order by activity_id, {_q(order)}
+    """)
+
+
+def _load_spatial(con) -> None:
+    import importlib.util
+
+    import duckdb
+
+    spec = importlib.util.find_spec("duckdb_extension_spatial")
+    if spec is None or not spec.submodule_search_locations:
+        raise UserError("duckdb-extension-spatial is not installed: run `uv sync` in the project folder.")
+    files = sorted(Path(spec.submodule_search_locations[0]).rglob("spatial.duckdb_extension"))
+    wanted = [p for p in files if f"v{duckdb.__version__}" in p.parts] or files
+    con.execute(f"load '{wanted[0]}'")
+
+
+def _export_routes(con) -> dict:
+    """GeoJSON geometry text of every masked route, with a small route index table for the pages."""
+    schema, name = ROUTES_RELATION
+    cols = dict(_columns(con, schema, name))
+    text = next((c for c in cols if "geojson" in c.lower()), None)
+    if text is not None:
+        geojson = f"r.{_q(text)}"
+    else:  # only the geometry: needs the spatial extension (loaded offline from its wheel)
+        _load_spatial(con)
+        geojson = f"ST_AsGeoJSON(r.{_q(next(c for c, t in cols.items() if t.upper().startswith('GEOMETRY')))})"
+    rows = con.sql(f"""
+        select r.activity_id, year(a.start_date_local) as year, a.sport_type, a.activity_name,
+               strftime(a.start_date_local, '%Y-%m-%d') as day, {geojson} as geometry
+        from {WH}.{_q(schema)}.{_q(name)} r
+        join {WH}.{MARTS_SCHEMA}.fct_activities a using (activity_id)
+        where {geojson} is not null
+        order by a.start_at_utc
+    """).fetchall()
+    routes = {}
+    for activity_id, year, sport, title, day, geometry in rows:
+        shape = _round_geometry(json.loads(geometry))
+        if shape["coordinates"]:
+            routes[str(activity_id)] = {"year": year, "sport_type": sport, "name": title, "day": day, "geometry": shape}
+    con.execute("create table main.routes (activity_id varchar, year integer, sport_type varchar)")
+    con.executemany("insert into main.routes values (?, ?, ?)",
+                    [(k, v["year"], v["sport_type"]) for k, v in routes.items()])
+    return routes
+
+
+def _round_geometry(geometry: dict) -> dict:
+    def walk(value):
+        if value and isinstance(value[0], (int, float)):
+            return [round(v, GEOJSON_DECIMALS) for v in value]
+        return [walk(v) for v in value]
+
+    return {"type": geometry["type"], "coordinates": walk(geometry.get("coordinates") or [])}
+
+
+def write_route_files(folder: Path, routes: dict) -> None:
+    """routes/<activity_id>.geojson for the activity pages, routes/<year>.geojson for the map page."""
+    folder.mkdir(parents=True, exist_ok=True)
+    by_year: dict = {}
+    for activity_id, route in routes.items():
+        feature = {"type": "Feature", "geometry": route["geometry"],
+                   "properties": {"activity_id": activity_id, "name": route["name"], "day": route["day"],
+                                  "sport_type": route["sport_type"]}}
+        (folder / f"{activity_id}.geojson").write_text(json.dumps({"type": "FeatureCollection",
+                                                                   "features": [feature]}, separators=(",", ":")))
+        by_year.setdefault(route["year"], []).append(feature)
+    for year, features in by_year.items():
+        (folder / f"{year}.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": features},
+                                                           separators=(",", ":")))
+
+
+COMPRESSIBLE = (".html", ".js", ".css", ".json", ".arrow", ".wasm", ".svg", ".geojson", ".map", ".txt")
+
+
+def precompress(site: Path, min_bytes: int = 1024) -> None:
+    """Writes name.gz beside every text-like file (JS, wasm, query results, GeoJSON) for `reports serve`."""
+    import gzip
+
+    for path in site.rglob("*"):
+        if path.suffix in COMPRESSIBLE and path.is_file() and path.stat().st_size >= min_bytes:
+            with open(path, "rb") as src, open(str(path) + ".gz", "wb") as raw:
+                with gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=6, mtime=0) as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+
+
+# ----------------------------------------------------------------------------------------------------- serve
+
+
+class _SiteHandler(http.server.SimpleHTTPRequestHandler):
+    """Static files with --directory semantics; a file's gzip copy (written by the build) goes to browsers that
+    accept it, which cuts what a page transfers to about a quarter. `mounts` serve other folders of the data dir
+    under a URL prefix (the route map page and heatmap tiles of `strava.py maps`)."""
+
+    mounts: dict = {}
+
+    def translate_path(self, path: str) -> str:
+        clean = path.split("?", 1)[0].split("#", 1)[0]
+        for prefix, folder in self.mounts.items():
+            if clean.startswith(prefix) or clean + "/" == prefix:
+                handler_dir, self.directory = self.directory, str(folder)
+                try:
+                    return super().translate_path("/" + path[len(prefix):])
+                finally:
+                    self.directory = handler_dir
+        return super().translate_path(path)
+
+    def send_head(self):
+        path = self.translate_path(self.path)
+        if os.path.isdir(path):
+            path = os.path.join(path, "index.html")
+        accepts_gzip = "gzip" in self.headers.get("Accept-Encoding", "")
+        if not accepts_gzip or not os.path.isfile(path + ".gz") or "Range" in self.headers:
+            return super().send_head()
+        if os.path.isdir(self.translate_path(self.path)) and not self.path.split("?")[0].endswith("/"):
+            return super().send_head()  # the redirect to the folder's URL with a slash
+        try:
+            handle = open(path + ".gz", "rb")
+        except OSError:
+            return super().send_head()
+        stat = os.fstat(handle.fileno())
+        self.send_response(200)
+        self.send_header("Content-Type", self.guess_type(path))
+        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(stat.st_size))
+        self.send_header("Last-Modified", self.date_time_string(stat.st_mtime))
+        self.send_header("Vary", "Accept-Encoding")
+        self.end_headers()
+        return handle
+
+    def log_message(self, format, *args):  # noqa: A002 - signature of the base class
+        if os.environ.get("STRAVA_REPORTS_ACCESS_LOG"):
+            super().log_message(format, *args)
+
+
+def make_server(site: Path, port: int = 0, mounts: Optional[dict] = None) -> http.server.ThreadingHTTPServer:
+    """An http.server for `site` on 127.0.0.1; the folder is looked up per request, so a rebuild that swaps the
+    site in is served at once. mounts: {"/prefix/": folder} served beside the site."""
+    handler_class = type("SiteHandler", (_SiteHandler,), {"mounts": dict(mounts or {})})
+    handler = functools.partial(handler_class, directory=str(site))
+    http.server.ThreadingHTTPServer.allow_reuse_address = True
+    return http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+
+
+def extra_folders(data_dir: Path) -> dict:
+    """The maps' page and heatmap tiles (`strava.py maps`), when that module and its output exist."""
+    try:
+        from strava_pipeline.maps import served_folders
+    except ImportError:
+        return {}
+    return {prefix: folder for prefix, folder in served_folders(data_dir).items() if Path(folder).is_dir()}
+
+
+def serve_site(site: Path, port: int = DEFAULT_PORT, out: TextIO = sys.stdout, mounts: Optional[dict] = None) -> int:
+    if not (site / "index.html").exists():
+        raise UserError(f"No built site in {site}: run `uv run strava.py reports build` first.")
+    if not 0 <= port <= 65535:
+        raise UserError(f"--port {port} is not a port number: use 1-65535 (or 0 for a free one).")
+    try:
+        server = make_server(site, port, mounts)
+    except OSError as exc:
+        raise UserError(f"Cannot listen on 127.0.0.1:{port} ({exc.strerror}): pick another with --port.") from None
+    with server:
+        url = f"http://127.0.0.1:{server.server_address[1]}/"
+        extra = "".join(f", {url}{prefix.strip('/')}/" for prefix in (mounts or {}))
+        print(f"Serving {site} at {url}{extra} (Ctrl-C stops)", file=out, flush=True)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            print("Stopped.", file=out, flush=True)
+    return 0
+
+
+# ------------------------------------------------------------------------------ headless check of a built site
+
+
+class Chromium:
+    """Headless Chromium driven over the DevTools protocol on a pipe (--remote-debugging-pipe), stdlib only.
+
+    Used by the end-to-end test and the benchmark to open the served site like a reader would: page loads,
+    screenshots, transferred bytes. Every host but 127.0.0.1 resolves to nothing, so a page that tries to load
+    anything from the internet shows up as a failed request instead of a download."""
+
+    def __init__(self, executable: Optional[str] = None, width: int = 1280, height: int = 900) -> None:
+        import threading
+
+        exe = executable or find_chromium()
+        if not exe:
+            raise RuntimeError("No chromium on PATH: apt-get install -y chromium")
+        self.profile = tempfile.mkdtemp(prefix="strava-chromium-")
+        to_browser_r, self._to_browser = os.pipe()
+        self._from_browser, from_browser_w = os.pipe()
+        # the browser's ends move above 9 so that putting them on fds 3 and 4 cannot overwrite one with the other
+        to_browser_r, from_browser_w = (_fd_above_9(fd) for fd in (to_browser_r, from_browser_w))
+        flags = [
+            "--headless", "--remote-debugging-pipe", "--disable-gpu", "--no-first-run", "--no-default-browser-check",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--disable-extensions", "--disable-default-apps", "--mute-audio", "--hide-scrollbars",
+            "--disable-features=Translate,MediaRouter,OptimizationHints", "--metrics-recording-only",
+            "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+            f"--user-data-dir={self.profile}", f"--window-size={width},{height}",
+        ]
+        if os.geteuid() == 0:
+            flags.append("--no-sandbox")  # Chromium refuses to start its sandbox as root
+        # the protocol runs on fds 3 (to the browser) and 4 (from it): a shell puts the pipe ends there
+        wrapper = f'exec "$@" 3<&{to_browser_r} 4>&{from_browser_w} {to_browser_r}<&- {from_browser_w}>&-'
+        self.proc = subprocess.Popen(["/bin/bash", "-c", wrapper, "sh", exe, *flags, "about:blank"],
+                                     pass_fds=(to_browser_r, from_browser_w), stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        os.close(to_browser_r)
+        os.close(from_browser_w)
+        self._next_id = 0
+        self._lock = threading.Lock()
+        self._cond = threading.Condition()
+        self._responses: dict = {}
+        self.events: list = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        self.send("Browser.getVersion", timeout=60)
+
+    def _read(self) -> None:
+        buffer = b""
+        while True:
+            try:
+                chunk = os.read(self._from_browser, 1 << 20)
+            except OSError:
+                chunk = b""
+            if not chunk:
+                with self._cond:
+                    self._responses[None] = "closed"
+                    self._cond.notify_all()
+                return
+            buffer += chunk
+            *messages, buffer = buffer.split(b"\0")
+            with self._cond:
+                for raw in messages:
+                    message = json.loads(raw)
+                    if "id" in message:
+                        self._responses[message["id"]] = message
+                    else:
+                        self.events.append(message)
+                self._cond.notify_all()
+
+    def send(self, method: str, params: Optional[dict] = None, session: Optional[str] = None,
+             timeout: float = 30) -> dict:
+        with self._lock:
+            self._next_id += 1
+            ident = self._next_id
+            message = {"id": ident, "method": method, "params": params or {}}
+            if session:
+                message["sessionId"] = session
+            os.write(self._to_browser, json.dumps(message).encode() + b"\0")
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while ident not in self._responses:
+                if None in self._responses:
+                    raise RuntimeError(f"Chromium exited while waiting for {method}")
+                if not self._cond.wait(max(0.0, deadline - time.monotonic())) and time.monotonic() >= deadline:
+                    raise TimeoutError(f"no answer to {method} within {timeout} s")
+            reply = self._responses.pop(ident)
+        if "error" in reply:
+            raise RuntimeError(f"{method}: {reply['error'].get('message')}")
+        return reply.get("result", {})
+
+    def wait_event(self, method: str, session: Optional[str], since: int, timeout: float) -> dict:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for event in self.events[since:]:
+                    if event.get("method") == method and event.get("sessionId") == session:
+                        return event
+                if time.monotonic() >= deadline:
+                    raise TimeoutError(f"no {method} within {timeout} s")
+                self._cond.wait(0.2)
+
+    def new_page(self, cache: bool = True) -> "Tab":
+        target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+        session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+        for domain in ("Page", "Network", "Runtime", "Log"):
+            self.send(f"{domain}.enable", session=session)
+        if not cache:
+            self.send("Network.setCacheDisabled", {"cacheDisabled": True}, session=session)
+        return Tab(self, target, session)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.send("Browser.close", timeout=5)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, 9)
+            self.proc.wait()
+        for fd in (self._to_browser, self._from_browser):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        shutil.rmtree(self.profile, ignore_errors=True)
+
+    def __enter__(self) -> "Chromium":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+@dataclass
+class Tab:
+    browser: Chromium
+    target: str
+    session: str
+
+    def goto(self, url: str, timeout: float = 60) -> int:
+        """Navigates and waits for the load event; returns the index of the first event of this navigation."""
+        since = len(self.browser.events)
+        reply = self.browser.send("Page.navigate", {"url": url}, session=self.session)
+        if reply.get("errorText"):
+            raise RuntimeError(f"{url}: {reply['errorText']}")
+        self.browser.wait_event("Page.loadEventFired", self.session, since, timeout)
+        return since
+
+    def evaluate(self, expression: str, timeout: float = 30):
+        reply = self.browser.send("Runtime.evaluate", {"expression": expression, "returnByValue": True,
+                                                       "awaitPromise": True}, session=self.session, timeout=timeout)
+        if "exceptionDetails" in reply:
+            raise RuntimeError(f"script failed: {reply['exceptionDetails'].get('text')} "
+                               f"{reply['exceptionDetails'].get('exception', {}).get('description', '')}")
+        return reply["result"].get("value")
+
+    def screenshot(self, path: Path) -> None:
+        """A PNG of the whole page, not only the window."""
+        size = self.evaluate("[document.documentElement.scrollWidth, document.documentElement.scrollHeight]")
+        shot = self.browser.send("Page.captureScreenshot", {
+            "format": "png", "captureBeyondViewport": True,
+            "clip": {"x": 0, "y": 0, "width": size[0], "height": min(size[1], 16000), "scale": 1}},
+            session=self.session, timeout=60)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(base64.b64decode(shot["data"]))
+
+    def network(self, since: int) -> list:
+        """Requests of this tab since an event index: url, status, bytes on the wire and uncompressed, failure."""
+        requests: dict = {}
+        for event in self.browser.events[since:]:
+            if event.get("sessionId") != self.session:
+                continue
+            params = event.get("params", {})
+            method = event.get("method")
+            if method == "Network.requestWillBeSent":
+                requests[params["requestId"]] = {"url": params["request"]["url"], "status": None, "bytes": 0,
+                                                  "decoded": 0, "failed": None}
+            elif method == "Network.dataReceived" and params["requestId"] in requests:
+                requests[params["requestId"]]["decoded"] += params.get("dataLength", 0)
+            elif method == "Network.responseReceived" and params["requestId"] in requests:
+                requests[params["requestId"]]["status"] = params["response"]["status"]
+            elif method == "Network.loadingFinished" and params["requestId"] in requests:
+                requests[params["requestId"]]["bytes"] = params.get("encodedDataLength", 0)
+            elif method == "Network.loadingFailed" and params["requestId"] in requests:
+                requests[params["requestId"]]["failed"] = params.get("errorText")
+        return list(requests.values())
+
+    def exceptions(self, since: int) -> list:
+        return [e["params"]["exceptionDetails"].get("exception", {}).get("description")
+                or e["params"]["exceptionDetails"].get("text")
+                for e in self.browser.events[since:]
+                if e.get("sessionId") == self.session and e.get("method") == "Runtime.exceptionThrown"]
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.browser.send("Target.closeTarget", {"targetId": self.target})
+
+
+def _fd_above_9(fd: int) -> int:
+    high = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
+    os.close(fd)
+    return high
+
+
+def find_chromium() -> Optional[str]:
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+# what the page shows once Evidence has run its queries: echarts instances (Evidence keeps them on window under
+# this symbol) with their data points, Leaflet maps with drawn routes, tables, big values, error blocks
+PAGE_STATE_JS = r"""
+(() => {
+  const registry = window[Symbol.for('__evidence-chart-window-debug__')] || {};
+  const charts = Object.values(registry).filter(c => c && !c.isDisposed()).map(c => {
+    const series = (c.getOption() || {}).series || [];
+    const points = series.reduce((n, s) => n + (s.data || []).filter(d => d !== null && d !== undefined
+      && !(Array.isArray(d) && d.slice(1).every(v => v === null || v === undefined))).length, 0);
+    const canvas = c.getDom().querySelector('canvas');
+    return {types: series.map(s => s.type), series: series.length, points,
+            width: canvas ? canvas.width : 0, height: canvas ? canvas.height : 0};
+  });
+  const errors = [...document.querySelectorAll('[class*="border-negative/50"]')]
+    .map(e => e.innerText.trim().replace(/\s+/g, ' ').slice(0, 300));
+  const maps = [...document.querySelectorAll('.leaflet-container')]
+    .map(m => ({routes: m.querySelectorAll('path.leaflet-interactive').length}));
+  const tables = [...document.querySelectorAll('table')]
+    .map(t => [...t.querySelectorAll('tr')].filter(r => !r.closest('thead') && r.innerText.trim()).length);
+  const values = {};
+  document.querySelectorAll('[data-value]').forEach(e => { values[e.dataset.value] = e.innerText.trim(); });
+  const skeletons = document.querySelectorAll('[class*="animate-pulse"]').length;
+  const h1 = document.querySelector('h1');
+  return {title: document.title, h1: h1 ? h1.innerText.trim() : null, charts, errors, maps, tables, values,
+          skeletons, text: document.body.innerText.slice(0, 20000),
+          failed: /500|404/.test(document.title) && !!document.querySelector('h1')
+                  && /Internal Error|Not Found/.test(document.body.innerText)};
+})()
+"""

@@ -1,0 +1,533 @@
+"""Evidence reports end to end: demo warehouse -> dbt build -> reports build -> served on loopback -> headless Chromium.
+
+One site is built per test session (module fixture, a few minutes: npm ci once, the demo import, dbt, Evidence);
+the fast tests at the bottom need neither Node nor Chromium."""
+
+import csv
+import gzip
+import io
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from datetime import datetime, timedelta, timezone
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from strava_pipeline import reports
+from strava_pipeline.cli import main
+from strava_pipeline.clock import FakeClock
+
+ROOT = Path(__file__).resolve().parents[1]
+OUTPUT = ROOT / "tests" / "output" / "reports"
+ZONES_CSV = ROOT / "dbt_project" / "seeds" / "privacy_zones.csv"
+
+# every page of the site: what must be on it once Evidence has run its queries
+PAGES = {
+    "/": {"charts": 1, "tables": 1, "values": 8},
+    "/weekly/": {"charts": 3, "tables": 1},
+    "/monthly/": {"charts": 3, "tables": 1},
+    "/activities/": {"charts": 0, "tables": 1},
+    "/fitness/": {"charts": 2, "tables": 2},
+    "/map/": {"charts": 0, "tables": 1, "maps": 1},
+    "/data-quality/": {"charts": 2, "tables": 2},
+}
+
+
+def _missing_tools() -> str:
+    if not (shutil.which("node") and shutil.which("npm")):
+        return "Node.js and npm are not installed (the Evidence build needs Node 18+, 20 tested)"
+    if not reports.find_chromium():
+        return "chromium is not installed (apt-get install -y chromium)"
+    return ""
+
+
+def _run(cmd: list, env: dict, timeout: float) -> str:
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, f"{' '.join(map(str, cmd))} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    return proc.stdout
+
+
+class Site:
+    """The demo athlete's warehouse, marts and built site, served on a free loopback port, and a browser."""
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self.data_dir = base / "demo"
+        self.warehouse = self.data_dir / "strava.duckdb"
+        self.times: dict = {}
+
+    def build(self) -> None:
+        # the demo athlete's last 400 days: a year-to-date comparison with last year, a couple of hundred
+        # activities; on a simulated clock that starts now, so the rate-limit waits of the import cost nothing
+        now = time.time()
+        start = (datetime.fromtimestamp(now, timezone.utc).date() - timedelta(days=400)).isoformat()
+        t = time.monotonic()
+        out, err = io.StringIO(), io.StringIO()
+        rc = main(["--data-dir", str(self.base), "--demo", "--start-date", start], clock=FakeClock(now), out=out,
+                  err=err)
+        assert rc == 0, err.getvalue() + out.getvalue()
+        self.times["demo import"] = time.monotonic() - t
+
+        t = time.monotonic()
+        # dbt's target and logs go to the test's folder: parallel sessions must not read each other's results
+        self.env = {**os.environ, "STRAVA_DATA_DIR": str(self.data_dir), "DBT_TARGET_PATH": str(self.base / "target"),
+                    "DBT_LOG_PATH": str(self.base / "dbt-logs"), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+        dbt = str(Path(sys.executable).with_name("dbt"))
+        _run([dbt, "build", "--project-dir", "dbt_project", "--profiles-dir", "dbt_project"], self.env, 1200)
+        self.times["dbt build"] = time.monotonic() - t
+
+        t = time.monotonic()
+        out, err = io.StringIO(), io.StringIO()
+        saved = os.environ.get("DBT_TARGET_PATH")
+        os.environ["DBT_TARGET_PATH"] = self.env["DBT_TARGET_PATH"]
+        try:
+            rc = main(["--data-dir", str(self.base), "--demo", "reports", "build"], out=out, err=err)
+        finally:
+            os.environ.pop("DBT_TARGET_PATH") if saved is None else os.environ.update(DBT_TARGET_PATH=saved)
+        self.build_output = out.getvalue()
+        assert rc == 0, err.getvalue() + self.build_output
+        self.times["reports build"] = time.monotonic() - t
+        self.site = reports.site_dir(self.data_dir)
+
+    def serve(self) -> None:
+        self.server = reports.make_server(self.site, 0)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.browser = reports.Chromium(width=1280, height=1000)
+
+    def close(self) -> None:
+        for closer in ("browser", "server"):
+            obj = getattr(self, closer, None)
+            if obj is not None:
+                (obj.close if closer == "browser" else obj.shutdown)()
+
+    def sql(self, query: str, params=None) -> list:
+        with duckdb.connect(str(self.warehouse), read_only=True) as con:
+            return con.execute(query, params or []).fetchall()
+
+    def open(self, path: str, expect: dict, timeout: float = 45) -> dict:
+        """Opens a page, waits until its charts have data (or an error shows), screenshots it; returns its state."""
+        tab = self.browser.new_page(cache=False)
+        try:
+            since = tab.goto(self.url + path)
+            deadline = time.monotonic() + timeout
+            while True:
+                state = tab.evaluate(reports.PAGE_STATE_JS)
+                ready = (state["skeletons"] == 0 and len(state["charts"]) >= expect.get("charts", 0)
+                         and all(c["points"] > 0 for c in state["charts"])
+                         and all(m["routes"] > 0 for m in state["maps"]) and len(state["maps"]) >= expect.get("maps", 0)
+                         and sum(1 for n in state["tables"] if n > 0) >= expect.get("tables", 0))
+                if state["errors"] or ready or time.monotonic() > deadline:
+                    break
+                time.sleep(0.3)
+            time.sleep(0.8)  # chart animations (500 ms) end before the screenshot
+            state = tab.evaluate(reports.PAGE_STATE_JS)
+            name = path.strip("/").replace("/", "_") or "overview"
+            tab.screenshot(OUTPUT / f"{name}.png")
+            state["requests"] = tab.network(since)
+            state["exceptions"] = tab.exceptions(since)
+            return state
+        finally:
+            tab.close()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    reason = _missing_tools()
+    if reason:
+        pytest.skip(f"reports end-to-end test skipped: {reason}")
+    built = Site(tmp_path_factory.mktemp("reports"))
+    try:
+        built.build()
+        built.serve()
+        yield built
+    finally:
+        built.close()
+
+
+def _assert_rendered(state: dict, path: str, expect: dict) -> None:
+    where = f"{path}: "
+    assert not state["errors"], where + f"Evidence error blocks: {state['errors']}"
+    assert not state["failed"], where + "the page is SvelteKit's error page"
+    assert not state["exceptions"], where + f"JavaScript exceptions: {state['exceptions']}"
+    assert len(state["charts"]) >= expect.get("charts", 0), where + f"charts: {state['charts']}"
+    for chart in state["charts"]:
+        assert chart["points"] > 0 and chart["width"] > 0, where + f"a chart without data: {chart}"
+    assert len(state["maps"]) >= expect.get("maps", 0), where + "map missing"
+    for leaflet in state["maps"]:
+        assert leaflet["routes"] > 0, where + "a map without routes"
+    assert sum(1 for n in state["tables"] if n > 0) >= expect.get("tables", 0), where + f"tables: {state['tables']}"
+    # everything came from the loopback server: no CDN, no tiles, no fonts from the internet
+    outside = [r["url"] for r in state["requests"]
+               if not r["url"].startswith(("http://127.0.0.1", "data:", "blob:"))]
+    assert not outside, where + f"requests outside the site: {outside}"
+    broken = [r for r in state["requests"] if r["status"] and r["status"] >= 400]
+    assert not broken, where + f"failed requests: {broken}"
+
+
+@pytest.mark.slow
+def test_build_writes_the_site_and_the_log_is_clean(site):
+    assert (site.site / "index.html").is_file()
+    assert "Site written to" in site.build_output
+    log = (reports.output_dir(site.data_dir) / "build.log").read_text()
+    assert "Error in Query" not in log
+    activities = site.sql("select count(*) from marts.fct_activities")[0][0]
+    pages = list((site.site / "activities").glob("*/index.html"))
+    assert len(pages) == activities > 50
+    # the snapshot Evidence read is a separate file; the warehouse is not held open by anyone
+    assert (reports.output_dir(site.data_dir) / reports.SNAPSHOT_FILE).is_file()
+    with duckdb.connect(str(site.warehouse)) as con:  # a writer can open it: nothing holds it
+        con.execute("select 1")
+    print(f"\nreports e2e timings: {site.times}")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", list(PAGES))
+def test_every_page_renders_with_data(site, path):
+    state = site.open(path, PAGES[path])
+    _assert_rendered(state, path, PAGES[path])
+
+
+@pytest.mark.slow
+def test_activity_page_has_stream_charts_laps_and_route(site):
+    activity_id, has_laps = site.sql("""
+        select a.activity_id, exists (select 1 from staging.stg_strava__activity_laps l
+                                      where l.activity_id = a.activity_id)
+        from marts.fct_activities a
+        join marts.activity_routes_masked r using (activity_id)
+        where a.has_heartrate
+          and (select count(*) from marts.activity_streams_masked s where s.activity_id = a.activity_id) > 100
+        order by a.start_at_utc desc limit 1""")[0]
+    path = f"/activities/{activity_id}/"
+    expect = {"charts": 3, "maps": 1, "tables": 1 if has_laps else 0}
+    state = site.open(path, expect)
+    _assert_rendered(state, path, expect)
+    name = site.sql("select activity_name from marts.fct_activities where activity_id = ?", [activity_id])[0][0]
+    assert state["h1"] == name
+    assert state["maps"] == [{"routes": 1}]
+
+
+@pytest.mark.slow
+def test_activity_without_streams_or_route_still_renders(site):
+    rows = site.sql("""
+        select activity_id from marts.fct_activities a
+        where not exists (select 1 from marts.activity_routes_masked r where r.activity_id = a.activity_id)
+        order by start_at_utc desc limit 1""")
+    if not rows:
+        pytest.skip("every demo activity has a published route")
+    path = f"/activities/{rows[0][0]}/"
+    state = site.open(path, {})
+    _assert_rendered(state, path, {})
+    assert "No published route" in state["text"]
+
+
+def _fmt(value, decimals: int) -> str:
+    """Evidence's #,##0.0 / #,##0: thousands separators, half away from zero."""
+    quantum = Decimal(1).scaleb(-decimals)
+    rounded = Decimal(repr(float(value or 0))).quantize(quantum, rounding=ROUND_HALF_UP)
+    return f"{rounded:,.{decimals}f}"
+
+
+@pytest.mark.slow
+def test_overview_headline_numbers_equal_the_marts(site):
+    state = site.open("/", PAGES["/"])
+    _assert_rendered(state, "/", PAGES["/"])
+    weeks = site.sql("""
+        select week_start, sum(distance_km), sum(moving_time_h), sum(activity_count), sum(elevation_gain_m)
+        from marts.weekly_summary group by week_start order by week_start desc limit 2""")
+    (_, km, hours, count, climb), last = weeks[0], weeks[1]
+    ytd = site.sql("""
+        select sum(ytd_distance_km), sum(ytd_moving_time_h), sum(ytd_activity_count), sum(ytd_elevation_gain_m),
+               sum(ytd_distance_km) - coalesce(sum(prev_year_ytd_distance_km), 0)
+        from marts.yearly_summary where is_current_year""")[0]
+    expected = {
+        "week_distance_km": (_fmt(km, 1), _fmt(km - last[1], 1)),
+        "week_moving_time_h": (_fmt(hours, 1), _fmt(hours - last[2], 1)),
+        "week_activity_count": (_fmt(count, 0), _fmt(count - last[3], 0)),
+        "week_elevation_gain_m": (_fmt(climb, 0), _fmt(climb - last[4], 0)),
+        "ytd_distance_km": (_fmt(ytd[0], 1), _fmt(ytd[4], 1)),
+        "ytd_moving_time_h": (_fmt(ytd[1], 1), None),
+        "ytd_activity_count": (_fmt(ytd[2], 0), None),
+        "ytd_elevation_gain_m": (_fmt(ytd[3], 0), None),
+    }
+    for key, (value, delta) in expected.items():
+        shown = [line.strip() for line in state["values"][key].splitlines() if line.strip()]
+        assert shown[1] == value, f"{key}: the page shows {shown}, the marts say {value}"
+        if delta is not None:
+            assert delta.lstrip("-") in shown[2], f"{key}: the page shows {shown}, the marts' change is {delta}"
+
+
+@pytest.mark.slow
+def test_pages_stay_light(site):
+    """The issue's target: under 5 MB transferred per page, cold cache (gzip from `reports serve`)."""
+    for path in ("/", "/activities/", "/map/"):
+        state = site.open(path, PAGES[path])
+        transferred = sum(r["bytes"] for r in state["requests"])
+        assert transferred < 5_000_000, f"{path} transfers {transferred / 1e6:.1f} MB"
+
+
+# ------------------------------------------------------------------------------------------------ privacy scan
+
+
+def _zones() -> list:
+    with open(ZONES_CSV) as handle:
+        return [(float(r["lat"]), float(r["lon"]), float(r["radius_m"])) for r in csv.DictReader(handle)]
+
+
+def _inside(zones, lat: float, lng: float) -> bool:
+    if not (-90 <= lat <= 90 and -180 <= lng <= 180):
+        return False
+    for zlat, zlng, radius in zones:
+        dlat, dlng = math.radians(lat - zlat), math.radians(lng - zlng)
+        a = math.sin(dlat / 2) ** 2 + math.cos(math.radians(zlat)) * math.cos(math.radians(lat)) * math.sin(dlng / 2) ** 2
+        if 2 * 6371008.8 * math.asin(math.sqrt(a)) < radius:
+            return True
+    return False
+
+
+_NUMBER_PAIR = re.compile(r"(-?\d{1,3}\.\d{3,})[\s,;/]+(-?\d{1,3}\.\d{3,})")
+_LAT = re.compile(r"(^|_)lat(itude)?($|_)", re.I)
+_LNG = re.compile(r"(^|_)(lng|lon|long|longitude)($|_)", re.I)
+
+
+class PrivacyScan:
+    """Reads every data file of the site (parquet, Arrow, JSON/GeoJSON, HTML) and collects what it finds."""
+
+    def __init__(self, zones: list, secrets: list) -> None:
+        self.zones, self.secrets = zones, [s for s in secrets if s]
+        self.coordinates = 0
+        self.findings: list = []
+
+    def point(self, where: str, lat, lng) -> None:
+        if isinstance(lat, (int, float)) and isinstance(lng, (int, float)):
+            self.coordinates += 1
+            if _inside(self.zones, lat, lng):
+                self.findings.append(f"{where}: ({lat}, {lng}) lies inside a privacy zone")
+
+    def text(self, where: str, value: str) -> None:
+        for secret in self.secrets:
+            if secret in value:
+                self.findings.append(f"{where}: contains an unmasked polyline/position {secret[:24]}...")
+        for a, b in _NUMBER_PAIR.findall(value):  # WKT, GeoJSON text, "lat, lng" strings: either order
+            self.point(where, float(b), float(a))
+            self.point(where, float(a), float(b))
+
+    def json(self, where: str, value) -> None:
+        if isinstance(value, dict):
+            lat = next((v for k, v in value.items() if _LAT.search(k)), None)
+            lng = next((v for k, v in value.items() if _LNG.search(k)), None)
+            if lat is not None and lng is not None:
+                self.point(where, lat, lng)
+            for v in value.values():
+                self.json(where, v)
+        elif isinstance(value, list):
+            if len(value) >= 2 and all(isinstance(v, (int, float)) for v in value[:2]):
+                self.point(where, value[1], value[0])  # GeoJSON [lon, lat]
+                self.point(where, value[0], value[1])
+            else:
+                for v in value:
+                    self.json(where, v)
+        elif isinstance(value, str):
+            self.text(where, value)
+
+    def table(self, where: str, table) -> None:
+        names = table.column_names
+        for name in names:
+            if re.search(r"polyline|latlng", name, re.I):
+                self.findings.append(f"{where}: has a column {name}")
+        lats = [n for n in names if _LAT.search(n)]
+        lngs = [n for n in names if _LNG.search(n)]
+        columns = table.to_pydict()
+        for lat_col in lats:
+            for lng_col in lngs:
+                for lat, lng in zip(columns[lat_col], columns[lng_col]):
+                    self.point(f"{where}[{lat_col},{lng_col}]", lat, lng)
+        for name in names:
+            for value in columns[name]:
+                if isinstance(value, str):
+                    self.text(f"{where}[{name}]", value)
+
+    def file(self, path: Path, rel: str) -> None:
+        import pyarrow.ipc
+        import pyarrow.parquet
+
+        if path.suffix == ".parquet":
+            self.table(rel, pyarrow.parquet.read_table(path))
+        elif path.suffix == ".arrow":
+            data = path.read_bytes()
+            try:
+                self.table(rel, pyarrow.ipc.open_stream(data).read_all())
+            except pyarrow.ArrowInvalid:
+                self.table(rel, pyarrow.ipc.open_file(data).read_all())
+        elif path.suffix in (".json", ".geojson"):
+            self.json(rel, json.loads(path.read_text()))
+        elif path.suffix == ".html":
+            self.text(rel, path.read_text(errors="replace"))
+
+
+def scan_site(site_dir: Path, zones: list, secrets: list) -> PrivacyScan:
+    scan = PrivacyScan(zones, secrets)
+    for path in sorted(site_dir.rglob("*")):
+        rel = str(path.relative_to(site_dir))
+        if path.is_file() and not rel.startswith("_app/") and path.suffix != ".gz":
+            scan.file(path, rel)
+    return scan
+
+
+def _haversine_sql(lat: str, lng: str, zlat: float, zlng: float) -> str:
+    return (f"2 * 6371008.8 * asin(sqrt(pow(sin(radians({lat} - {zlat}) / 2), 2) + cos(radians({zlat})) "
+            f"* cos(radians({lat})) * pow(sin(radians({lng} - {zlng}) / 2), 2)))")
+
+
+def _raw_secrets(site: Site) -> list:
+    """Every raw polyline and start/end position string of the warehouse: none may appear in the site."""
+    columns = site.sql("""select table_name, column_name from information_schema.columns
+                          where table_schema = 'strava' and data_type = 'VARCHAR'
+                            and (column_name like '%polyline%' or column_name like '%latlng%')""")
+    secrets = []
+    for table, column in columns:
+        secrets += [v for (v,) in site.sql(f'select distinct "{column}" from strava.strava."{table}" '
+                                           f'where length("{column}") >= 12')]
+    return secrets
+
+
+@pytest.mark.slow
+def test_built_site_has_no_coordinate_inside_a_privacy_zone_and_no_raw_polyline(site):
+    zones = _zones()
+    secrets = _raw_secrets(site)
+    # the test means something: the raw tracks do pass through the zones, and the raw polylines exist
+    near = " or ".join(f"{_haversine_sql('lat', 'lng', la, lo)} < {r}" for la, lo, r in zones)
+    raw_inside = site.sql(f"select count(*) from strava.strava.activity_streams where lat is not null and ({near})")[0][0]
+    assert raw_inside > 0, "the demo tracks never enter a privacy zone: the scan would prove nothing"
+    assert secrets, "no raw polyline in the warehouse: the scan would prove nothing"
+    scan = scan_site(site.site, zones, secrets)
+    assert scan.coordinates > 1000, f"only {scan.coordinates} coordinates found: routes missing from the site?"
+    assert not scan.findings, "\n".join(scan.findings[:20])
+
+
+# ------------------------------------------------------------------------------ fast: no Node, no browser needed
+
+
+def test_scan_finds_a_point_inside_a_zone_and_a_polyline(tmp_path):
+    zones = [(46.0569, 14.5058, 400)]
+    (tmp_path / "routes").mkdir()
+    (tmp_path / "routes" / "1.geojson").write_text(json.dumps(
+        {"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[14.5060, 46.0570], [14.6, 46.2]]}}))
+    (tmp_path / "ok.json").write_text(json.dumps({"coordinates": [[14.6, 46.2]]}))
+    (tmp_path / "page.html").write_text("<p>start 46.05695, 14.50581</p> and _p~iF~ps|U_ulLnnqC_mqNvxq`@")
+    scan = scan_site(tmp_path, zones, ["_p~iF~ps|U_ulLnnqC_mqNvxq`@"])
+    assert any("routes/1.geojson" in f for f in scan.findings)
+    assert any("page.html" in f and "inside" in f for f in scan.findings)
+    assert any("polyline" in f for f in scan.findings)
+    assert not any(f.startswith("ok.json") for f in scan.findings)
+
+
+def _cli(*args: str):
+    out, err = io.StringIO(), io.StringIO()
+    rc = main(list(args), out=out, err=err)
+    return rc, out.getvalue(), err.getvalue()
+
+
+def test_build_without_warehouse_says_what_to_do(tmp_path):
+    rc, _, err = _cli("--data-dir", str(tmp_path), "reports", "build")
+    assert rc == 2
+    assert err.startswith("error: No warehouse at") and "uv run strava.py" in err and err.count("\n") == 1
+
+
+def test_build_before_dbt_says_run_dbt_build_first(tmp_path):
+    with duckdb.connect(str(tmp_path / "strava.duckdb")) as con:
+        con.execute("create schema staging; create table staging.stg_strava__activities (id bigint)")
+    rc, _, err = _cli("--data-dir", str(tmp_path), "reports", "build")
+    assert rc == 2
+    assert "marts are not built yet" in err and "dbt build" in err and err.count("\n") == 1
+
+
+def _marts_without_columns(path: Path, activities: int) -> None:
+    with duckdb.connect(str(path)) as con:
+        needed = [*reports.SNAPSHOT_TABLES.values(), reports.STREAMS_RELATION, reports.ROUTES_RELATION]
+        for schema, name in needed:
+            con.execute(f"create schema if not exists {schema}")
+            con.execute(f"create table {schema}.{name} (activity_id bigint)")
+        con.execute(f"insert into marts.fct_activities select range from range({activities})")
+
+
+def test_build_without_activities_says_import_first(tmp_path):
+    _marts_without_columns(tmp_path / "strava.duckdb", 0)
+    rc, _, err = _cli("--data-dir", str(tmp_path), "reports", "build")
+    assert rc == 2 and "no activities" in err and err.count("\n") == 1
+
+
+def test_build_without_node_says_install_node(tmp_path, monkeypatch):
+    _marts_without_columns(tmp_path / "strava.duckdb", 1)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    rc, _, err = _cli("--data-dir", str(tmp_path), "reports", "build")
+    assert rc == 2
+    assert "Node.js" in err and "not on PATH" in err and err.count("\n") == 1
+
+
+def test_serve_without_a_built_site_says_build_first(tmp_path):
+    rc, _, err = _cli("--data-dir", str(tmp_path), "reports", "serve", "--port", "0")
+    assert rc == 2
+    assert "reports build" in err
+
+
+def test_tile_url_must_be_a_url(tmp_path):
+    (tmp_path / "strava.duckdb").touch()
+    rc, _, err = _cli("--data-dir", str(tmp_path), "reports", "build", "--tile-url", "tiles")
+    assert rc == 2 and "must start with http" in err
+
+
+def test_server_serves_gzip_to_browsers_that_accept_it_and_follows_a_rebuilt_site(tmp_path):
+    site = tmp_path / "site"
+    (site / "weekly").mkdir(parents=True)
+    (site / "index.html").write_text("<h1>old</h1>")
+    (site / "weekly" / "index.html").write_text("<h1>weekly</h1>" + "x" * 5000)
+    reports.precompress(site)
+    assert (site / "weekly" / "index.html.gz").is_file() and not (site / "index.html.gz").exists()
+    (tmp_path / "maps").mkdir()
+    (tmp_path / "maps" / "routes.html").write_text("<h1>maps</h1>")
+    server = reports.make_server(site, 0, mounts={"/maps/": tmp_path / "maps"})
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        assert server.server_address[0] == "127.0.0.1"
+        request = urllib.request.Request(base + "/weekly/", headers={"Accept-Encoding": "gzip"})
+        with urllib.request.urlopen(request) as answer:
+            assert answer.headers["Content-Encoding"] == "gzip"
+            assert gzip.decompress(answer.read()).startswith(b"<h1>weekly</h1>")
+        with urllib.request.urlopen(base + "/weekly/") as answer:  # no Accept-Encoding: plain
+            assert answer.headers["Content-Encoding"] is None and answer.read().startswith(b"<h1>weekly</h1>")
+        with urllib.request.urlopen(base + "/maps/routes.html") as answer:  # a folder mounted beside the site
+            assert answer.read() == b"<h1>maps</h1>"
+        with pytest.raises(urllib.error.HTTPError):
+            urllib.request.urlopen(base + "/maps/../../etc/passwd")
+        # a rebuild swaps the folder: the running server serves the new one (--directory semantics)
+        site.rename(tmp_path / "old")
+        site.mkdir()
+        (site / "index.html").write_text("<h1>new</h1>")
+        with urllib.request.urlopen(base + "/") as answer:
+            assert answer.read() == b"<h1>new</h1>"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_private_columns_never_reach_the_snapshot():
+    for name, kind in [("summary_polyline", "VARCHAR"), ("map__summary_polyline", "VARCHAR"),
+                       ("start_latlng", "VARCHAR"), ("lat", "DOUBLE"), ("lng", "DOUBLE"),
+                       ("start_lat_masked", "DOUBLE"), ("end_lng_masked", "DOUBLE"), ("route_geom", "GEOMETRY"),
+                       ("route_wkt", "VARCHAR"), ("route_geojson", "VARCHAR"), ("min_lat", "DOUBLE")]:
+        assert reports._is_private_column(name, kind), name
+    for name in ("distance_km", "activity_name", "elevation_gain_m", "heartrate_bpm", "latest_week"):
+        assert not reports._is_private_column(name, "DOUBLE"), name

@@ -163,23 +163,28 @@ def h_activities(ctx: Ctx) -> Response:
     return json_response(200, items)
 
 
-def h_activity(ctx: Ctx) -> Response:
+def _readable_activity(ctx: Ctx):
+    """The activity of the path if the token may read it: (record, None), else (None, the 401/404 response)."""
     err = ctx.activity_scope_error()
     if err:
-        return err
+        return None, err
     rec = _activity(ctx)
     if rec is None:
-        return json_response(404, errors.not_found("Activity"))
+        return None, json_response(404, errors.not_found("Activity"))
+    return rec, None
+
+
+def h_activity(ctx: Ctx) -> Response:
+    rec, refusal = _readable_activity(ctx)
+    if refusal:
+        return refusal
     return json_response(200, ctx.fake._data.detail(rec))
 
 
 def h_streams(ctx: Ctx) -> Response:
-    err = ctx.activity_scope_error()
-    if err:
-        return err
-    rec = _activity(ctx)
-    if rec is None:
-        return json_response(404, errors.not_found("Activity"))
+    rec, refusal = _readable_activity(ctx)
+    if refusal:
+        return refusal
     data = ctx.fake._data
     keys = [k.strip() for v in ctx.req.query.get("keys", []) for k in v.split(",") if k.strip()]
     key_by_type = (ctx.req.param("key_by_type") or "").lower() == "true"
@@ -195,22 +200,16 @@ def h_streams(ctx: Ctx) -> Response:
 
 
 def h_laps(ctx: Ctx) -> Response:
-    err = ctx.activity_scope_error()
-    if err:
-        return err
-    rec = _activity(ctx)
-    if rec is None:
-        return json_response(404, errors.not_found("Activity"))
+    rec, refusal = _readable_activity(ctx)
+    if refusal:
+        return refusal
     return json_response(200, ctx.fake._data.laps_for(rec))
 
 
 def h_zones(ctx: Ctx) -> Response:
-    err = ctx.activity_scope_error()
-    if err:
-        return err
-    rec = _activity(ctx)
-    if rec is None:
-        return json_response(404, errors.not_found("Activity"))
+    rec, refusal = _readable_activity(ctx)
+    if refusal:
+        return refusal
     return json_response(200, ctx.fake._data.zones_for(rec))
 
 

@@ -227,7 +227,10 @@ def _evidence_env(reports_dir: Path, snapshot: Path, tile_url: Optional[str]) ->
     env[f"EVIDENCE_SOURCE__{SOURCE_NAME}__filename"] = os.path.relpath(snapshot, reports_dir / "sources" / SOURCE_NAME)
     env["VITE_STRAVA_TILE_URL"] = tile_url or ""
     env["VITE_STRAVA_TILE_ATTRIBUTION"] = os.environ.get(TILE_ATTRIBUTION_ENV, "")
-    env.setdefault("NODE_OPTIONS", "")
+    if "--max-old-space-size" not in env.get("NODE_OPTIONS", ""):
+        # Evidence caps Node's heap at 4 GB unless told otherwise; prerendering 5,000 activity pages peaked at
+        # 4.3 GB RSS, so leave some headroom (a cap, not a reservation)
+        env["NODE_OPTIONS"] = f"{env.get('NODE_OPTIONS', '')} --max-old-space-size=6144".strip()
     env["CI"] = "true"  # no interactive prompts
     for key in ("NO_COLOR", "FORCE_COLOR"):
         env.pop(key, None)

@@ -199,6 +199,8 @@ def build_site(data_dir: Path, out: TextIO = sys.stdout, tile_url: Optional[str]
 
         t = time.monotonic()
         site = _publish(reports_dir / "build", site_dir(data_dir), routes)
+        # Evidence's own copy of the site: hundreds of MB for a long history, rebuilt every time
+        shutil.rmtree(reports_dir / ".evidence" / "template" / "build", ignore_errors=True)
         steps["publish"] = time.monotonic() - t
 
     pages = sum(1 for _ in site.rglob("index.html"))

@@ -5,7 +5,8 @@ Run: uv run python benchmarks/bench_streams.py [--points 1000000]
 Streams are fetched once from the bundled fake API (decoded JSON, as the resource receives them). Then, in one run,
 side by side and repeated (best of N, the machine is shared and noisy):
   source  = payload -> Arrow (strava_pipeline.helpers.streams_table) -> dlt pipeline into DuckDB, committed in the
-            same batches as a real run (merge on activity_id, with the fetch_log rows), one fresh warehouse per rep
+            same batches as a real run (each activity's points replaced as a whole, with the fetch_log rows merged
+            in the same package), one fresh warehouse per rep
   floor   = one CREATE TABLE ... AS SELECT of the already built Arrow table into a fresh DuckDB file
 and prints points/s for both and the ratio (target: source within 3x of the floor).
 """
@@ -112,7 +113,7 @@ def main() -> None:
             src_best = min(src_best, t)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-    print(f"source (Arrow + dlt merge into DuckDB): {points / src_best:>12,.0f} points/s ({src_best:.2f} s)")
+    print(f"source (Arrow + dlt load into DuckDB):  {points / src_best:>12,.0f} points/s ({src_best:.2f} s)")
     print(f"floor  (bare DuckDB insert of Arrow):    {points / floor_best:>12,.0f} points/s ({floor_best:.2f} s)")
     print(f"ratio source time / floor time: {src_best / floor_best:.2f}x (target <= 3x)")
 

@@ -7,6 +7,7 @@ from dlt.sources import DltResource
 
 from strava_pipeline import settings
 from strava_pipeline.helpers import activity_row, epoch_from_iso
+from strava_pipeline.warehouse import REPLACE_KEY_HINT
 
 ACTIVITY_COLUMNS: dict = {
     **{c: {"data_type": "double"} for c in settings.ACTIVITY_DOUBLE_COLUMNS},
@@ -67,13 +68,19 @@ def table_resource(name: str, rows: Iterable[Any]) -> DltResource:
 
 
 def streams_resource(tables: Iterable[Any]) -> DltResource:
-    """activity_streams: Arrow tables, one row per point; an activity's points are replaced as a whole."""
-    return dlt.resource(
+    """activity_streams: Arrow tables, one row per point; an activity's points are replaced as a whole.
+
+    Appended with a replace-by-activity job (warehouse.ReplaceByKeyCopyJob) rather than dlt's delete-insert merge:
+    the same guarantee without copying every point twice. Each Arrow table must hold whole activities.
+    """
+    resource = dlt.resource(
         tables,
         name="activity_streams",
-        write_disposition={"disposition": "merge", "strategy": "delete-insert"},
-        merge_key="activity_id",
+        write_disposition="append",
+        columns={"activity_id": {"data_type": "bigint", "nullable": False}},
     )
+    resource.apply_hints(additional_table_hints={REPLACE_KEY_HINT: "activity_id"})
+    return resource
 
 
 def activities_resource(

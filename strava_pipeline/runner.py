@@ -81,7 +81,7 @@ def make_pipeline(data_dir: Path) -> dlt.Pipeline:
     return dlt.pipeline(
         pipeline_name=settings.PIPELINE_NAME,
         pipelines_dir=str(pipelines_dir(data_dir)),
-        destination=dlt.destinations.duckdb(str(warehouse_path(data_dir))),
+        destination=warehouse.duckdb_destination(warehouse_path(data_dir)),
         dataset_name=settings.DATASET_NAME,
     )
 

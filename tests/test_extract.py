@@ -89,6 +89,37 @@ def test_merge_is_idempotent(cli):
                    "group by all having count(*) > 1)")[0][0] == 0
 
 
+def test_streams_loaded_again_replace_an_activitys_points(tmp_path):
+    """A streams job dlt runs a second time (the process died after DuckDB's commit, before dlt recorded it) or an
+    activity fetched again must replace that activity's points, never double them, and leave the others alone."""
+    import pyarrow as pa
+
+    from strava_pipeline import streams_resource
+    from strava_pipeline.helpers import streams_table
+    from strava_pipeline.runner import make_pipeline
+    from strava_pipeline.warehouse import open_warehouse
+
+    def points(activity_id: int, n: int) -> pa.Table:
+        return streams_table({"time": {"data": list(range(n))}, "heartrate": {"data": [120 + activity_id] * n}},
+                             activity_id, 9)
+
+    def per_activity() -> dict:
+        with open_warehouse(tmp_path / "strava.duckdb") as con:
+            return dict(con.sql("select activity_id, count(*) from strava.activity_streams group by 1").fetchall())
+
+    pipeline = make_pipeline(tmp_path)
+    batch = pa.concat_tables([points(1, 3), points(2, 5)])
+    pipeline.run([streams_resource([batch])])
+    pipeline.run([streams_resource([batch])])
+    assert per_activity() == {1: 3, 2: 5}
+    pipeline.run([streams_resource([points(1, 2)])])
+    assert per_activity() == {1: 2, 2: 5}
+    with open_warehouse(tmp_path / "strava.duckdb") as con:
+        staged = con.sql("select count(*) from information_schema.tables where table_schema = 'strava_staging' "
+                         "and table_name = 'activity_streams'").fetchone()[0]
+    assert staged == 0  # no second copy of every point
+
+
 def test_refresh_token_rotation_is_persisted_and_old_token_rejected(cli, fake):
     assert cli()[0] == 0
     token_file = cli.data_dir / "strava_tokens.json"

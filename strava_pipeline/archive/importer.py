@@ -65,7 +65,7 @@ SKIP_DONE = "streams already imported"
 SKIP_API = "streams already fetched from the API"
 SKIP_DELETED = "activity flagged deleted on Strava"
 
-# activity_id is the streams' merge key, which dlt declares not null: say so in the Arrow schema too, or dlt warns
+# activity_id is the key an activity's streams are replaced by, which dlt declares not null: say so in the Arrow schema too, or dlt warns
 # on every load that the two disagree
 _LOAD_SCHEMA = pa.schema([f.with_nullable(False) if f.name == "activity_id" else f for f in settings.STREAM_SCHEMA])
 

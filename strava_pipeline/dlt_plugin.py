@@ -20,7 +20,10 @@ class StravaRunContext(RunContext):
 
 @plugins.hookimpl(specname="plug_run_context")
 def plug_strava_run_context(run_dir: Optional[str], runtime_kwargs: Optional[Dict[str, Any]]) -> Optional[RunContext]:
-    root = Path(os.environ.get("DLT_PROJECT_DIR") or run_dir or ".").resolve()
+    # dlt asks with run_dir None for "the current folder": in this project's environment that is the project, from
+    # wherever `uv run strava.py` is started; without this, .dlt/config.toml (telemetry off, the API base URL,
+    # loader settings) only applied when started from the project folder
+    root = Path(os.environ.get("DLT_PROJECT_DIR") or run_dir or PROJECT_ROOT).resolve()
     if root == PROJECT_ROOT:
         return StravaRunContext(str(root))
     return None

@@ -212,3 +212,16 @@ def _iso(epoch: float) -> str:
 
 def _has_streams(fake, activity) -> bool:
     return not activity["manual"]
+
+
+def test_project_dlt_settings_apply_from_any_folder(tmp_path):
+    """.dlt/config.toml (telemetry off, loader settings) holds wherever strava.py is started from."""
+    import subprocess
+    import sys
+
+    code = ("import dlt; print(dlt.config.get('runtime.dlthub_telemetry'), "
+            "dlt.config.get('load.delete_completed_jobs'))")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DLT_")}
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["False", "True"]

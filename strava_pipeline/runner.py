@@ -20,6 +20,7 @@ from strava_pipeline.config import StravaConfig, UserError, pipelines_dir, wareh
 from strava_pipeline.helpers import (
     athlete_row, detail_rows, gear_row, iso_from_epoch, stats_row, streams_table, zone_rows,
 )
+from strava_pipeline.gc_tuning import bulk_load
 from strava_pipeline.lock import warehouse_lock
 from strava_pipeline.progress import Reporter
 from strava_pipeline.ratelimit import Budget, BudgetStop, days_needed
@@ -435,5 +436,5 @@ class Batch:
 def run_import(opts: RunOptions, cfg: StravaConfig, clock=None, reporter: Optional[Reporter] = None,
                lock_wait_s: Optional[float] = 0.0, holder: str = "strava.py") -> RunSummary:
     """One import run under the warehouse writer lock (wait lock_wait_s for it; None: as long as it takes)."""
-    with warehouse_lock(opts.data_dir, wait_s=lock_wait_s, holder=holder):
+    with warehouse_lock(opts.data_dir, wait_s=lock_wait_s, holder=holder), bulk_load():
         return Run(opts, cfg, clock=clock, reporter=reporter).execute()

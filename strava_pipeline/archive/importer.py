@@ -38,6 +38,7 @@ from strava_pipeline.archive.tracks import parse_track
 from strava_pipeline.archive.types import CsvResult, TrackResult, to_stream_table
 from strava_pipeline.clock import SystemClock
 from strava_pipeline.config import warehouse_path
+from strava_pipeline.gc_tuning import bulk_load
 from strava_pipeline.lock import warehouse_lock
 from strava_pipeline.progress import Reporter
 from strava_pipeline.runner import make_pipeline, unwrap
@@ -201,7 +202,7 @@ def import_archive(path: Union[str, os.PathLike], data_dir: Path, reporter: Opti
         summary.warnings += [f"{CSV_NAME}: {w}" for w in csv.warnings]
         if csv.rows:
             summary.warehouse = warehouse_path(data_dir)
-            with warehouse_lock(data_dir, wait_s=lock_wait_s, holder=holder):
+            with warehouse_lock(data_dir, wait_s=lock_wait_s, holder=holder), bulk_load():
                 _Import(archive, csv.rows, data_dir, reporter, clock or SystemClock(), summary,
                         batch_activities, batch_points, workers or default_workers()).execute()
     summary.seconds = time.monotonic() - started

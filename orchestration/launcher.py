@@ -17,6 +17,11 @@ HOST = "127.0.0.1"
 DEFAULT_PORT = 3000
 HOME_SUBDIR = "dagster"  # <data dir>/dagster: run history, schedules' state, logs
 DAGSTER_YAML = Path(__file__).resolve().parent / "dagster.yaml"  # telemetry off, warehouse pool of one
+# Dagster settings of the UI's processes (the webserver and the daemon create the runs). A run over a range of months
+# announces each raw table once, with the range, instead of once per month: 11 tables x 59 months of the demo are
+# 649 "planned" events written one by one to SQLite, ~4 s per run. The cost: a failed run leaves its months missing
+# (the next run or the resume sensor fetches them) instead of marking them failed.
+DAGSTER_SETTINGS = {"DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "true"}
 
 
 def prepare_home(data_dir: Path) -> Path:
@@ -30,7 +35,7 @@ def prepare_home(data_dir: Path) -> Path:
 
 
 def dev_environment(home: Path, demo: bool, data_dir_arg: Optional[str]) -> dict:
-    env = dict(os.environ)
+    env = {**os.environ, **DAGSTER_SETTINGS}
     env["DAGSTER_HOME"] = str(home.resolve())
     if demo:
         env[DEMO_ENV] = "1"

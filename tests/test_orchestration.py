@@ -101,6 +101,7 @@ def test_launcher_prepares_home_and_refuses_a_busy_port(tmp_path):
     assert home == tmp_path / "data" / "dagster" and "enabled: false" in (home / "dagster.yaml").read_text()
     env = dev_environment(home, demo=True, data_dir_arg=str(tmp_path / "data"))
     assert env["DAGSTER_HOME"] == str(home) and env["STRAVA_DEMO"] == "1"
+    assert env["DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"] == "true"  # one planned event per table and run
     assert dev_command(3000)[-4:] == ["-h", "127.0.0.1", "-p", "3000"]
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

@@ -3,8 +3,8 @@
 An import decodes thousands of JSON documents (a latlng stream alone is thousands of small lists) and turns them
 into Arrow; each of those containers counts towards CPython's next collection, and every few collections the
 collector walks every object in the process again: the loaded modules, and under Dagster the whole code location.
-Measured on the demo's last 24 months (1.6 M points): 14.8 s -> 12.5 s for the CLI import, for a peak memory
-of 615 MB instead of 550 MB.
+Measured on the demo's last 24 months (1.6 M points), alternating runs: 13.9 s -> 12.5 s for the CLI import, for
+a peak memory of ~655 MB instead of ~570 MB (the collector's garbage there is small: fragmentation, it seems).
 """
 
 import contextlib

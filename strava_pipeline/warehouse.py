@@ -50,7 +50,8 @@ class ReplaceByKeyCopyJob(DuckDbCopyJob):
         sql = self._job_client.sql_client
         table = sql.make_qualified_table_name(self.load_table_name)
         key = sql.escape_column_name(self._key)
-        source = f"read_parquet('{self._file_path}', union_by_name=true)"
+        path = self._file_path.replace("'", "''")  # a data dir like /home/o'neil/data
+        source = f"read_parquet('{path}', union_by_name=true)"
         with sql.begin_transaction():
             sql.execute_sql(f"DELETE FROM {table} WHERE {key} IN (SELECT DISTINCT {key} FROM {source})")
             sql.execute_sql(f"INSERT INTO {table} BY NAME SELECT * FROM {source}")

@@ -87,6 +87,24 @@ def make_pipeline(data_dir: Path) -> dlt.Pipeline:
     )
 
 
+# dlt keeps every loaded package's schema and state (~90 KB each, after its data files are dropped): at a load per
+# rate-limit window and four runs a day that is hundreds of MB a year. The newest ones stay for `dlt pipeline ...`.
+LOADED_PACKAGES_KEPT = 100
+
+
+def prune_loaded_packages(pipeline: dlt.Pipeline, keep: Optional[int] = None) -> int:
+    """Delete all but the newest `keep` (LOADED_PACKAGES_KEPT) loaded packages (their data is in the warehouse);
+    returns how many went."""
+    keep = LOADED_PACKAGES_KEPT if keep is None else keep
+    loaded = sorted(pipeline.list_completed_load_packages(), key=float)
+    old = loaded[:-keep] if keep > 0 else loaded
+    if old:
+        storage = pipeline._get_load_storage()  # dlt's own package storage: no public call deletes a loaded package
+        for load_id in old:
+            storage.delete_loaded_package(load_id)
+    return len(old)
+
+
 def unwrap(exc: BaseException) -> BaseException:
     """dlt wraps what a resource raised in PipelineStepFailed/ResourceExtractionError: find our own exception."""
     seen = set()
@@ -406,6 +424,7 @@ class Run:
         per_day = min(per_day, self.opts.max_requests or per_day)
         left_today = 0 if s.stop else self.budget.remaining_today()
         s.days_left = days_needed(s.remaining_requests, per_day, left_today)
+        prune_loaded_packages(self.pipeline)
 
 
 class Batch:

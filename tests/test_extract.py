@@ -225,3 +225,17 @@ def test_project_dlt_settings_apply_from_any_folder(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
                          check=True).stdout.split()
     assert out == ["False", "True"]
+
+
+def test_old_loaded_packages_are_pruned_and_their_files_dropped(cli, monkeypatch):
+    """dlt's loaded packages keep no copy of the data (delete_completed_jobs) and only the newest few are kept."""
+    from strava_pipeline import runner
+
+    monkeypatch.setattr(runner, "LOADED_PACKAGES_KEPT", 2)
+    assert cli("--start-date", "2025-10-01")[0] == 0
+    loaded = cli.data_dir / "pipelines" / "strava_datastack" / "load" / "loaded"
+    packages = [p for p in loaded.iterdir() if p.is_dir()]
+    assert len(packages) == 2
+    data_files = [p for pattern in ("*.parquet", "*.jsonl*", "*.insert_values*") for p in loaded.rglob(pattern)]
+    assert data_files == []
+    assert cli.count("activity_streams") > 0

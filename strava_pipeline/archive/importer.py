@@ -41,7 +41,7 @@ from strava_pipeline.config import warehouse_path
 from strava_pipeline.gc_tuning import bulk_load
 from strava_pipeline.lock import warehouse_lock
 from strava_pipeline.progress import Reporter
-from strava_pipeline.runner import make_pipeline, unwrap
+from strava_pipeline.runner import make_pipeline, prune_loaded_packages, unwrap
 from strava_pipeline.workqueue import column_exists, table_exists
 
 # a batch is one load package: committed after this many activities or stream points, whichever comes first
@@ -365,6 +365,7 @@ class _Import:
                 pool.shutdown(wait=True, cancel_futures=True)
         # on Ctrl-C too: every activity in the batch is complete, so what was read is kept
         self._flush(batch)
+        prune_loaded_packages(self.pipeline)
 
     def _start(self, row: dict, pool: Optional[ProcessPoolExecutor]) -> _Job:
         """Decide what the row needs; read its file's bytes here and hand the parse to the pool (or do it now)."""

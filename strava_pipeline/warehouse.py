@@ -1,9 +1,14 @@
-"""The DuckDB warehouse file: strava.duckdb holds the schema `strava`, and DuckDB names a file's catalog after it.
+"""The DuckDB warehouse file and how dlt loads it.
 
-So `strava.activities` is ambiguous in a plain connection to the file (catalog `strava` or schema `strava`?):
-DuckDB refuses it. Two remedies, used everywhere in this project:
+strava.duckdb holds the schema `strava`, and DuckDB names a file's catalog after it. So `strava.activities` is
+ambiguous in a plain connection to the file (catalog `strava` or schema `strava`?): DuckDB refuses it. Two remedies,
+used everywhere in this project:
 - dlt is told to qualify every name with the catalog too ("strava"."strava"."activities");
 - readers open the file under another catalog alias, so `strava.activities` means the schema again.
+
+Loading the stream points (most of the data) is tuned here too, each step measured with benchmarks/bench_streams.py:
+a replace-by-activity append job instead of dlt's staged merge, parquet without dictionaries, and the destination's
+capabilities resolved once per pipeline.
 """
 
 import copy

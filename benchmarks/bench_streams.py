@@ -92,7 +92,7 @@ def floor_load(table: pa.Table, workdir: Path) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--points", type=int, default=1_000_000)
-    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--reps", type=int, default=5)
     args = parser.parse_args()
     payloads = fetch_payloads(args.points)
     table = pa.concat_tables(streams_table(p, a, ath) for a, ath, p in payloads)

@@ -15,18 +15,12 @@ from typing import Iterable, Optional, Sequence
 import numpy as np
 import shapely
 
+from strava_pipeline.maps.routes import Zone
+
 # Ljubljana, and the home zone of dbt_project/seeds/privacy_zones.csv
 CENTER_LAT, CENTER_LNG = 46.0569, 14.5058
 M_PER_DEG_LAT = 111_132.0
 PRIVACY_MARGIN_M, GRID_M, SIMPLIFY_M = 25.0, 5.0, 15.0  # the dbt vars privacy_margin_m, _grid_m, _simplify_m
-
-
-@dataclass(frozen=True)
-class Zone:
-    name: str
-    lat: float
-    lon: float
-    radius_m: float
 
 
 DEFAULT_ZONES = (Zone("home", CENTER_LAT, CENTER_LNG, 400.0), Zone("work", 46.0500, 14.4690, 200.0))

@@ -66,10 +66,6 @@ SKIP_DONE = "streams already imported"
 SKIP_API = "streams already fetched from the API"
 SKIP_DELETED = "activity flagged deleted on Strava"
 
-# activity_id is the key an activity's streams are replaced by, which dlt declares not null: say so in the Arrow schema too, or dlt warns
-# on every load that the two disagree
-_LOAD_SCHEMA = pa.schema([f.with_nullable(False) if f.name == "activity_id" else f for f in settings.STREAM_SCHEMA])
-
 INBOX_SUBDIR = "inbox"
 INBOX_DONE = "done"
 INBOX_FAILED = "failed"
@@ -456,7 +452,8 @@ class _Import:
         if not (batch.activities or batch.streams or batch.fetch_log):
             return
         # one Arrow table per commit: dlt's per-item overhead would otherwise dominate for thousands of points
-        streams = [pa.concat_tables(batch.streams).cast(_LOAD_SCHEMA)] if batch.streams else []
+        # to_stream_table gives settings.STREAM_SCHEMA, whose activity_id is not null like dlt's column
+        streams = [pa.concat_tables(batch.streams)] if batch.streams else []
         names = [name for name, items in (("activities", batch.activities), ("activity_streams", streams),
                                           ("fetch_log", batch.fetch_log)) if items]
         started = time.monotonic()

@@ -17,10 +17,10 @@ from strava_pipeline.auth import StravaAuth
 from strava_pipeline.client import ItemError, NotFound, StravaClient
 from strava_pipeline.clock import SystemClock
 from strava_pipeline.config import StravaConfig, UserError, pipelines_dir, warehouse_path
+from strava_pipeline.gc_tuning import bulk_load
 from strava_pipeline.helpers import (
     athlete_row, detail_rows, gear_row, iso_from_epoch, stats_row, streams_table, zone_rows,
 )
-from strava_pipeline.gc_tuning import bulk_load
 from strava_pipeline.lock import warehouse_lock
 from strava_pipeline.progress import Reporter
 from strava_pipeline.ratelimit import Budget, BudgetStop, days_needed
@@ -92,17 +92,14 @@ def make_pipeline(data_dir: Path) -> dlt.Pipeline:
 LOADED_PACKAGES_KEPT = 100
 
 
-def prune_loaded_packages(pipeline: dlt.Pipeline, keep: Optional[int] = None) -> int:
-    """Delete all but the newest `keep` (LOADED_PACKAGES_KEPT) loaded packages (their data is in the warehouse);
-    returns how many went."""
-    keep = LOADED_PACKAGES_KEPT if keep is None else keep
+def prune_loaded_packages(pipeline: dlt.Pipeline) -> None:
+    """Delete all but the newest LOADED_PACKAGES_KEPT loaded packages (their data is in the warehouse)."""
     loaded = sorted(pipeline.list_completed_load_packages(), key=float)
-    old = loaded[:-keep] if keep > 0 else loaded
+    old = loaded[: max(len(loaded) - LOADED_PACKAGES_KEPT, 0)]
     if old:
         storage = pipeline._get_load_storage()  # dlt's own package storage: no public call deletes a loaded package
         for load_id in old:
             storage.delete_loaded_package(load_id)
-    return len(old)
 
 
 def unwrap(exc: BaseException) -> BaseException:

@@ -23,12 +23,13 @@ import time
 from pathlib import Path
 
 from strava_pipeline.archive.activities_csv import parse_activities_csv
-from strava_pipeline.config import warehouse_path
 from strava_pipeline.archive.importer import API_READS_PER_DAY, ImportSummary, default_workers, import_archive
+from strava_pipeline.config import warehouse_path
 from strava_pipeline.progress import Reporter
 
-REFERENCE = Path(os.environ.get("STRAVA_REFERENCE_DIR")
-                 or Path(__file__).resolve().parents[2] / "shared" / "strava-reference")
+REFERENCE = Path(
+    os.environ.get("STRAVA_REFERENCE_DIR") or Path(__file__).resolve().parents[2] / "shared" / "strava-reference"
+)
 FILES = REFERENCE / "files"
 TRACK_DIRS = ("fit", "gpx", "tcx")
 
@@ -64,11 +65,15 @@ def rate(n: float, seconds: float) -> str:
 
 
 def report(label: str, s: ImportSummary) -> None:
-    print(f"{label:<46} {s.activities:>6,} activities {s.points:>10,} points {s.seconds:7.1f} s  "
-          f"{rate(s.activities, s.seconds):>9} activities  {rate(s.points, s.seconds):>11} points  "
-          f"(parse {s.parse_seconds:.1f} CPU s"
-          + (f" = {s.points / s.parse_seconds:,.0f} points per CPU second" if s.parse_seconds else "") + "; "
-          f"load {s.load_seconds:.1f} s in {s.batches} batches)", flush=True)
+    print(
+        f"{label:<46} {s.activities:>6,} activities {s.points:>10,} points {s.seconds:7.1f} s  "
+        f"{rate(s.activities, s.seconds):>9} activities  {rate(s.points, s.seconds):>11} points  "
+        f"(parse {s.parse_seconds:.1f} CPU s"
+        + (f" = {s.points / s.parse_seconds:,.0f} points per CPU second" if s.parse_seconds else "")
+        + "; "
+        f"load {s.load_seconds:.1f} s in {s.batches} batches)",
+        flush=True,
+    )
 
 
 def load_average() -> str:
@@ -105,12 +110,16 @@ def main() -> None:
         c = first.cost
         print()
         print(f"The same history through the API ({first.activities:,} activities, {c.streams:,} with a file):")
-        print(f"  list pages {c.list_pages:,} + detail {c.detail:,} + streams {c.streams:,} = {c.total:,} requests "
-              f"= {c.days():,} days at {API_READS_PER_DAY:,} reads a day")
+        print(
+            f"  list pages {c.list_pages:,} + detail {c.detail:,} + streams {c.streams:,} = {c.total:,} requests "
+            f"= {c.days():,} days at {API_READS_PER_DAY:,} reads a day"
+        )
         saved = c.list_pages + first.stream_activities
-        print(f"  the import supplied the list and {first.stream_activities:,} activities' streams: {saved:,} "
-              f"requests ({-(-saved // API_READS_PER_DAY):,} days) the API no longer needs; detail ({c.detail:,}) "
-              "is still queued for the API (laps, best efforts, splits are not in the archive)")
+        print(
+            f"  the import supplied the list and {first.stream_activities:,} activities' streams: {saved:,} "
+            f"requests ({-(-saved // API_READS_PER_DAY):,} days) the API no longer needs; detail ({c.detail:,}) "
+            "is still queued for the API (laps, best efforts, splits are not in the archive)"
+        )
         print(f"  archive import: {first.seconds / 60:.1f} minutes")
         print(f"({load_average()} at the end)")
     finally:

@@ -18,7 +18,7 @@ import io
 import math
 import os
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from strava_pipeline.cli import main as strava_main
@@ -26,7 +26,7 @@ from strava_pipeline.clock import FakeClock
 from strava_pipeline.fake_api import AthleteSpec, FakeStrava
 
 DAY, WINDOW = 86400, 900
-START = datetime(2026, 11, 2, 6, 7, 0, tzinfo=timezone.utc).timestamp()
+START = datetime(2026, 11, 2, 6, 7, 0, tzinfo=UTC).timestamp()
 
 
 def best_schedule_end(start: float, requests: int, per_window: int = 100, per_day: int = 1000) -> float:
@@ -60,13 +60,15 @@ def main() -> None:
     spec = AthleteSpec(seed=11, first_day=None, n_activities=opts.activities, stream_scale=0.01)
     with tempfile.TemporaryDirectory(prefix="bench_import_") as tmp, FakeStrava(athlete=spec, clock=clock) as fake:
         base = fake.base_url
-        os.environ.update({
-            "SOURCES__STRAVA__BASE_URL": base,
-            "SOURCES__STRAVA__CREDENTIALS__ACCESS_TOKEN_URL": fake.token_url,
-            "SOURCES__STRAVA__CREDENTIALS__CLIENT_ID": fake.client_id,
-            "SOURCES__STRAVA__CREDENTIALS__CLIENT_SECRET": fake.client_secret,
-            "SOURCES__STRAVA__CREDENTIALS__REFRESH_TOKEN": fake.issue_refresh_token(),
-        })
+        os.environ.update(
+            {
+                "SOURCES__STRAVA__BASE_URL": base,
+                "SOURCES__STRAVA__CREDENTIALS__ACCESS_TOKEN_URL": fake.token_url,
+                "SOURCES__STRAVA__CREDENTIALS__CLIENT_ID": fake.client_id,
+                "SOURCES__STRAVA__CREDENTIALS__CLIENT_SECRET": fake.client_secret,
+                "SOURCES__STRAVA__CREDENTIALS__REFRESH_TOKEN": fake.issue_refresh_token(),
+            }
+        )
         data_dir = Path(tmp) / "data"
         acts = fake.activities()
         first_day = min(a["start_date"] for a in acts)[:10]

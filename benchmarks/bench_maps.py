@@ -100,8 +100,9 @@ def demo_warehouse(data_dir: Path, work: Path):
     try:
         with duckdb.connect(str(warehouse), read_only=True) as con:
             con.sql("select 1 from marts.activity_routes_masked limit 1").fetchall()
-            zones = [Zone(*row) for row in
-                     con.sql("select name, lat, lon, radius_m from seeds.privacy_zones").fetchall()]
+            zones = [
+                Zone(*row) for row in con.sql("select name, lat, lon, radius_m from seeds.privacy_zones").fetchall()
+            ]
         target = work / "demo"
         target.mkdir()
         shutil.copy(warehouse, target / "strava.duckdb")
@@ -109,8 +110,11 @@ def demo_warehouse(data_dir: Path, work: Path):
     except (duckdb.Error, OSError) as exc:
         target = work / "demo"
         write_warehouse(target / "strava.duckdb", generate_routes(445, seed=5))
-        return target, list(DEFAULT_ZONES), (f"a generated athlete of 445 routes ({warehouse} has no masked routes: "
-                                             f"{str(exc).splitlines()[0][:80]})")
+        return (
+            target,
+            list(DEFAULT_ZONES),
+            (f"a generated athlete of 445 routes ({warehouse} has no masked routes: {str(exc).splitlines()[0][:80]})"),
+        )
 
 
 def sizes(label: str, data_dir: Path, zones_file: Path, out: Path) -> float:
@@ -119,26 +123,35 @@ def sizes(label: str, data_dir: Path, zones_file: Path, out: Path) -> float:
     geo = export_routes(data_dir, "geojson", output=out / "routes.geojson")
     doc = json.loads((out / "routes.geojson").read_text())
     for feature in doc["features"]:
-        feature["geometry"]["coordinates"] = [[[round(x, 6), round(y, 6)] for x, y in line]
-                                              for line in feature["geometry"]["coordinates"]]
+        feature["geometry"]["coordinates"] = [
+            [[round(x, 6), round(y, 6)] for x, y in line] for line in feature["geometry"]["coordinates"]
+        ]
     six = len(json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode())
     seed = child(data_dir, "seed", out / "seed.topojson", zones_file)
     ratio = topo.size_bytes / geo.size_bytes
     say(f"{label}: {topo.routes:,} routes, {topo.points:,} points")
-    say(f"  TopoJSON {topo.size_bytes:,} B / GeoJSON {geo.size_bytes:,} B = {ratio:.3f}   (target <= 0.25) "
-        f"[{settings.QUANTUM_M} m grid]")
+    say(
+        f"  TopoJSON {topo.size_bytes:,} B / GeoJSON {geo.size_bytes:,} B = {ratio:.3f}   (target <= 0.25) "
+        f"[{settings.QUANTUM_M} m grid]"
+    )
     lat = (doc["bbox"][1] + doc["bbox"][3]) / 2
     kx, ky = seed["cell_deg"]
     cell = f"{kx * 111_320 * math.cos(math.radians(lat)):.2g} x {ky * 111_132:.2g} m"
-    say(f"  context: / GeoJSON rounded to 6 decimals ({six:,} B) = {topo.size_bytes / six:.3f}; "
+    say(
+        f"  context: / GeoJSON rounded to 6 decimals ({six:,} B) = {topo.size_bytes / six:.3f}; "
         f"the seed's topojson.Topology(prequantize=1e6): {seed['bytes']:,} B = {seed['bytes'] / geo.size_bytes:.3f} "
-        f"(its cells: {cell}, from the bounding box)")
+        f"(its cells: {cell}, from the bounding box)"
+    )
     return ratio
 
 
 def child(data_dir: Path, fmt: str, out: Path, zones_file: Path) -> dict:
-    proc = subprocess.run([sys.executable, "-c", CHILD, str(ROOT), str(data_dir), fmt, str(out), str(zones_file)],
-                          capture_output=True, text=True, timeout=3600)
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD, str(ROOT), str(data_dir), fmt, str(out), str(zones_file)],
+        capture_output=True,
+        text=True,
+        timeout=3600,
+    )
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr[-3000:])
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -150,9 +163,11 @@ def export_costs(data_dir: Path, zones_file: Path, out: Path) -> None:
         r = child(data_dir, fmt, out / f"x.{fmt}", zones_file)
         per = 1e6 / r["points"]
         name = "seed: topojson.Topology(1e6), one call" if fmt == "seed" else f"export --format {fmt}"
-        say(f"  {name:40s} {r['seconds'] * per:6.2f} s/M points   peak {r['peak_kb'] / 1024:6.0f} MB "
+        say(
+            f"  {name:40s} {r['seconds'] * per:6.2f} s/M points   peak {r['peak_kb'] / 1024:6.0f} MB "
             f"(+{(r['peak_kb'] - r['base_kb']) / 1024:5.0f} MB over {r['base_kb'] / 1024:.0f} MB after imports; "
-            f"{r['points']:,} points, {r['bytes'] / 1e6:.1f} MB)")
+            f"{r['points']:,} points, {r['bytes'] / 1e6:.1f} MB)"
+        )
 
 
 def new_activities(zones, count: int) -> list:
@@ -174,30 +189,38 @@ def heatmap(data_dir: Path, zones, repeat: int) -> float:
         started = time.perf_counter()
         full = update_tiles(data_dir, rebuild=True, tiles_dir=tiles_dir)
         fulls.append(time.perf_counter() - started)
-        say(f"heatmap full render: {full.activities:,} activities, {full.tiles_total:,} tiles (zoom 0-16) in "
+        say(
+            f"heatmap full render: {full.activities:,} activities, {full.tiles_total:,} tiles (zoom 0-16) in "
             f"{fulls[-1]:.2f} s (read {full.steps['read']:.2f} s, draw {full.steps['draw']:.1f} s, "
-            f"encode+write {full.steps['tiles']:.1f} s)")
+            f"encode+write {full.steps['tiles']:.1f} s)"
+        )
     times = []
     with duckdb.connect(str(data_dir / "strava.duckdb")) as con:
         template = con.sql("select activity_id from marts.activity_routes_masked limit 1").fetchone()[0]
     for route in new_activities(zones, repeat):
         with duckdb.connect(str(data_dir / "strava.duckdb")) as con:
-            con.execute("insert into marts.activity_routes_masked select * replace (? as activity_id, "
-                        "?::geometry as route_geom) from marts.activity_routes_masked where activity_id = ?",
-                        [route.activity_id, shapely.to_wkt(route.geometry, rounding_precision=-1), template])
+            con.execute(
+                "insert into marts.activity_routes_masked select * replace (? as activity_id, "
+                "?::geometry as route_geom) from marts.activity_routes_masked where activity_id = ?",
+                [route.activity_id, shapely.to_wkt(route.geometry, rounding_precision=-1), template],
+            )
             con.execute("checkpoint")
         started = time.perf_counter()
         r = update_tiles(data_dir, tiles_dir=tiles_dir)
         times.append(time.perf_counter() - started)
         assert r.mode == "incremental" and r.added == 1, r
-        say(f"  + 1 new activity ({shapely.get_num_coordinates(route.geometry)} points): {r.tiles_written} tiles "
+        say(
+            f"  + 1 new activity ({shapely.get_num_coordinates(route.geometry)} points): {r.tiles_written} tiles "
             f"drawn in {times[-1] * 1000:.0f} ms (read {r.steps['read'] * 1000:.0f}, draw "
-            f"{r.steps['draw'] * 1000:.0f}, encode+write {r.steps['tiles'] * 1000:.0f} ms)")
+            f"{r.steps['draw'] * 1000:.0f}, encode+write {r.steps['tiles'] * 1000:.0f} ms)"
+        )
     ratio = min(fulls) / min(times)
-    say(f"  full / incremental, best of {len(fulls)} and of {len(times)} (the machine is shared and noisy): "
+    say(
+        f"  full / incremental, best of {len(fulls)} and of {len(times)} (the machine is shared and noisy): "
         f"{min(fulls):.2f} s / {min(times) * 1000:.0f} ms = {ratio:.0f}x   (target >= 50x); medians: "
         f"{statistics.median(fulls):.2f} s / {statistics.median(times) * 1000:.0f} ms = "
-        f"{statistics.median(fulls) / statistics.median(times):.0f}x")
+        f"{statistics.median(fulls) / statistics.median(times):.0f}x"
+    )
     return ratio
 
 

@@ -31,7 +31,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Optional
 
 import duckdb
 import numpy as np
@@ -47,11 +46,13 @@ POSTGIS_HINT = "apt-get update && apt-get install -y postgresql postgis (Debian:
 # ------------------------------------------------------------------------------------------------ inputs
 def read_zones() -> list[dict]:
     with open(DBT_DIR / "seeds" / "privacy_zones.csv", newline="") as f:
-        return [{"name": r["name"], "lat": float(r["lat"]), "lon": float(r["lon"]), "radius_m": float(r["radius_m"])}
-                for r in csv.DictReader(f)]
+        return [
+            {"name": r["name"], "lat": float(r["lat"]), "lon": float(r["lon"]), "radius_m": float(r["radius_m"])}
+            for r in csv.DictReader(f)
+        ]
 
 
-def demo_warehouse(demo_dir: Optional[str]) -> Optional[Path]:
+def demo_warehouse(demo_dir: str | None) -> Path | None:
     """The demo athlete's warehouse; the default one (data/demo) is made with the project's CLI when missing."""
     chosen = demo_dir or os.environ.get("STRAVA_DATA_DIR")
     base = Path(chosen).expanduser() if chosen else PROJECT_ROOT / "data" / "demo"
@@ -62,8 +63,12 @@ def demo_warehouse(demo_dir: Optional[str]) -> Optional[Path]:
         print(f"No warehouse at {path}: the demo dataset is left out.")
         return None
     print(f"No demo warehouse at {path}: making one with `uv run strava.py --demo --start-date 2024-06-01` ...")
-    run = subprocess.run([sys.executable, str(PROJECT_ROOT / "strava.py"), "--demo", "--start-date", "2024-06-01"],
-                         cwd=PROJECT_ROOT, capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, str(PROJECT_ROOT / "strava.py"), "--demo", "--start-date", "2024-06-01"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+    )
     if run.returncode != 0 or not path.exists():
         print(f"  the demo import failed (exit {run.returncode}): {(run.stderr or run.stdout).strip()[-300:]}")
         return None
@@ -81,11 +86,11 @@ def generated_points(target: int, zones: list[dict], seed: int = 11):
         n = int(rng.integers(1200, 4000))
         home = starts[activity % len(starts)]
         kind = activity % 10
-        if kind < 6:    # from home, inside the zone
+        if kind < 6:  # from home, inside the zone
             lat0, lng0 = home[0] + rng.normal(0, 0.0005), home[1] + rng.normal(0, 0.0007)
         elif kind < 9:  # elsewhere within 30 km
             lat0, lng0 = home[0] + rng.uniform(-0.27, 0.27), home[1] + rng.uniform(-0.38, 0.38)
-        else:           # the next UTM zone to the east
+        else:  # the next UTM zone to the east
             lat0, lng0 = home[0] + rng.uniform(-0.5, 0.5), 19.5 + rng.uniform(0, 1.5)
         step_m = rng.uniform(2.5, 8.0)  # a run or a ride at 1 Hz
         heading = rng.uniform(0, 2 * math.pi) + np.cumsum(rng.normal(0, 0.06, n)) + np.linspace(0, 2 * math.pi, n)
@@ -98,8 +103,13 @@ def generated_points(target: int, zones: list[dict], seed: int = 11):
         ids.append(np.full(n, activity, dtype=np.int64))
         idx.append(np.arange(n, dtype=np.int32))
         total += n
-    return {"activity_id": np.concatenate(ids), "athlete_id": np.ones(total, dtype=np.int64),
-            "point_index": np.concatenate(idx), "lat": np.concatenate(lats), "lng": np.concatenate(lngs)}
+    return {
+        "activity_id": np.concatenate(ids),
+        "athlete_id": np.ones(total, dtype=np.int64),
+        "point_index": np.concatenate(idx),
+        "lat": np.concatenate(lats),
+        "lng": np.concatenate(lngs),
+    }
 
 
 # ------------------------------------------------------------------------------------------------ DuckDB
@@ -110,11 +120,23 @@ def compile_models(scratch: Path) -> dict[str, str]:
     env_before = os.environ.get("STRAVA_DATA_DIR")
     os.environ["STRAVA_DATA_DIR"] = str(scratch)
     try:
-        res = dbtRunner().invoke([
-            "--log-level", "none", "compile", "--select", "int_privacy_zones int_activity_tracks__masked",
-            "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
-            "--target-path", str(scratch / "target"), "--log-path", str(scratch / "logs"),
-        ])
+        res = dbtRunner().invoke(
+            [
+                "--log-level",
+                "none",
+                "compile",
+                "--select",
+                "int_privacy_zones int_activity_tracks__masked",
+                "--project-dir",
+                str(DBT_DIR),
+                "--profiles-dir",
+                str(DBT_DIR),
+                "--target-path",
+                str(scratch / "target"),
+                "--log-path",
+                str(scratch / "logs"),
+            ]
+        )
     finally:
         if env_before is None:
             os.environ.pop("STRAVA_DATA_DIR", None)
@@ -133,30 +155,38 @@ class DuckDBMasking:
         self.sql = compile_models(scratch)
         self.con = duckdb.connect(str(self.path))
         self.con.execute(f"LOAD '{spatial_extension_path()}'")
-        self.con.execute("create schema if not exists seeds; create schema if not exists staging; "
-                         "create schema if not exists intermediate")
-        self.con.execute("create or replace table seeds.privacy_zones "
-                         "(name varchar, lat double, lon double, radius_m double)")
-        self.con.executemany("insert into seeds.privacy_zones values (?, ?, ?, ?)",
-                             [(z["name"], z["lat"], z["lon"], z["radius_m"]) for z in zones])
+        self.con.execute(
+            "create schema if not exists seeds; create schema if not exists staging; "
+            "create schema if not exists intermediate"
+        )
+        self.con.execute(
+            "create or replace table seeds.privacy_zones (name varchar, lat double, lon double, radius_m double)"
+        )
+        self.con.executemany(
+            "insert into seeds.privacy_zones values (?, ?, ?, ?)",
+            [(z["name"], z["lat"], z["lon"], z["radius_m"]) for z in zones],
+        )
         self.con.execute(f"create or replace table intermediate.int_privacy_zones as {self.sql['int_privacy_zones']}")
-        self.zones = self.con.execute("select zone_name, lat, lng, radius_m, mask_radius_m, box_min_lat, box_max_lat, "
-                                      "box_min_lng, box_max_lng from intermediate.int_privacy_zones").fetchall()
+        self.zones = self.con.execute(
+            "select zone_name, lat, lng, radius_m, mask_radius_m, box_min_lat, box_max_lat, "
+            "box_min_lng, box_max_lng from intermediate.int_privacy_zones"
+        ).fetchall()
 
     def load_points(self, columns: dict) -> int:
         import pyarrow as pa
 
         self.points = pa.table(columns)
         self.con.register("bench_points", self.points)
-        self.con.execute("create or replace table staging.stg_strava__activity_streams as "
-                         "select activity_id, athlete_id, point_index, lat, lng from bench_points")
+        self.con.execute(
+            "create or replace table staging.stg_strava__activity_streams as "
+            "select activity_id, athlete_id, point_index, lat, lng from bench_points"
+        )
         self.con.unregister("bench_points")
         return self.points.num_rows
 
     def mask(self) -> float:
         start = time.perf_counter()
-        self.con.execute("create or replace table bench_masked as "
-                         + self.sql["int_activity_tracks__masked"])
+        self.con.execute("create or replace table bench_masked as " + self.sql["int_activity_tracks__masked"])
         return time.perf_counter() - start
 
     def result(self) -> tuple[int, int, int]:
@@ -244,12 +274,24 @@ class PostGIS:
             shutil.chown(scratch, "postgres")
             shutil.chown(self.dir, "postgres")
         self.port = free_port()
-        self._run([str(bindir / "initdb"), "-D", str(self.dir / "data"), "-U", "postgres", "--auth=trust",
-                   "--no-sync", "-E", "UTF8"])
-        opts = (f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir} -c fsync=off "
-                "-c synchronous_commit=off -c full_page_writes=off -c shared_buffers=512MB -c work_mem=256MB")
-        self._run([self.pg_ctl, "-D", str(self.dir / "data"), "-o", opts, "-l", str(self.dir / "log"), "-w",
-                   "start"])
+        self._run(
+            [
+                str(bindir / "initdb"),
+                "-D",
+                str(self.dir / "data"),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--no-sync",
+                "-E",
+                "UTF8",
+            ]
+        )
+        opts = (
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir} -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c shared_buffers=512MB -c work_mem=256MB"
+        )
+        self._run([self.pg_ctl, "-D", str(self.dir / "data"), "-o", opts, "-l", str(self.dir / "log"), "-w", "start"])
         self.started = True
         try:
             self.psql("create extension if not exists postgis;")
@@ -274,23 +316,43 @@ class PostGIS:
         if run.returncode != 0:
             raise RuntimeError(f"{Path(cmd[0]).name} failed: {(run.stderr or run.stdout).strip()[-400:]}")
 
-    def psql(self, sql: str, stdin: Optional[str] = None, tuples: bool = False) -> str:
-        cmd = [self.psql_bin, "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", "postgres",
-               "-X", "-q", "-v", "ON_ERROR_STOP=1"] + (["-A", "-t"] if tuples else [])
-        run = subprocess.run(cmd + ["-c", sql] if stdin is None else cmd, input=stdin if stdin is not None else None,
-                             capture_output=True, text=True)
+    def psql(self, sql: str, stdin: str | None = None, tuples: bool = False) -> str:
+        cmd = [
+            self.psql_bin,
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+        ] + (["-A", "-t"] if tuples else [])
+        run = subprocess.run(
+            cmd + ["-c", sql] if stdin is None else cmd,
+            input=stdin if stdin is not None else None,
+            capture_output=True,
+            text=True,
+        )
         if run.returncode != 0:
             raise RuntimeError(f"psql: {(run.stderr or run.stdout).strip()[-600:]}")
         return run.stdout.strip()
 
     def load(self, zones: list[tuple], points_csv: Path) -> None:
-        self.psql("drop table if exists zones; create table zones (zone_name text, lat float8, lng float8, "
-                  "radius_m float8, mask_radius_m float8, box_min_lat float8, box_max_lat float8, "
-                  "box_min_lng float8, box_max_lng float8);"
-                  "drop table if exists points; create table points (activity_id bigint, athlete_id bigint, "
-                  "point_index int, lat float8, lng float8);")
-        values = ",".join("(" + ",".join(f"'{v}'" if isinstance(v, str) else repr(float(v)) for v in z) + ")"
-                          for z in zones)
+        self.psql(
+            "drop table if exists zones; create table zones (zone_name text, lat float8, lng float8, "
+            "radius_m float8, mask_radius_m float8, box_min_lat float8, box_max_lat float8, "
+            "box_min_lng float8, box_max_lng float8);"
+            "drop table if exists points; create table points (activity_id bigint, athlete_id bigint, "
+            "point_index int, lat float8, lng float8);"
+        )
+        values = ",".join(
+            "(" + ",".join(f"'{v}'" if isinstance(v, str) else repr(float(v)) for v in z) + ")" for z in zones
+        )
         self.psql(f"insert into zones values {values};")
         # \copy: psql reads the file and streams it, so the server (another user) needs no access to it
         self.psql(f"\\copy points from '{points_csv}' with (format csv, header true)")
@@ -308,8 +370,10 @@ class PostGIS:
 
     def close(self) -> None:
         if getattr(self, "started", False):
-            subprocess.run(self.as_user + [self.pg_ctl, "-D", str(self.dir / "data"), "-m", "fast", "-w", "stop"],
-                           capture_output=True)
+            subprocess.run(
+                self.as_user + [self.pg_ctl, "-D", str(self.dir / "data"), "-m", "fast", "-w", "stop"],
+                capture_output=True,
+            )
             self.started = False
 
 
@@ -326,8 +390,10 @@ def dbt_var(name: str) -> float:
 
 
 def points_csv(con: duckdb.DuckDBPyConnection, path: Path) -> Path:
-    con.execute(f"copy (select activity_id, athlete_id, point_index, lat, lng "
-                f"from staging.stg_strava__activity_streams) to '{path}' (header)")
+    con.execute(
+        f"copy (select activity_id, athlete_id, point_index, lat, lng "
+        f"from staging.stg_strava__activity_streams) to '{path}' (header)"
+    )
     return path
 
 
@@ -348,13 +414,14 @@ def main() -> int:
             cols = con.execute(
                 "select s.activity_id, coalesce(s.athlete_id, 0) as athlete_id, s.point_index, s.lat, s.lng "
                 "from strava.strava.activity_streams s join strava.strava.activities a on a.id = s.activity_id "
-                "where not coalesce(a.deleted, false) and s.lat is not null").fetchnumpy()
+                "where not coalesce(a.deleted, false) and s.lat is not null"
+            ).fetchnumpy()
         print(f"demo: {demo}")
         datasets.append(("demo", {k: np.asarray(v) for k, v in cols.items()}))
     datasets.append(("generated", generated_points(args.points, zones)))
 
     scratch = Path(tempfile.mkdtemp(prefix="bench_masking_"))
-    postgis: Optional[PostGIS] = None
+    postgis: PostGIS | None = None
     try:
         duck = DuckDBMasking(scratch, zones)
         threads = duck.con.execute("select current_setting('threads')").fetchone()[0]
@@ -363,13 +430,22 @@ def main() -> int:
                 postgis = PostGIS(scratch)
             except (RuntimeError, OSError, LookupError) as exc:
                 print(f"PostGIS is not available, DuckDB figures only: {exc}\n  install: {POSTGIS_HINT}")
-        print(f"DuckDB {duckdb.__version__} + spatial (offline wheel), {threads} threads"
-              + (f"; PostgreSQL {postgis.server} + PostGIS {postgis.version}, default parallel settings"
-                 if postgis else ""))
-        print(f"zones: {', '.join(z['name'] for z in zones)}; masked at radius + {dbt_var('privacy_margin_m'):g} m, "
-              f"grid {grid:g} m, simplify {simplify:g} m\n")
-        header = (f"{'dataset':<11}{'activities':>11}{'GPS points':>12}{'engine':>9}{'best s':>9}{'points/s':>12}"
-                  f"{'routes':>8}{'vertices':>10}{'inside zones':>14}")
+        print(
+            f"DuckDB {duckdb.__version__} + spatial (offline wheel), {threads} threads"
+            + (
+                f"; PostgreSQL {postgis.server} + PostGIS {postgis.version}, default parallel settings"
+                if postgis
+                else ""
+            )
+        )
+        print(
+            f"zones: {', '.join(z['name'] for z in zones)}; masked at radius + {dbt_var('privacy_margin_m'):g} m, "
+            f"grid {grid:g} m, simplify {simplify:g} m\n"
+        )
+        header = (
+            f"{'dataset':<11}{'activities':>11}{'GPS points':>12}{'engine':>9}{'best s':>9}{'points/s':>12}"
+            f"{'routes':>8}{'vertices':>10}{'inside zones':>14}"
+        )
         print(header)
         print("-" * len(header))
         for name, cols in datasets:
@@ -385,15 +461,21 @@ def main() -> int:
                     p_times.append(postgis.mask(grid, simplify))
             d_time = min(d_times)
             d_routes, d_vertices, d_inside = duck.result()
-            print(f"{name:<11}{activities:>11,}{n:>12,}{'duckdb':>9}{d_time:>9.2f}{n / d_time:>12,.0f}"
-                  f"{d_routes:>8,}{d_vertices:>10,}{d_inside:>14,}")
+            print(
+                f"{name:<11}{activities:>11,}{n:>12,}{'duckdb':>9}{d_time:>9.2f}{n / d_time:>12,.0f}"
+                f"{d_routes:>8,}{d_vertices:>10,}{d_inside:>14,}"
+            )
             if postgis:
                 p_time = min(p_times)
                 p_routes, p_vertices, p_inside = postgis.result()
-                print(f"{'':<11}{'':>11}{'':>12}{'postgis':>9}{p_time:>9.2f}{n / p_time:>12,.0f}"
-                      f"{p_routes:>8,}{p_vertices:>10,}{p_inside:>14,}")
-                print(f"{'':<11}ratio: DuckDB is {p_time / d_time:.2f}x the speed of PostGIS "
-                      f"({'at least as fast' if d_time <= p_time else 'slower'})")
+                print(
+                    f"{'':<11}{'':>11}{'':>12}{'postgis':>9}{p_time:>9.2f}{n / p_time:>12,.0f}"
+                    f"{p_routes:>8,}{p_vertices:>10,}{p_inside:>14,}"
+                )
+                print(
+                    f"{'':<11}ratio: DuckDB is {p_time / d_time:.2f}x the speed of PostGIS "
+                    f"({'at least as fast' if d_time <= p_time else 'slower'})"
+                )
             print()
     finally:
         if postgis:

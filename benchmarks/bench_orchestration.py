@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -41,8 +41,11 @@ TABLES = ("activities", "activity_details", "activity_streams", "fetch_log")
 
 
 def clean_env(**extra: str) -> dict:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("STRAVA_", "DAGSTER_", "SOURCES__STRAVA")) and k != "DBT_TARGET_PATH"}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("STRAVA_", "DAGSTER_", "SOURCES__STRAVA")) and k != "DBT_TARGET_PATH"
+    }
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     return {**env, **extra}
 
@@ -66,12 +69,24 @@ def run_cli(work: Path, since: date) -> dict:
     base = work / "cli"
     env = clean_env()
     log = work / "cli.log"
-    import_s = timed([sys.executable, "strava.py", "--data-dir", str(base), "--demo",
-                      "--start-date", since.isoformat()], env, log)
+    import_s = timed(
+        [sys.executable, "strava.py", "--data-dir", str(base), "--demo", "--start-date", since.isoformat()], env, log
+    )
     dbt = str(Path(sys.executable).parent / "dbt")
-    dbt_s = timed([dbt, "build", "--project-dir", "dbt_project", "--profiles-dir", "dbt_project",
-                   "--target-path", str(base / "demo" / "dbt_target")],
-                  clean_env(STRAVA_DATA_DIR=str(base / "demo")), log)
+    dbt_s = timed(
+        [
+            dbt,
+            "build",
+            "--project-dir",
+            "dbt_project",
+            "--profiles-dir",
+            "dbt_project",
+            "--target-path",
+            str(base / "demo" / "dbt_target"),
+        ],
+        clean_env(STRAVA_DATA_DIR=str(base / "demo")),
+        log,
+    )
     return {"import": import_s, "dbt": dbt_s, "total": import_s + dbt_s, "rows": counts(base / "demo")}
 
 
@@ -98,14 +113,21 @@ def run_dagster_in_process(work: Path, since: date, instance_home: Path) -> dict
         quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
         started = time.perf_counter()
         raw = job.execute_in_process(
-            instance=instance, asset_selection=RAW_KEYS, run_config=quiet,
-            tags={IMPORT_TAG: WINDOW, ASSET_PARTITION_RANGE_START_TAG: since.strftime("%Y-%m-01"),
-                  ASSET_PARTITION_RANGE_END_TAG: MONTHLY.get_last_partition_key()})
+            instance=instance,
+            asset_selection=RAW_KEYS,
+            run_config=quiet,
+            tags={
+                IMPORT_TAG: WINDOW,
+                ASSET_PARTITION_RANGE_START_TAG: since.strftime("%Y-%m-01"),
+                ASSET_PARTITION_RANGE_END_TAG: MONTHLY.get_last_partition_key(),
+            },
+        )
         import_s = time.perf_counter() - started
         # dagster-dbt echoes dbt's log to stdout (a run's captured output in the UI): into the log, like the others
         with open(work / "dagster.log", "a") as log, contextlib.redirect_stdout(log):
             dbt = defs.resolve_implicit_global_asset_job_def().execute_in_process(
-                instance=instance, asset_selection=list(strava_dbt.keys), run_config=quiet)
+                instance=instance, asset_selection=list(strava_dbt.keys), run_config=quiet
+            )
         total = time.perf_counter() - started
         assert raw.success and dbt.success
         for run_id in (raw.run_id, dbt.run_id):
@@ -114,8 +136,15 @@ def run_dagster_in_process(work: Path, since: date, instance_home: Path) -> dict
                 if event is not None and event.event_type_value in ("STEP_START", "STEP_SUCCESS"):
                     steps.setdefault(event.step_key, []).append(record.event_log_entry.timestamp)
     step_s = {k: v[-1] - v[0] for k, v in steps.items() if len(v) == 2}
-    return {"load": load_s, "total": total, "import_run": import_s, "import": step_s.get("strava_import", 0.0),
-            "dbt_run": total - import_s, "dbt": step_s.get("strava_dbt", 0.0), "rows": counts(base / "demo")}
+    return {
+        "load": load_s,
+        "total": total,
+        "import_run": import_s,
+        "import": step_s.get("strava_import", 0.0),
+        "dbt_run": total - import_s,
+        "dbt": step_s.get("strava_dbt", 0.0),
+        "rows": counts(base / "demo"),
+    }
 
 
 def run_dagster_process(work: Path, since: date) -> dict:
@@ -124,11 +153,14 @@ def run_dagster_process(work: Path, since: date) -> dict:
     home = work / "dagster_cli_home"
     home.mkdir()
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    end = datetime.now(timezone.utc).strftime("%Y-%m-01")
+    end = datetime.now(UTC).strftime("%Y-%m-01")
     env = clean_env(STRAVA_DEMO="1", STRAVA_DATA_DIR=str(base), DAGSTER_HOME=str(home), **DAGSTER_SETTINGS)
     materialize = [sys.executable, "-m", "dagster", "asset", "materialize", "-m", "orchestration.definitions"]
-    import_s = timed([*materialize, "--select", 'key:"strava/*"', "--partition-range",
-                      f"{since.strftime('%Y-%m-01')}...{end}"], env, work / "dagster_cli.log")
+    import_s = timed(
+        [*materialize, "--select", 'key:"strava/*"', "--partition-range", f"{since.strftime('%Y-%m-01')}...{end}"],
+        env,
+        work / "dagster_cli.log",
+    )
     dbt_s = timed([*materialize, "--select", "kind:dbt"], env, work / "dagster_cli.log")
     return {"total": import_s + dbt_s, "import": import_s, "dbt": dbt_s, "rows": counts(base / "demo")}
 
@@ -139,7 +171,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2, metavar="N", help="rounds; the best of each is kept")
     parser.add_argument("--keep", action="store_true", help="keep the data dirs (printed)")
     args = parser.parse_args()
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     if args.since:
         since = datetime.strptime(args.since, "%Y-%m").date()
     else:
@@ -152,24 +184,37 @@ def main() -> None:
             here = work / f"round{round_}"
             here.mkdir()
             cli = run_cli(here, since)
-            print(f"[{round_}] cli     : import {cli['import']:6.1f} s + dbt build {cli['dbt']:5.1f} s = "
-                  f"{cli['total']:6.1f} s  {cli['rows']}", flush=True)
+            print(
+                f"[{round_}] cli     : import {cli['import']:6.1f} s + dbt build {cli['dbt']:5.1f} s = "
+                f"{cli['total']:6.1f} s  {cli['rows']}",
+                flush=True,
+            )
             dag = run_dagster_in_process(here, since, here / "dagster_home")
-            print(f"[{round_}] dagster : import run {dag['import_run']:6.1f} s (step {dag['import']:.1f} s) + dbt run "
-                  f"{dag['dbt_run']:5.1f} s (step {dag['dbt']:.1f} s) = {dag['total']:6.1f} s in-process", flush=True)
+            print(
+                f"[{round_}] dagster : import run {dag['import_run']:6.1f} s (step {dag['import']:.1f} s) + dbt run "
+                f"{dag['dbt_run']:5.1f} s (step {dag['dbt']:.1f} s) = {dag['total']:6.1f} s in-process",
+                flush=True,
+            )
             proc = run_dagster_process(here, since)
-            print(f"[{round_}] dagster : import run {proc['import']:6.1f} s + dbt run {proc['dbt']:5.1f} s = "
-                  f"{proc['total']:6.1f} s as runs in their own processes (`dagster asset materialize`, code load "
-                  f"included)", flush=True)
+            print(
+                f"[{round_}] dagster : import run {proc['import']:6.1f} s + dbt run {proc['dbt']:5.1f} s = "
+                f"{proc['total']:6.1f} s as runs in their own processes (`dagster asset materialize`, code load "
+                f"included)",
+                flush=True,
+            )
             assert cli["rows"] == dag["rows"] == proc["rows"], "the runs did not load the same rows"
             for name, result in (("cli", cli), ("in_process", dag), ("own_process", proc)):
                 best[name] = min(best.get(name, result["total"]), result["total"])
             rows = cli["rows"]
         print(f"rows in each warehouse: {rows}")
-        print(f"best of {args.repeat}: cli {best['cli']:.1f} s, dagster in-process {best['in_process']:.1f} s, "
-              f"dagster runs in their own processes {best['own_process']:.1f} s")
-        print(f"ratio dagster/cli: {best['in_process'] / best['cli']:.2f} in-process, "
-              f"{best['own_process'] / best['cli']:.2f} as runs in their own processes (target <= 1.5)")
+        print(
+            f"best of {args.repeat}: cli {best['cli']:.1f} s, dagster in-process {best['in_process']:.1f} s, "
+            f"dagster runs in their own processes {best['own_process']:.1f} s"
+        )
+        print(
+            f"ratio dagster/cli: {best['in_process'] / best['cli']:.2f} in-process, "
+            f"{best['own_process'] / best['cli']:.2f} as runs in their own processes (target <= 1.5)"
+        )
     finally:
         if args.keep:
             print(f"kept {work}")

@@ -19,7 +19,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,26 +52,33 @@ def import_athlete(name: str, base: Path, activities: int, now: float) -> Path:
     if name == "demo":
         from strava_pipeline.demo import DEMO_ATHLETE
 
-        rc = strava_main(["--data-dir", str(base), "--demo", "--start-date", DEMO_ATHLETE.first_day.isoformat()],
-                         clock=clock, out=out, err=err)
+        rc = strava_main(
+            ["--data-dir", str(base), "--demo", "--start-date", DEMO_ATHLETE.first_day.isoformat()],
+            clock=clock,
+            out=out,
+            err=err,
+        )
         data_dir = base / "demo"
     else:
-        today = datetime.fromtimestamp(now, timezone.utc).date()
+        today = datetime.fromtimestamp(now, UTC).date()
         # n_activities ending now, spread over ten years by the weekly rate
         spec = AthleteSpec(seed=11, n_activities=activities, activities_per_week=activities / (10 * 365.25 / 7))
         first_day = date(today.year - 11, 1, 1)
         data_dir = base / name
         with FakeStrava(athlete=spec, clock=clock, limits=NO_LIMITS) as fake:
-            env = {"SOURCES__STRAVA__BASE_URL": fake.base_url,
-                   "SOURCES__STRAVA__CREDENTIALS__ACCESS_TOKEN_URL": fake.token_url,
-                   "SOURCES__STRAVA__CREDENTIALS__CLIENT_ID": fake.client_id,
-                   "SOURCES__STRAVA__CREDENTIALS__CLIENT_SECRET": fake.client_secret,
-                   "SOURCES__STRAVA__CREDENTIALS__REFRESH_TOKEN": fake.issue_refresh_token()}
+            env = {
+                "SOURCES__STRAVA__BASE_URL": fake.base_url,
+                "SOURCES__STRAVA__CREDENTIALS__ACCESS_TOKEN_URL": fake.token_url,
+                "SOURCES__STRAVA__CREDENTIALS__CLIENT_ID": fake.client_id,
+                "SOURCES__STRAVA__CREDENTIALS__CLIENT_SECRET": fake.client_secret,
+                "SOURCES__STRAVA__CREDENTIALS__REFRESH_TOKEN": fake.issue_refresh_token(),
+            }
             saved = {k: os.environ.get(k) for k in env}
             os.environ.update(env)
             try:
-                rc = strava_main(["--data-dir", str(data_dir), "--start-date", first_day.isoformat()],
-                                 clock=clock, out=out, err=err)
+                rc = strava_main(
+                    ["--data-dir", str(data_dir), "--start-date", first_day.isoformat()], clock=clock, out=out, err=err
+                )
             finally:
                 for k, v in saved.items():
                     os.environ.pop(k) if v is None else os.environ.update({k: v})
@@ -81,11 +88,28 @@ def import_athlete(name: str, base: Path, activities: int, now: float) -> Path:
 
 
 def dbt_build(data_dir: Path, target: Path) -> float:
-    env = {**os.environ, "STRAVA_DATA_DIR": str(data_dir), "DBT_TARGET_PATH": str(target),
-           "DBT_LOG_PATH": str(target / "logs"), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    env = {
+        **os.environ,
+        "STRAVA_DATA_DIR": str(data_dir),
+        "DBT_TARGET_PATH": str(target),
+        "DBT_LOG_PATH": str(target / "logs"),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
     t = time.monotonic()
-    proc = subprocess.run([str(Path(sys.executable).with_name("dbt")), "build", "--project-dir", "dbt_project",
-                           "--profiles-dir", "dbt_project"], cwd=ROOT, env=env, capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("dbt")),
+            "build",
+            "--project-dir",
+            "dbt_project",
+            "--profiles-dir",
+            "dbt_project",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     if proc.returncode != 0:
         raise SystemExit(f"dbt build failed:\n{proc.stdout[-3000:]}")
     return time.monotonic() - t
@@ -115,16 +139,26 @@ def page_weights(site: Path, activity_id) -> list:
                 deadline = time.monotonic() + 60
                 while time.monotonic() < deadline:
                     state = tab.evaluate(reports.PAGE_STATE_JS)
-                    if state["errors"] or (state["skeletons"] == 0 and all(c["points"] for c in state["charts"])
-                                           and all(m["routes"] for m in state["maps"])):
+                    if state["errors"] or (
+                        state["skeletons"] == 0
+                        and all(c["points"] for c in state["charts"])
+                        and all(m["routes"] for m in state["maps"])
+                    ):
                         break
                     time.sleep(0.2)
                 ready = time.monotonic() - t
                 time.sleep(1.0)  # late requests (GeoJSON, lazy chunks) still count
                 requests = tab.network(since)
-                rows.append({"page": path, "requests": len(requests), "ready_s": ready,
-                             "transferred": sum(r["bytes"] for r in requests),
-                             "decoded": sum(r["decoded"] for r in requests), "errors": len(state["errors"])})
+                rows.append(
+                    {
+                        "page": path,
+                        "requests": len(requests),
+                        "ready_s": ready,
+                        "transferred": sum(r["bytes"] for r in requests),
+                        "decoded": sum(r["decoded"] for r in requests),
+                        "errors": len(state["errors"]),
+                    }
+                )
                 tab.close()
     finally:
         server.shutdown()
@@ -143,22 +177,36 @@ def bench(name: str, base: Path, activities: int, now: float) -> dict:
     import duckdb
 
     with duckdb.connect(str(data_dir / "strava.duckdb"), read_only=True) as con:
-        n_activities, n_points = con.sql("select (select count(*) from marts.fct_activities), "
-                                         "(select count(*) from marts.activity_streams_masked)").fetchone()
-        activity_id = con.sql("select activity_id from marts.fct_activities a join marts.activity_routes_masked "
-                              "using (activity_id) order by (select count(*) from marts.activity_streams_masked s "
-                              "where s.activity_id = a.activity_id) desc limit 1").fetchone()[0]
-    print(f"   dbt build {dbt_s:.0f} s; {n_activities:,} activities, {n_points:,} stream points; reports build...",
-          flush=True)
+        n_activities, n_points = con.sql(
+            "select (select count(*) from marts.fct_activities), (select count(*) from marts.activity_streams_masked)"
+        ).fetchone()
+        activity_id = con.sql(
+            "select activity_id from marts.fct_activities a join marts.activity_routes_masked "
+            "using (activity_id) order by (select count(*) from marts.activity_streams_masked s "
+            "where s.activity_id = a.activity_id) desc limit 1"
+        ).fetchone()[0]
+    print(
+        f"   dbt build {dbt_s:.0f} s; {n_activities:,} activities, {n_points:,} stream points; reports build...",
+        flush=True,
+    )
     build = reports_build(data_dir, target)
     print("   " + build["out"].strip().splitlines()[-1], flush=True)
     site = reports.site_dir(data_dir)
     files = [p for p in site.rglob("*") if p.is_file()]
     weights = page_weights(site, activity_id)
-    return {"athlete": name, "activities": n_activities, "stream_points": n_points, "import_s": imported,
-            "dbt_s": dbt_s, "build_s": build["seconds"], "max_rss_mb": build["max_rss_kib"] / 1024,
-            "build_line": build["out"].strip().splitlines()[-1], "site_mb": sum(p.stat().st_size for p in files) / 1e6,
-            "site_files": len(files), "pages": weights}
+    return {
+        "athlete": name,
+        "activities": n_activities,
+        "stream_points": n_points,
+        "import_s": imported,
+        "dbt_s": dbt_s,
+        "build_s": build["seconds"],
+        "max_rss_mb": build["max_rss_kib"] / 1024,
+        "build_line": build["out"].strip().splitlines()[-1],
+        "site_mb": sum(p.stat().st_size for p in files) / 1e6,
+        "site_files": len(files),
+        "pages": weights,
+    }
 
 
 def main() -> int:
@@ -179,25 +227,37 @@ def main() -> int:
         results = [bench(name, base, args.activities, now) for name in args.athletes.split(",")]
 
     print(f"\nEvidence reports, {node.version}, {os.cpu_count()} CPUs")
-    print(f"{'athlete':<8} {'activities':>10} {'points':>11} {'build s':>8} {'peak RSS MB':>11} {'files':>6} "
-          f"{'site MB':>8}")
+    print(
+        f"{'athlete':<8} {'activities':>10} {'points':>11} {'build s':>8} {'peak RSS MB':>11} {'files':>6} "
+        f"{'site MB':>8}"
+    )
     for r in results:
-        print(f"{r['athlete']:<8} {r['activities']:>10,} {r['stream_points']:>11,} {r['build_s']:>8.0f} "
-              f"{r['max_rss_mb']:>11.0f} {r['site_files']:>6,} {r['site_mb']:>8.0f}")
+        print(
+            f"{r['athlete']:<8} {r['activities']:>10,} {r['stream_points']:>11,} {r['build_s']:>8.0f} "
+            f"{r['max_rss_mb']:>11.0f} {r['site_files']:>6,} {r['site_mb']:>8.0f}"
+        )
         print(f"         {r['build_line']}")
-    print(f"\nPage weight (cold cache; transferred with gzip / uncompressed; target < {TARGET_BYTES / 1e6:.0f} MB "
-          "transferred)")
-    print(f"{'athlete':<8} {'page':<28} {'requests':>8} {'transferred MB':>14} {'uncompressed MB':>15} "
-          f"{'ready s':>7} {'ok':>4}")
+    print(
+        f"\nPage weight (cold cache; transferred with gzip / uncompressed; target < {TARGET_BYTES / 1e6:.0f} MB "
+        "transferred)"
+    )
+    print(
+        f"{'athlete':<8} {'page':<28} {'requests':>8} {'transferred MB':>14} {'uncompressed MB':>15} "
+        f"{'ready s':>7} {'ok':>4}"
+    )
     worst = 0
     for r in results:
         for p in r["pages"]:
             worst = max(worst, p["transferred"])
             ok = "yes" if p["transferred"] < TARGET_BYTES and not p["errors"] else "NO"
-            print(f"{r['athlete']:<8} {p['page']:<28} {p['requests']:>8} {p['transferred'] / 1e6:>14.2f} "
-                  f"{p['decoded'] / 1e6:>15.2f} {p['ready_s']:>7.1f} {ok:>4}")
-    print(f"\nheaviest page: {worst / 1e6:.2f} MB transferred (target < {TARGET_BYTES / 1e6:.0f} MB): "
-          f"{'met' if worst < TARGET_BYTES else 'NOT met'}")
+            print(
+                f"{r['athlete']:<8} {p['page']:<28} {p['requests']:>8} {p['transferred'] / 1e6:>14.2f} "
+                f"{p['decoded'] / 1e6:>15.2f} {p['ready_s']:>7.1f} {ok:>4}"
+            )
+    print(
+        f"\nheaviest page: {worst / 1e6:.2f} MB transferred (target < {TARGET_BYTES / 1e6:.0f} MB): "
+        f"{'met' if worst < TARGET_BYTES else 'NOT met'}"
+    )
     return 0 if worst < TARGET_BYTES else 1
 
 

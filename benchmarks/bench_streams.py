@@ -35,16 +35,25 @@ def fetch_payloads(points: int) -> list:
     with FakeStrava(athlete=spec, limits=limits) as fake:
         base = fake.base_url
         session = requests.Session()
-        token = session.post(fake.token_url, data={
-            "client_id": fake.client_id, "client_secret": fake.client_secret, "grant_type": "refresh_token",
-            "refresh_token": fake.issue_refresh_token()}).json()["access_token"]
+        token = session.post(
+            fake.token_url,
+            data={
+                "client_id": fake.client_id,
+                "client_secret": fake.client_secret,
+                "grant_type": "refresh_token",
+                "refresh_token": fake.issue_refresh_token(),
+            },
+        ).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}"}
         payloads, total = [], 0
         for activity in fake.activities():
             if activity["manual"]:
                 continue
-            resp = session.get(f"{base}/activities/{activity['id']}/streams", headers=headers,
-                               params={"keys": ",".join(settings.STREAM_KEYS), "key_by_type": "true"})
+            resp = session.get(
+                f"{base}/activities/{activity['id']}/streams",
+                headers=headers,
+                params={"keys": ",".join(settings.STREAM_KEYS), "key_by_type": "true"},
+            )
             payload = orjson.loads(resp.content)
             payloads.append((activity["id"], activity["athlete"]["id"], payload))
             total += len(next(iter(payload.values()))["data"]) if payload else 0
@@ -69,8 +78,15 @@ def source_load(payloads: list, workdir: Path) -> tuple[float, int]:
     for activity_id, athlete_id, payload in payloads:
         table = streams_table(payload, activity_id, athlete_id)
         batch.append(table)
-        log.append({"activity_id": activity_id, "kind": "streams", "status": "ok", "athlete_id": athlete_id,
-                    "fetched_at": "2026-01-01T00:00:00Z"})
+        log.append(
+            {
+                "activity_id": activity_id,
+                "kind": "streams",
+                "status": "ok",
+                "athlete_id": athlete_id,
+                "fetched_at": "2026-01-01T00:00:00Z",
+            }
+        )
         batch_points += table.num_rows
         loaded += table.num_rows
         if len(batch) >= BATCH_ACTIVITIES or batch_points >= BATCH_POINTS:

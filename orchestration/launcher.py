@@ -7,11 +7,9 @@ import signal
 import socket
 import sys
 from pathlib import Path
-from typing import Optional
-
-from strava_pipeline.config import PROJECT_ROOT, UserError, resolve_data_dir
 
 from orchestration.resources import DEMO_ENV
+from strava_pipeline.config import PROJECT_ROOT, UserError, resolve_data_dir
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 3000
@@ -34,7 +32,7 @@ def prepare_home(data_dir: Path) -> Path:
     return home
 
 
-def dev_environment(home: Path, demo: bool, data_dir_arg: Optional[str]) -> dict:
+def dev_environment(home: Path, demo: bool, data_dir_arg: str | None) -> dict:
     env = {**os.environ, **DAGSTER_SETTINGS}
     env["DAGSTER_HOME"] = str(home.resolve())
     if demo:
@@ -58,20 +56,24 @@ def check_port(port: int, host: str = HOST) -> None:
             probe.bind((host, port))
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
-                raise UserError(f"{host}:{port} is in use (is the UI already running?): open "
-                                f"http://{host}:{port} or pick another port with --port.") from None
+                raise UserError(
+                    f"{host}:{port} is in use (is the UI already running?): open "
+                    f"http://{host}:{port} or pick another port with --port."
+                ) from None
             raise
 
 
-def launch(data_dir_arg: Optional[str] = None, demo: bool = False, port: int = DEFAULT_PORT) -> int:
+def launch(data_dir_arg: str | None = None, demo: bool = False, port: int = DEFAULT_PORT) -> int:
     """Replace this process with `dagster dev` run from the project root (where pyproject's [tool.dg] tells it
     to load orchestration.definitions); Ctrl-C stops it and everything it started."""
     check_port(port)
     data_dir = resolve_data_dir(data_dir_arg, demo=demo)
     home = prepare_home(data_dir)
-    print(f"Starting the Dagster UI on http://{HOST}:{port} (takes about a minute; Ctrl-C stops it). "
-          f"Data: {data_dir}{' (demo: the bundled fake Strava API)' if demo else ''}; DAGSTER_HOME={home}.",
-          flush=True)
+    print(
+        f"Starting the Dagster UI on http://{HOST}:{port} (takes about a minute; Ctrl-C stops it). "
+        f"Data: {data_dir}{' (demo: the bundled fake Strava API)' if demo else ''}; DAGSTER_HOME={home}.",
+        flush=True,
+    )
     os.chdir(PROJECT_ROOT)
     # a shell starting this in the background leaves SIGINT ignored, and exec would pass that on: dagster dev
     # must get it to shut down the webserver, the daemon and the code servers it started
@@ -80,14 +82,15 @@ def launch(data_dir_arg: Optional[str] = None, demo: bool = False, port: int = D
     return 0  # not reached
 
 
-def main(argv: Optional[list] = None) -> int:
+def main(argv: list | None = None) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m orchestration", description=__doc__)
     parser.add_argument("--demo", action="store_true", help="run against the bundled fake Strava API (data/demo)")
     parser.add_argument("--data-dir", metavar="PATH", help="data dir (default data/, env STRAVA_DATA_DIR)")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, metavar="N",
-                        help=f"port on {HOST} (default {DEFAULT_PORT})")
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, metavar="N", help=f"port on {HOST} (default {DEFAULT_PORT})"
+    )
     args = parser.parse_args(argv)
     try:
         return launch(args.data_dir, demo=args.demo, port=args.port)

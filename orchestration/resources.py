@@ -3,9 +3,9 @@
 import io
 import logging
 import os
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Iterator, Optional
 
 import dagster as dg
 
@@ -38,8 +38,8 @@ class StravaEnv(dg.ConfigurableResource):
     Unset fields follow the same settings as the CLI: STRAVA_DATA_DIR (default data/), STRAVA_DEMO, and dlt's
     config.toml / secrets.toml / SOURCES__STRAVA__* for the credentials."""
 
-    data_dir: Optional[str] = None
-    demo: Optional[bool] = None
+    data_dir: str | None = None
+    demo: bool | None = None
     lock_wait_s: float = LOCK_WAIT_S
 
     def is_demo(self) -> bool:

@@ -1,6 +1,7 @@
 """The dlt source `strava`: resources for the Strava API v3 raw tables (dataset `strava`)."""
 
-from typing import Any, Callable, Iterable, Iterator, Optional
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Optional
 
 import dlt
 from dlt.sources import DltResource
@@ -24,38 +25,111 @@ ACTIVITY_COLUMNS: dict = {
 
 # every raw table besides activities/streams: merge keys and the columns whose type must not depend on the first row
 TABLES: dict[str, dict] = {
-    "athlete": dict(primary_key="athlete_id", columns={
-        "athlete_id": {"data_type": "bigint"}, "weight": {"data_type": "double"}, "ftp": {"data_type": "double"},
-        "bikes": {"data_type": "json"}, "shoes": {"data_type": "json"}, "fetched_at": {"data_type": "timestamp"}}),
+    "athlete": dict(
+        primary_key="athlete_id",
+        columns={
+            "athlete_id": {"data_type": "bigint"},
+            "weight": {"data_type": "double"},
+            "ftp": {"data_type": "double"},
+            "bikes": {"data_type": "json"},
+            "shoes": {"data_type": "json"},
+            "fetched_at": {"data_type": "timestamp"},
+        },
+    ),
     "athlete_stats": dict(primary_key="athlete_id", columns={"fetched_at": {"data_type": "timestamp"}}),
-    "athlete_zones": dict(primary_key="athlete_id", columns={
-        "heart_rate": {"data_type": "json"}, "power": {"data_type": "json"}, "fetched_at": {"data_type": "timestamp"}}),
-    "gear": dict(primary_key="id", columns={
-        "id": {"data_type": "text"}, "distance": {"data_type": "double"}, "weight": {"data_type": "double"},
-        "converted_distance": {"data_type": "double"}, "fetched_at": {"data_type": "timestamp"}}),
-    "activity_details": dict(primary_key="id", columns={
-        "id": {"data_type": "bigint"}, "athlete_id": {"data_type": "bigint"}, "description": {"data_type": "text"},
-        "calories": {"data_type": "double"}, "device_name": {"data_type": "text"}, "gear_id": {"data_type": "text"},
-        "perceived_exertion": {"data_type": "double"}, "prefer_perceived_exertion": {"data_type": "bool"},
-        "photo_count": {"data_type": "bigint"}, "splits_metric": {"data_type": "json"},
-        "splits_standard": {"data_type": "json"}, "available_zones": {"data_type": "json"},
-        "polyline": {"data_type": "text"}, "fetched_at": {"data_type": "timestamp"}}),
-    "activity_laps": dict(primary_key="id", columns={
-        "id": {"data_type": "bigint"}, "activity_id": {"data_type": "bigint"}, "athlete_id": {"data_type": "bigint"},
-        "start_date": {"data_type": "timestamp"}, "start_date_local": {"data_type": "text"},
-        **{c: {"data_type": "double"} for c in ("distance", "average_speed", "max_speed", "total_elevation_gain",
-                                                 "average_cadence", "average_watts", "average_heartrate", "max_heartrate")}}),
-    "activity_best_efforts": dict(primary_key="id", columns={
-        "id": {"data_type": "bigint"}, "activity_id": {"data_type": "bigint"}, "athlete_id": {"data_type": "bigint"},
-        "start_date": {"data_type": "timestamp"}, "start_date_local": {"data_type": "text"},
-        "distance": {"data_type": "double"}, "pr_rank": {"data_type": "bigint"}}),
-    "activity_zones": dict(primary_key=["activity_id", "type"], columns={
-        "activity_id": {"data_type": "bigint"}, "athlete_id": {"data_type": "bigint"}, "score": {"data_type": "double"},
-        "points": {"data_type": "double"}, "distribution_buckets": {"data_type": "json"}}),
+    "athlete_zones": dict(
+        primary_key="athlete_id",
+        columns={
+            "heart_rate": {"data_type": "json"},
+            "power": {"data_type": "json"},
+            "fetched_at": {"data_type": "timestamp"},
+        },
+    ),
+    "gear": dict(
+        primary_key="id",
+        columns={
+            "id": {"data_type": "text"},
+            "distance": {"data_type": "double"},
+            "weight": {"data_type": "double"},
+            "converted_distance": {"data_type": "double"},
+            "fetched_at": {"data_type": "timestamp"},
+        },
+    ),
+    "activity_details": dict(
+        primary_key="id",
+        columns={
+            "id": {"data_type": "bigint"},
+            "athlete_id": {"data_type": "bigint"},
+            "description": {"data_type": "text"},
+            "calories": {"data_type": "double"},
+            "device_name": {"data_type": "text"},
+            "gear_id": {"data_type": "text"},
+            "perceived_exertion": {"data_type": "double"},
+            "prefer_perceived_exertion": {"data_type": "bool"},
+            "photo_count": {"data_type": "bigint"},
+            "splits_metric": {"data_type": "json"},
+            "splits_standard": {"data_type": "json"},
+            "available_zones": {"data_type": "json"},
+            "polyline": {"data_type": "text"},
+            "fetched_at": {"data_type": "timestamp"},
+        },
+    ),
+    "activity_laps": dict(
+        primary_key="id",
+        columns={
+            "id": {"data_type": "bigint"},
+            "activity_id": {"data_type": "bigint"},
+            "athlete_id": {"data_type": "bigint"},
+            "start_date": {"data_type": "timestamp"},
+            "start_date_local": {"data_type": "text"},
+            **{
+                c: {"data_type": "double"}
+                for c in (
+                    "distance",
+                    "average_speed",
+                    "max_speed",
+                    "total_elevation_gain",
+                    "average_cadence",
+                    "average_watts",
+                    "average_heartrate",
+                    "max_heartrate",
+                )
+            },
+        },
+    ),
+    "activity_best_efforts": dict(
+        primary_key="id",
+        columns={
+            "id": {"data_type": "bigint"},
+            "activity_id": {"data_type": "bigint"},
+            "athlete_id": {"data_type": "bigint"},
+            "start_date": {"data_type": "timestamp"},
+            "start_date_local": {"data_type": "text"},
+            "distance": {"data_type": "double"},
+            "pr_rank": {"data_type": "bigint"},
+        },
+    ),
+    "activity_zones": dict(
+        primary_key=["activity_id", "type"],
+        columns={
+            "activity_id": {"data_type": "bigint"},
+            "athlete_id": {"data_type": "bigint"},
+            "score": {"data_type": "double"},
+            "points": {"data_type": "double"},
+            "distribution_buckets": {"data_type": "json"},
+        },
+    ),
     # which (activity, kind) items are done: the persisted work queue, loaded in the same package as their data
-    "fetch_log": dict(primary_key=["activity_id", "kind"], columns={
-        "activity_id": {"data_type": "bigint"}, "kind": {"data_type": "text"}, "status": {"data_type": "text"},
-        "athlete_id": {"data_type": "bigint"}, "fetched_at": {"data_type": "timestamp"}}),
+    "fetch_log": dict(
+        primary_key=["activity_id", "kind"],
+        columns={
+            "activity_id": {"data_type": "bigint"},
+            "kind": {"data_type": "text"},
+            "status": {"data_type": "text"},
+            "athlete_id": {"data_type": "bigint"},
+            "fetched_at": {"data_type": "timestamp"},
+        },
+    ),
 }
 
 
@@ -86,8 +160,8 @@ def streams_resource(tables: Iterable[Any]) -> DltResource:
 def activities_resource(
     fetch_page: Callable[[dict], list],
     initial_value: str,
-    end_value: Optional[str] = None,
-    on_page: Optional[Callable[[list], None]] = None,
+    end_value: str | None = None,
+    on_page: Callable[[list], None] | None = None,
 ) -> DltResource:
     """activities: the athlete's list, incremental on start_date (sent as `after`); an end_value makes it a backfill
     window (sent as `before`) that dlt runs on a throwaway state, so the incremental state never moves."""
@@ -118,11 +192,11 @@ def activities_resource(
 
 @dlt.source(name="strava", max_table_nesting=1)
 def strava(
-    fetch_page: Optional[Callable[[dict], list]] = None,
-    initial_value: Optional[str] = None,
-    end_value: Optional[str] = None,
-    tables: Optional[dict] = None,
-    streams: Optional[list] = None,
+    fetch_page: Callable[[dict], list] | None = None,
+    initial_value: str | None = None,
+    end_value: str | None = None,
+    tables: dict | None = None,
+    streams: list | None = None,
 ):
     """The `strava` source: the `activities` list (incremental on start_date) and every raw table it feeds.
 
@@ -130,8 +204,9 @@ def strava(
     this source once with `fetch_page` for the listing, then once per batch with the fetched `tables` rows and
     `streams` Arrow tables. Orchestrators read the resource list from `strava()` to declare one asset per table.
     """
-    resources = [activities_resource(fetch_page or (lambda params: []), initial_value or "2000-01-01T00:00:00Z",
-                                     end_value)]
+    resources = [
+        activities_resource(fetch_page or (lambda params: []), initial_value or "2000-01-01T00:00:00Z", end_value)
+    ]
     tables = tables or {}
     resources += [table_resource(name, tables.get(name, [])) for name in TABLES]
     resources.append(streams_resource(streams or []))

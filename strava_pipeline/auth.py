@@ -1,13 +1,13 @@
 """OAuth with Strava: refresh-token grant with rotation persisted, the code exchange behind `strava.py auth`."""
 
-from typing import Callable, Optional
+from collections.abc import Callable
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import requests
 
 from strava_pipeline import settings
 from strava_pipeline.config import StravaConfig, UserError
-from strava_pipeline.tokens import TokenStore, Tokens, fingerprint
+from strava_pipeline.tokens import Tokens, TokenStore, fingerprint
 
 # refresh a little before expiry so a request never leaves with a token that dies in flight
 EXPIRY_MARGIN_S = 120
@@ -38,7 +38,9 @@ def code_from_paste(pasted: str) -> str:
     if "://" in pasted or pasted.startswith(("localhost", "?")) or "code=" in pasted:
         query = parse_qs(urlparse(pasted if "://" in pasted else "http://x/" + pasted.lstrip("/")).query)
         if "error" in query:
-            raise UserError(f"Strava reported '{query['error'][0]}': approve the app on the authorize page and try again.")
+            raise UserError(
+                f"Strava reported '{query['error'][0]}': approve the app on the authorize page and try again."
+            )
         if "code" not in query:
             raise UserError("The pasted URL has no code= parameter: copy the full address of the page after approving.")
         return query["code"][0]
@@ -48,8 +50,15 @@ def code_from_paste(pasted: str) -> str:
 class StravaAuth:
     """Hands out a valid access token; refreshes when it expires or the API says 401; saves every rotation at once."""
 
-    def __init__(self, cfg: StravaConfig, store: TokenStore, session: requests.Session, clock, timeout: float = 30.0,
-                 on_refresh: Optional[Callable[[], None]] = None) -> None:
+    def __init__(
+        self,
+        cfg: StravaConfig,
+        store: TokenStore,
+        session: requests.Session,
+        clock,
+        timeout: float = 30.0,
+        on_refresh: Callable[[], None] | None = None,
+    ) -> None:
         self.cfg = cfg
         self.store = store
         self.session = session
@@ -57,7 +66,7 @@ class StravaAuth:
         self.timeout = timeout
         self.token_requests = 0
         self.on_refresh = on_refresh
-        self._tokens: Optional[Tokens] = None
+        self._tokens: Tokens | None = None
 
     @property
     def tokens(self) -> Tokens:
@@ -68,8 +77,11 @@ class StravaAuth:
     def _initial_tokens(self) -> Tokens:
         stored = self.store.load()
         seed = fingerprint(self.cfg.refresh_token)
-        if stored and stored.client_id == self.cfg.client_id and stored.refresh_token and (
-            self.cfg.refresh_token is None or stored.seeded_from == seed
+        if (
+            stored
+            and stored.client_id == self.cfg.client_id
+            and stored.refresh_token
+            and (self.cfg.refresh_token is None or stored.seeded_from == seed)
         ):
             return stored
         if self.cfg.refresh_token:
@@ -116,7 +128,7 @@ class StravaAuth:
 
     def _token_request(self, grant: dict) -> dict:
         form = {"client_id": self.cfg.client_id, "client_secret": self.cfg.client_secret, **grant}
-        last_error: Optional[Exception] = None
+        last_error: Exception | None = None
         for attempt in range(3):
             self.token_requests += 1
             try:

@@ -4,11 +4,12 @@ import argparse
 import importlib
 import logging
 import sys
+from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Optional, Sequence, TextIO
+from typing import TextIO
 
 from strava_pipeline import settings
 from strava_pipeline.clock import SystemClock
@@ -36,41 +37,77 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=PROG, description=DESCRIPTION, epilog=EPILOG,
-                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = _Parser(
+        prog=PROG, description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    commands.add_parser("auth", help="authorize this app with Strava once and store the tokens (mode 600)",
-                        description="Print the Strava authorize URL, take the pasted code or redirect URL, "
-                                    "exchange it and store the tokens (mode 600) in the data dir.")
+    commands.add_parser(
+        "auth",
+        help="authorize this app with Strava once and store the tokens (mode 600)",
+        description="Print the Strava authorize URL, take the pasted code or redirect URL, "
+        "exchange it and store the tokens (mode 600) in the data dir.",
+    )
     for module in _command_modules():
         module.add_parser(commands)
     window = parser.add_argument_group("what to load")
-    window.add_argument("--start-date", metavar="YYYY-MM-DD",
-                        help="backfill from this day (UTC); does not move the saved incremental state")
-    window.add_argument("--end-date", metavar="YYYY-MM-DD",
-                        help="backfill up to and including this day (UTC); default today")
-    window.add_argument("--detail", action=argparse.BooleanOptionalAction, default=True,
-                        help="fetch activity detail with laps, splits and best efforts, athlete stats and gear "
-                             "(default: on)")
-    window.add_argument("--streams", action=argparse.BooleanOptionalAction, default=True,
-                        help="fetch the recorded streams: time, latlng, heart rate, power... (default: on)")
-    window.add_argument("--zones", action=argparse.BooleanOptionalAction, default=False,
-                        help="also fetch per-activity zones, one more request each (default: off; time in zones "
-                             "is computed from the streams)")
-    window.add_argument("--reconcile", action="store_true",
-                        help="list all activities (1 request per 200) to pick up edits and flag deletions")
+    window.add_argument(
+        "--start-date",
+        metavar="YYYY-MM-DD",
+        help="backfill from this day (UTC); does not move the saved incremental state",
+    )
+    window.add_argument(
+        "--end-date", metavar="YYYY-MM-DD", help="backfill up to and including this day (UTC); default today"
+    )
+    window.add_argument(
+        "--detail",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="fetch activity detail with laps, splits and best efforts, athlete stats and gear (default: on)",
+    )
+    window.add_argument(
+        "--streams",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="fetch the recorded streams: time, latlng, heart rate, power... (default: on)",
+    )
+    window.add_argument(
+        "--zones",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="also fetch per-activity zones, one more request each (default: off; time in zones "
+        "is computed from the streams)",
+    )
+    window.add_argument(
+        "--reconcile",
+        action="store_true",
+        help="list all activities (1 request per 200) to pick up edits and flag deletions",
+    )
     budget = parser.add_argument_group("rate limits")
-    budget.add_argument("--plan", action="store_true",
-                        help="list new activities only and print the requests and days the remaining work needs")
-    budget.add_argument("--no-wait", dest="wait", action="store_false",
-                        help="stop instead of waiting for the next 15-minute window")
-    budget.add_argument("--max-requests", type=int, metavar="N",
-                        help="spend at most N requests in this run (headroom for your other apps)")
+    budget.add_argument(
+        "--plan",
+        action="store_true",
+        help="list new activities only and print the requests and days the remaining work needs",
+    )
+    budget.add_argument(
+        "--no-wait", dest="wait", action="store_false", help="stop instead of waiting for the next 15-minute window"
+    )
+    budget.add_argument(
+        "--max-requests",
+        type=int,
+        metavar="N",
+        help="spend at most N requests in this run (headroom for your other apps)",
+    )
     where = parser.add_argument_group("where")
-    where.add_argument("--data-dir", metavar="PATH",
-                       help="folder for the warehouse, tokens and state (default data/, env STRAVA_DATA_DIR)")
-    where.add_argument("--demo", action="store_true",
-                       help="run against the bundled fake Strava API with a generated athlete, in data/demo/")
+    where.add_argument(
+        "--data-dir",
+        metavar="PATH",
+        help="folder for the warehouse, tokens and state (default data/, env STRAVA_DATA_DIR)",
+    )
+    where.add_argument(
+        "--demo",
+        action="store_true",
+        help="run against the bundled fake Strava API with a generated athlete, in data/demo/",
+    )
     where.add_argument("-v", "--verbose", action="store_true", help="log every request and retry")
     return parser
 
@@ -97,7 +134,7 @@ def _command_modules() -> list:
     return [importlib.import_module(name) for name in COMMAND_MODULES]
 
 
-def parse_day(value: Optional[str], flag: str) -> Optional[date]:
+def parse_day(value: str | None, flag: str) -> date | None:
     if value is None:
         return None
     try:
@@ -132,8 +169,15 @@ def options_from_args(args: argparse.Namespace, today: date) -> RunOptions:
     return RunOptions(
         data_dir=resolve_data_dir(args.data_dir, demo=args.demo),
         timeout=request_timeout(),
-        start_date=start, end_date=end, detail=args.detail, streams=args.streams, zones=args.zones,
-        wait=args.wait, max_requests=args.max_requests, plan=args.plan, reconcile=args.reconcile,
+        start_date=start,
+        end_date=end,
+        detail=args.detail,
+        streams=args.streams,
+        zones=args.zones,
+        wait=args.wait,
+        max_requests=args.max_requests,
+        plan=args.plan,
+        reconcile=args.reconcile,
     )
 
 
@@ -150,26 +194,36 @@ def _kinds_text(opts: RunOptions) -> str:
 def print_summary(s: RunSummary, opts: RunOptions, out=sys.stdout) -> None:
     p = lambda line="": print(line, file=out, flush=True)  # noqa: E731
     if opts.plan:
-        p(f"Plan: {_n(s.new_activities)} new and {_n(s.updated_activities)} known activities listed; "
-          f"{_n(s.remaining_items)} activities still need {_kinds_text(opts)}: {_n(s.remaining_requests)} requests, "
-          f"about {s.days_left} day(s) at the current limits.")
+        p(
+            f"Plan: {_n(s.new_activities)} new and {_n(s.updated_activities)} known activities listed; "
+            f"{_n(s.remaining_items)} activities still need {_kinds_text(opts)}: {_n(s.remaining_requests)} requests, "
+            f"about {s.days_left} day(s) at the current limits."
+        )
     if s.stop is not None:
         if s.stop.cap:
-            p(f"Stopped at {s.stop.reason}: {_n(s.remaining_items)} activities still need {_kinds_text(opts)}; "
-              "run again to continue.")
+            p(
+                f"Stopped at {s.stop.reason}: {_n(s.remaining_items)} activities still need {_kinds_text(opts)}; "
+                "run again to continue."
+            )
         elif s.stop.daily:
             why = "" if s.stop.reason == "daily limit reached" else f" ({s.stop.reason})"
-            p(f"Daily read limit reached{why}: {_n(s.requests)} requests used, "
-              f"{_n(s.remaining_items)} activities still need {_kinds_text(opts)}; run again after 00:00 UTC "
-              f"(about {s.days_left} more day(s) at this pace).")
+            p(
+                f"Daily read limit reached{why}: {_n(s.requests)} requests used, "
+                f"{_n(s.remaining_items)} activities still need {_kinds_text(opts)}; run again after 00:00 UTC "
+                f"(about {s.days_left} more day(s) at this pace)."
+            )
         else:
-            p(f"Stopped: {s.stop.reason}; {_n(s.remaining_items)} activities still need {_kinds_text(opts)}; "
-              "run again after the next quarter hour.")
+            p(
+                f"Stopped: {s.stop.reason}; {_n(s.remaining_items)} activities still need {_kinds_text(opts)}; "
+                "run again after the next quarter hour."
+            )
     if s.interrupted:
         p("Stopped by Ctrl-C: everything fetched so far is saved; run again to continue.")
-    p(f"Activities: {_n(s.new_activities)} new, {_n(s.updated_activities)} updated"
-      + (f", {_n(s.deleted_activities)} flagged deleted" if opts.reconcile else "")
-      + f"; {_n(s.items_done)} fetched in detail; {_n(s.stream_points)} stream points.")
+    p(
+        f"Activities: {_n(s.new_activities)} new, {_n(s.updated_activities)} updated"
+        + (f", {_n(s.deleted_activities)} flagged deleted" if opts.reconcile else "")
+        + f"; {_n(s.items_done)} fetched in detail; {_n(s.stream_points)} stream points."
+    )
     p(f"API requests: {_n(s.requests)} (+{s.token_requests} token); warehouse: {s.warehouse} (dataset strava).")
     if s.failed:
         p(f"{len(s.failed)} item(s) failed and stay queued for the next run, e.g. {s.failed[0]}.")
@@ -195,18 +249,25 @@ def cmd_auth(cfg: StravaConfig, data_dir: Path, read=None, out=sys.stdout) -> No
     auth = StravaAuth(cfg, TokenStore(data_dir / settings.TOKENS_FILE), requests.Session(), SystemClock())
     body = auth.exchange_code(code)
     athlete = body.get("athlete") or {}
-    who = " ".join(x for x in (athlete.get("firstname"), athlete.get("lastname")) if x) or f"athlete {athlete.get('id')}"
-    print(f"Authorized as {who}; tokens saved to {data_dir / settings.TOKENS_FILE} (mode 600). "
-          "Now run `uv run strava.py`.", file=out)
+    who = (
+        " ".join(x for x in (athlete.get("firstname"), athlete.get("lastname")) if x) or f"athlete {athlete.get('id')}"
+    )
+    print(
+        f"Authorized as {who}; tokens saved to {data_dir / settings.TOKENS_FILE} (mode 600). "
+        "Now run `uv run strava.py`.",
+        file=out,
+    )
 
 
-def main(argv: Optional[Sequence[str]] = None, clock=None, out=sys.stdout, err=sys.stderr) -> int:
+def main(argv: Sequence[str] | None = None, clock=None, out=sys.stdout, err=sys.stderr) -> int:
     clock = clock or SystemClock()
     try:
         args = build_parser().parse_args(argv)
-        logging.basicConfig(level=logging.INFO if args.verbose else logging.ERROR,
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        today = datetime.fromtimestamp(clock.now(), timezone.utc).date()
+        logging.basicConfig(
+            level=logging.INFO if args.verbose else logging.ERROR,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+        today = datetime.fromtimestamp(clock.now(), UTC).date()
         opts = options_from_args(args, today)
         if args.command and args.command != "auth":
             # commands that work on the warehouse or files need no Strava credentials

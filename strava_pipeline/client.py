@@ -2,7 +2,7 @@
 
 import logging
 import random
-from typing import Any, Optional
+from typing import Any
 
 import orjson
 import requests
@@ -27,8 +27,16 @@ class NotFound(Exception):
 
 
 class StravaClient:
-    def __init__(self, base_url: str, auth: StravaAuth, budget: Budget, session: requests.Session, clock,
-                 timeout: float = 60.0, rng: Optional[random.Random] = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        auth: StravaAuth,
+        budget: Budget,
+        session: requests.Session,
+        clock,
+        timeout: float = 60.0,
+        rng: random.Random | None = None,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.auth = auth
         self.budget = budget
@@ -47,7 +55,7 @@ class StravaClient:
         # full jitter: spreads retries of many clients, bounded by the cap
         self.clock.sleep(self.rng.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**attempt)))
 
-    def get(self, path: str, params: Optional[dict] = None, label: Optional[str] = None) -> Any:
+    def get(self, path: str, params: dict | None = None, label: str | None = None) -> Any:
         """GET base_url+path and return the decoded JSON.
 
         Raises BudgetStop (no budget now), NotFound (404), ItemError (this resource failed, try later) or
@@ -66,7 +74,9 @@ class StravaClient:
             try:
                 resp = self.session.get(url, params=params, headers=headers, timeout=self.timeout)
             except requests.exceptions.InvalidURL:
-                raise UserError(f"sources.strava.base_url {self.base_url!r} is not a valid URL: fix it in .dlt/config.toml.")
+                raise UserError(
+                    f"sources.strava.base_url {self.base_url!r} is not a valid URL: fix it in .dlt/config.toml."
+                )
             except (requests.ConnectionError, requests.Timeout) as exc:
                 last_problem = type(exc).__name__
                 log.warning("GET %s failed (%s), attempt %d/%d", label, last_problem, attempt + 1, MAX_ATTEMPTS)
@@ -101,7 +111,11 @@ class StravaClient:
             try:
                 return orjson.loads(resp.content)
             except ValueError:
-                kind = "an HTML page" if "html" in resp.headers.get("Content-Type", "") else "a truncated or invalid JSON body"
+                kind = (
+                    "an HTML page"
+                    if "html" in resp.headers.get("Content-Type", "")
+                    else "a truncated or invalid JSON body"
+                )
                 raise ItemError(f"GET {label} returned {kind}") from None
         if not self.reached_server:
             raise UserError(

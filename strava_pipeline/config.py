@@ -3,7 +3,6 @@
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 import dlt
 
@@ -16,7 +15,7 @@ class UserError(Exception):
     """A problem the user can fix: printed as one sentence, exit code 2, no traceback."""
 
 
-def resolve_data_dir(cli_value: Optional[str] = None, demo: bool = False) -> Path:
+def resolve_data_dir(cli_value: str | None = None, demo: bool = False) -> Path:
     """--data-dir, else STRAVA_DATA_DIR, else data/ in the project; the demo keeps its own data/demo/ inside it."""
     raw = cli_value or os.environ.get("STRAVA_DATA_DIR")
     base = Path(raw).expanduser().resolve() if raw else PROJECT_ROOT / settings.DEFAULT_DATA_DIR
@@ -37,13 +36,13 @@ class StravaConfig:
     access_token_url: str
     client_id: str
     client_secret: str
-    refresh_token: Optional[str]
+    refresh_token: str | None
 
 
 _CONFIG_HINT = "set it in .dlt/config.toml or .dlt/secrets.toml (see .dlt/secrets.toml.example) or as {env}"
 
 
-def _setting(key: str, secret: bool) -> Optional[str]:
+def _setting(key: str, secret: bool) -> str | None:
     getter = dlt.secrets.get if secret else dlt.config.get
     value = getter(key)
     if value is None and not secret:
@@ -70,11 +69,11 @@ def load_strava_config(require_refresh_token: bool = True) -> StravaConfig:
     values = {name: _setting(key, secret) for name, (key, secret) in keys.items()}
     for name, (key, _) in keys.items():
         if values[name] is None and (name != "refresh_token" or require_refresh_token):
-            raise UserError(
-                f"Missing Strava setting {key}: " + _CONFIG_HINT.format(env=_env_name(key)) + "."
-            )
+            raise UserError(f"Missing Strava setting {key}: " + _CONFIG_HINT.format(env=_env_name(key)) + ".")
     for name in ("base_url", "access_token_url"):
         if not values[name].startswith(("http://", "https://")):
-            raise UserError(f"{keys[name][0]} must be an http(s) URL, got {values[name]!r}: fix it in .dlt/config.toml.")
+            raise UserError(
+                f"{keys[name][0]} must be an http(s) URL, got {values[name]!r}: fix it in .dlt/config.toml."
+            )
     values["base_url"] = values["base_url"].rstrip("/")
     return StravaConfig(**values)

@@ -23,8 +23,12 @@ def start_demo_api(stack: ExitStack, data_dir: Path, clock) -> tuple[FakeStrava,
     """Returns the running fake and its API base URL; stopped when the stack closes."""
     data_dir.mkdir(parents=True, exist_ok=True)
     fake = FakeStrava(
-        athlete=DEMO_ATHLETE, clock=clock, limits=DEMO_LIMITS, state_file=data_dir / "fake_strava_state.json",
-        client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET,
+        athlete=DEMO_ATHLETE,
+        clock=clock,
+        limits=DEMO_LIMITS,
+        state_file=data_dir / "fake_strava_state.json",
+        client_id=DEMO_CLIENT_ID,
+        client_secret=DEMO_CLIENT_SECRET,
     )
     base_url = fake.start()
     stack.callback(fake.stop)
@@ -34,8 +38,13 @@ def start_demo_api(stack: ExitStack, data_dir: Path, clock) -> tuple[FakeStrava,
 def demo_config(stack: ExitStack, data_dir: Path, clock) -> StravaConfig:
     """Start the bundled fake API on a free loopback port and sign in to it like a real user would."""
     fake, base_url = start_demo_api(stack, data_dir, clock)
-    cfg = StravaConfig(base_url=base_url, access_token_url=fake.token_url, client_id=DEMO_CLIENT_ID,
-                       client_secret=DEMO_CLIENT_SECRET, refresh_token=None)
+    cfg = StravaConfig(
+        base_url=base_url,
+        access_token_url=fake.token_url,
+        client_id=DEMO_CLIENT_ID,
+        client_secret=DEMO_CLIENT_SECRET,
+        refresh_token=None,
+    )
     store = TokenStore(data_dir / settings.TOKENS_FILE)
     if store.load() is None:
         # the same code exchange `strava.py auth` does, with a code the fake hands out instead of a browser

@@ -2,7 +2,7 @@
 
 import os
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any
 
 from dlt.common.configuration import plugins
 from dlt.common.runtime.run_context import RunContext
@@ -19,7 +19,7 @@ class StravaRunContext(RunContext):
 
 
 @plugins.hookimpl(specname="plug_run_context")
-def plug_strava_run_context(run_dir: Optional[str], runtime_kwargs: Optional[Dict[str, Any]]) -> Optional[RunContext]:
+def plug_strava_run_context(run_dir: str | None, runtime_kwargs: dict[str, Any] | None) -> RunContext | None:
     # dlt asks with run_dir None for "the current folder": in this project's environment that is the project, from
     # wherever `uv run strava.py` is started; without this, .dlt/config.toml (telemetry off, the API base URL,
     # loader settings) only applied when started from the project folder

@@ -10,7 +10,7 @@ Freezing the loaded heap as well (gc.freeze) measured no faster: at these thresh
 
 import contextlib
 import gc
-from typing import Iterator
+from collections.abc import Iterator
 
 # a young-generation pass every 50,000 new containers (CPython's default: 700), older ones rarely
 BULK_THRESHOLDS = (50_000, 20, 100)

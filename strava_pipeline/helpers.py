@@ -1,7 +1,8 @@
 """Shape Strava API payloads into raw-table rows: summaries, details, laps, efforts, zones, gear, streams as Arrow."""
 
-from datetime import datetime, timezone
-from typing import Any, Iterable, Optional
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -12,11 +13,11 @@ JSON_COLUMNS = ("start_latlng", "end_latlng")
 
 
 def iso_from_epoch(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def epoch_from_iso(value: str) -> int:
-    return int(datetime.strptime(value[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc).timestamp())
+    return int(datetime.strptime(value[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC).timestamp())
 
 
 def _as_float(value: Any) -> Any:
@@ -48,23 +49,66 @@ def activity_row(summary: dict, source: str = "api") -> dict:
 
 
 DETAIL_FIELDS = (
-    "id", "description", "calories", "device_name", "gear_id", "perceived_exertion", "prefer_perceived_exertion",
-    "hide_from_home", "workout_type", "embed_token",
+    "id",
+    "description",
+    "calories",
+    "device_name",
+    "gear_id",
+    "perceived_exertion",
+    "prefer_perceived_exertion",
+    "hide_from_home",
+    "workout_type",
+    "embed_token",
 )
 LAP_FIELDS = (
-    "id", "name", "lap_index", "split", "elapsed_time", "moving_time", "start_date", "start_date_local", "distance",
-    "average_speed", "max_speed", "start_index", "end_index", "total_elevation_gain", "average_cadence",
-    "average_watts", "device_watts", "average_heartrate", "max_heartrate", "pace_zone",
+    "id",
+    "name",
+    "lap_index",
+    "split",
+    "elapsed_time",
+    "moving_time",
+    "start_date",
+    "start_date_local",
+    "distance",
+    "average_speed",
+    "max_speed",
+    "start_index",
+    "end_index",
+    "total_elevation_gain",
+    "average_cadence",
+    "average_watts",
+    "device_watts",
+    "average_heartrate",
+    "max_heartrate",
+    "pace_zone",
 )
 EFFORT_FIELDS = (
-    "id", "name", "elapsed_time", "moving_time", "start_date", "start_date_local", "distance", "pr_rank",
-    "start_index", "end_index",
+    "id",
+    "name",
+    "elapsed_time",
+    "moving_time",
+    "start_date",
+    "start_date_local",
+    "distance",
+    "pr_rank",
+    "start_index",
+    "end_index",
 )
 
 
 # counts and indexes stay integers; every other number is pinned to float
-_INTEGER_FIELDS = {"id", "lap_index", "split", "start_index", "end_index", "elapsed_time", "moving_time", "pr_rank",
-                   "pace_zone", "workout_type"}
+_INTEGER_FIELDS = {
+    "id",
+    "lap_index",
+    "split",
+    "start_index",
+    "end_index",
+    "elapsed_time",
+    "moving_time",
+    "pr_rank",
+    "pace_zone",
+    "workout_type",
+}
 
 
 def _pick(obj: dict, fields: Iterable[str]) -> dict:
@@ -87,10 +131,14 @@ def detail_rows(detail: dict, athlete_id: int, fetched_at: str) -> tuple[dict, l
         polyline=(detail.get("map") or {}).get("polyline"),
         fetched_at=fetched_at,
     )
-    laps = [{**_pick(lap, LAP_FIELDS), "activity_id": activity_id, "athlete_id": athlete_id}
-            for lap in detail.get("laps") or []]
-    efforts = [{**_pick(e, EFFORT_FIELDS), "activity_id": activity_id, "athlete_id": athlete_id}
-               for e in detail.get("best_efforts") or []]
+    laps = [
+        {**_pick(lap, LAP_FIELDS), "activity_id": activity_id, "athlete_id": athlete_id}
+        for lap in detail.get("laps") or []
+    ]
+    efforts = [
+        {**_pick(e, EFFORT_FIELDS), "activity_id": activity_id, "athlete_id": athlete_id}
+        for e in detail.get("best_efforts") or []
+    ]
     return row, laps, efforts
 
 
@@ -146,7 +194,7 @@ def _constant(value: Any, n: int, typ: pa.DataType) -> pa.Array:
     return pa.repeat(pa.scalar(value, typ), n)
 
 
-def streams_table(payload: Any, activity_id: int, athlete_id: Optional[int], source: str = "api") -> pa.Table:
+def streams_table(payload: Any, activity_id: int, athlete_id: int | None, source: str = "api") -> pa.Table:
     """One Arrow table (settings.STREAM_SCHEMA) for one activity's streams; no Python object per point."""
     data = {k: v for k, v in _stream_data(payload).items() if isinstance(v, list) and v}
     n = max((len(v) for v in data.values()), default=0)
@@ -164,8 +212,10 @@ def streams_table(payload: Any, activity_id: int, athlete_id: Optional[int], sou
         try:  # Arrow reads the pairs in C (a null pair becomes NaN, NaN); twice as fast as numpy's nested lists
             arr = pa.array(data["latlng"], type=_PAIR).values.to_numpy(zero_copy_only=False).reshape(-1, 2)
         except (pa.ArrowInvalid, pa.ArrowTypeError):  # a short pair or a stray value: the slow, forgiving path
-            arr = np.array([p if isinstance(p, list) and len(p) == 2 else (np.nan, np.nan) for p in data["latlng"]],
-                           dtype=np.float64)
+            arr = np.array(
+                [p if isinstance(p, list) and len(p) == 2 else (np.nan, np.nan) for p in data["latlng"]],
+                dtype=np.float64,
+            )
         pairs[: min(n, len(arr))] = arr[:n]
         mask = np.isnan(pairs).any(axis=1)
         lat, lng = pa.array(pairs[:, 0], mask=mask), pa.array(pairs[:, 1], mask=mask)

@@ -3,9 +3,9 @@
 import fcntl
 import os
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Optional
 
 from strava_pipeline.config import UserError
 
@@ -14,7 +14,7 @@ LOCK_FILE = ".warehouse.lock"
 HELD_ENV = "STRAVA_WAREHOUSE_LOCK_HELD"
 
 
-def acquire(data_dir: Path, wait_s: Optional[float] = 0.0, holder: str = "strava.py") -> Optional[int]:
+def acquire(data_dir: Path, wait_s: float | None = 0.0, holder: str = "strava.py") -> int | None:
     """Take the data dir's writer lock and return its descriptor (closing it releases the lock, so does exiting).
 
     Waits up to wait_s seconds (None: as long as it takes), then says the warehouse is busy. Returns None when a
@@ -43,7 +43,7 @@ def acquire(data_dir: Path, wait_s: Optional[float] = 0.0, holder: str = "strava
 
 
 @contextmanager
-def warehouse_lock(data_dir: Path, wait_s: Optional[float] = 0.0, holder: str = "strava.py") -> Iterator[None]:
+def warehouse_lock(data_dir: Path, wait_s: float | None = 0.0, holder: str = "strava.py") -> Iterator[None]:
     """Hold the writer lock for a block; child processes started inside it (dbt) know it is held for them."""
     fd = acquire(data_dir, wait_s, holder)
     if fd is None:

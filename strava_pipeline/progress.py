@@ -1,23 +1,25 @@
 """Progress for long imports: a rich bar with ETA in a terminal, plain log lines elsewhere (CI, Dagster)."""
 
 import sys
-from datetime import datetime, timezone
-from typing import Optional, TextIO
+from datetime import UTC, datetime
+from typing import TextIO
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 
 class Reporter:
-    def __init__(self, stream: Optional[TextIO] = None, interactive: Optional[bool] = None, clock=None,
-                 every: int = 25) -> None:
+    def __init__(
+        self, stream: TextIO | None = None, interactive: bool | None = None, clock=None, every: int = 25
+    ) -> None:
         self.stream = stream or sys.stdout
         self.interactive = self.stream.isatty() if interactive is None else interactive
-        self.console = Console(file=self.stream, force_terminal=self.interactive, highlight=False,
-                               soft_wrap=True, force_jupyter=False)
+        self.console = Console(
+            file=self.stream, force_terminal=self.interactive, highlight=False, soft_wrap=True, force_jupyter=False
+        )
         self.clock = clock
         self.every = every
-        self._progress: Optional[Progress] = None
+        self._progress: Progress | None = None
         self._task = None
         self._total = 0
         self._done = 0
@@ -32,8 +34,13 @@ class Reporter:
         self._total, self._done = total, 0
         if self.interactive and total:
             self._progress = Progress(
-                TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                TextColumn("ETA"), TimeRemainingColumn(), console=self.console, transient=False,
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
+                console=self.console,
+                transient=False,
             )
             self._progress.start()
             self._task = self._progress.add_task(what, total=total)
@@ -54,7 +61,7 @@ class Reporter:
 
     def wait(self, seconds: float, reason: str, clock) -> None:
         """Sleep until the next rate-limit window, showing a countdown; Ctrl-C still stops cleanly."""
-        until = datetime.fromtimestamp(clock.now() + seconds, timezone.utc).strftime("%H:%M:%S UTC")
+        until = datetime.fromtimestamp(clock.now() + seconds, UTC).strftime("%H:%M:%S UTC")
         self.say(f"{reason}: waiting {_mmss(seconds)} until {until} (Ctrl-C stops cleanly, progress is saved)")
         if not self.interactive:
             clock.sleep(seconds)

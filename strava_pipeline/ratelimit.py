@@ -2,9 +2,9 @@
 
 import json
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping, Optional
 
 from strava_pipeline.tokens import write_private
 
@@ -50,7 +50,7 @@ class Counter:
         return self.limit_day - self.usage_day
 
 
-def _pair(value: Optional[str]) -> Optional[tuple[int, int]]:
+def _pair(value: str | None) -> tuple[int, int] | None:
     """'100,1000' -> (100, 1000); tolerate the empty ',' a real response carried, spaces and junk."""
     if not value:
         return None
@@ -65,12 +65,12 @@ class Budget:
     """What Strava allows this application right now, kept from the headers of every response."""
 
     clock: object
-    max_requests: Optional[int] = None
+    max_requests: int | None = None
     wait: bool = True
-    state_path: Optional[Path] = None
-    on_wait: Optional[Callable[[float, str], None]] = None
+    state_path: Path | None = None
+    on_wait: Callable[[float, str], None] | None = None
     counters: dict = field(default_factory=lambda: {k: Counter(*v) for k, v in DEFAULT_LIMITS.items()})
-    observed_at: Optional[float] = None
+    observed_at: float | None = None
     sent: int = 0  # requests sent by this run (every attempt counts, as on Strava's side)
     waited_s: float = 0.0
 

@@ -15,9 +15,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Optional, TextIO
+from typing import TextIO
 
 from strava_pipeline.config import PROJECT_ROOT, UserError, warehouse_path
 from strava_pipeline.settings import WAREHOUSE_FILE
@@ -70,8 +71,9 @@ _PRIVATE_COLUMN = re.compile(r"polyline|latlng|wkt|geojson|geom|(^|_)(lat|lng|lo
 def _is_private_column(name: str, type_name: str) -> bool:
     """Columns that may hold a location: polylines, lat/lng (even masked: no page needs them), geometries in any
     form. The routes reach the site only as the GeoJSON files written from activity_routes_masked."""
-    return bool(_PRIVATE_COLUMN.search(name.lower())) \
-        or type_name.upper().startswith(("GEOMETRY", "POINT", "LINESTRING", "POLYGON", "WKB_BLOB"))
+    return bool(_PRIVATE_COLUMN.search(name.lower())) or type_name.upper().startswith(
+        ("GEOMETRY", "POINT", "LINESTRING", "POLYGON", "WKB_BLOB")
+    )
 
 
 # ----------------------------------------------------------------------------------------------- command line
@@ -79,22 +81,38 @@ def _is_private_column(name: str, type_name: str) -> bool:
 
 def add_parser(commands) -> None:
     parser = commands.add_parser(
-        "reports", help="build the Evidence reports from the marts and serve them on 127.0.0.1",
+        "reports",
+        help="build the Evidence reports from the marts and serve them on 127.0.0.1",
         description="Build the Evidence site (overview, weekly/monthly, activities, fitness, map, data quality) from "
-                    "the dbt marts into <data dir>/reports/site, offline, and serve it on 127.0.0.1.")
+        "the dbt marts into <data dir>/reports/site, offline, and serve it on 127.0.0.1.",
+    )
     sub = parser.add_subparsers(dest="reports_command", metavar="ACTION", required=True)
-    build = sub.add_parser("build", help="snapshot the marts and build the site (minutes: one page per activity)",
-                           description="Export the marts to <data dir>/reports/snapshot.duckdb, run `evidence sources "
-                                       "--strict` and `evidence build` in reports/ and write the site to "
-                                       "<data dir>/reports/site. Needs Node 18+ (20 tested) and npm; the npm "
-                                       "packages are installed from package-lock.json once and reused.")
-    build.add_argument("--tile-url", metavar="URL",
-                       help=f"map background tiles, e.g. https://tile.openstreetmap.org/{{z}}/{{x}}/{{y}}.png "
-                            f"(default: env {TILE_URL_ENV}; without it the maps use no tiles and load nothing)")
-    serve = sub.add_parser("serve", help="serve the built site on 127.0.0.1 (Ctrl-C stops)",
-                           description="Serve <data dir>/reports/site on 127.0.0.1 until Ctrl-C.")
-    serve.add_argument("--port", type=int, default=DEFAULT_PORT, metavar="N",
-                       help=f"port on 127.0.0.1 (default {DEFAULT_PORT}; 0 picks a free one)")
+    build = sub.add_parser(
+        "build",
+        help="snapshot the marts and build the site (minutes: one page per activity)",
+        description="Export the marts to <data dir>/reports/snapshot.duckdb, run `evidence sources "
+        "--strict` and `evidence build` in reports/ and write the site to "
+        "<data dir>/reports/site. Needs Node 18+ (20 tested) and npm; the npm "
+        "packages are installed from package-lock.json once and reused.",
+    )
+    build.add_argument(
+        "--tile-url",
+        metavar="URL",
+        help=f"map background tiles, e.g. https://tile.openstreetmap.org/{{z}}/{{x}}/{{y}}.png "
+        f"(default: env {TILE_URL_ENV}; without it the maps use no tiles and load nothing)",
+    )
+    serve = sub.add_parser(
+        "serve",
+        help="serve the built site on 127.0.0.1 (Ctrl-C stops)",
+        description="Serve <data dir>/reports/site on 127.0.0.1 until Ctrl-C.",
+    )
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        metavar="N",
+        help=f"port on 127.0.0.1 (default {DEFAULT_PORT}; 0 picks a free one)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -102,9 +120,13 @@ def run(args: argparse.Namespace, ctx) -> int:
     if args.reports_command == "build":
         result = build_site(ctx.data_dir, out=ctx.out, tile_url=args.tile_url, lock_warehouse=True)
         steps = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in result.steps.items())
-        print(f"Site written to {result.site_dir} ({result.pages} pages, {result.size_bytes / 1e6:.0f} MB) in "
-              f"{result.seconds:.0f} s ({steps}); view it with "
-              f"`uv run strava.py{' --demo' if ctx.demo else ''} reports serve`.", file=ctx.out, flush=True)
+        print(
+            f"Site written to {result.site_dir} ({result.pages} pages, {result.size_bytes / 1e6:.0f} MB) in "
+            f"{result.seconds:.0f} s ({steps}); view it with "
+            f"`uv run strava.py{' --demo' if ctx.demo else ''} reports serve`.",
+            file=ctx.out,
+            flush=True,
+        )
         return 0
     return serve_site(site_dir(ctx.data_dir), port=args.port, out=ctx.out, mounts=extra_folders(ctx.data_dir))
 
@@ -131,8 +153,13 @@ def site_dir(data_dir: Path) -> Path:
     return output_dir(data_dir) / SITE_SUBDIR
 
 
-def build_site(data_dir: Path, out: TextIO = sys.stdout, tile_url: Optional[str] = None,
-               reports_dir: Path = REPORTS_DIR, lock_warehouse: bool = False) -> BuildResult:
+def build_site(
+    data_dir: Path,
+    out: TextIO = sys.stdout,
+    tile_url: str | None = None,
+    reports_dir: Path = REPORTS_DIR,
+    lock_warehouse: bool = False,
+) -> BuildResult:
     """Snapshot the marts, install the npm packages if needed, run Evidence sources + build, publish the site.
 
     lock_warehouse: hold the data dir's writer lock (strava_pipeline.lock) while the snapshot is read, so no import
@@ -145,20 +172,27 @@ def build_site(data_dir: Path, out: TextIO = sys.stdout, tile_url: Optional[str]
     say = functools.partial(print, file=out, flush=True)
     warehouse = warehouse_path(data_dir)
     if not warehouse.exists():
-        raise UserError(f"No warehouse at {warehouse}: load one with `uv run strava.py` (or --demo), then run "
-                        "`uv run dbt build --project-dir dbt_project --profiles-dir dbt_project`.")
+        raise UserError(
+            f"No warehouse at {warehouse}: load one with `uv run strava.py` (or --demo), then run "
+            "`uv run dbt build --project-dir dbt_project --profiles-dir dbt_project`."
+        )
     work = output_dir(data_dir)
     work.mkdir(parents=True, exist_ok=True)
     log_path = work / "build.log"
     tile_url = tile_url if tile_url is not None else os.environ.get(TILE_URL_ENV) or None
     if tile_url and not re.match(r"^(https?://|/)", tile_url):
-        raise UserError(f"Tile URL {tile_url!r} must start with http://, https:// or /: for example "
-                        "https://tile.openstreetmap.org/{z}/{x}/{y}.png.")
+        raise UserError(
+            f"Tile URL {tile_url!r} must start with http://, https:// or /: for example "
+            "https://tile.openstreetmap.org/{z}/{x}/{y}.png."
+        )
 
     from strava_pipeline.lock import warehouse_lock
 
-    lock = warehouse_lock(data_dir, wait_s=WAREHOUSE_LOCK_WAIT_S, holder="strava.py reports build") \
-        if lock_warehouse else contextlib.nullcontext()
+    lock = (
+        warehouse_lock(data_dir, wait_s=WAREHOUSE_LOCK_WAIT_S, holder="strava.py reports build")
+        if lock_warehouse
+        else contextlib.nullcontext()
+    )
     with lock:
         check_marts(warehouse)
         node = check_node()
@@ -223,7 +257,7 @@ def _build_lock(reports_dir: Path, say: Callable) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _evidence_env(reports_dir: Path, snapshot: Path, tile_url: Optional[str]) -> dict:
+def _evidence_env(reports_dir: Path, snapshot: Path, tile_url: str | None) -> dict:
     env = dict(os.environ)
     # the duckdb connector joins filename to the source folder, so an absolute path must become a relative one
     env[f"EVIDENCE_SOURCE__{SOURCE_NAME}__filename"] = os.path.relpath(snapshot, reports_dir / "sources" / SOURCE_NAME)
@@ -259,8 +293,10 @@ def _write_empty_sources(template: Path) -> None:
                 schema = parquet.with_name(parquet.stem + ".schema.json")
                 if parquet.exists() or not schema.exists():
                     continue
-                columns = ", ".join(f"null::{_EVIDENCE_TYPES.get(c['evidenceType'], 'VARCHAR')} as {_q(c['name'])}"
-                                    for c in json.loads(schema.read_text()))
+                columns = ", ".join(
+                    f"null::{_EVIDENCE_TYPES.get(c['evidenceType'], 'VARCHAR')} as {_q(c['name'])}"
+                    for c in json.loads(schema.read_text())
+                )
                 con.execute(f"copy (select {columns} where false) to '{parquet}' (format parquet)")
 
 
@@ -268,8 +304,9 @@ def _run_logged(cmd: list, cwd: Path, env: dict, log: TextIO, what: str, timeout
     log.write(f"$ {' '.join(cmd)}\n")
     log.flush()
     try:
-        proc = subprocess.run(cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                              timeout=timeout)
+        proc = subprocess.run(
+            cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=timeout
+        )
     except subprocess.TimeoutExpired:
         raise RuntimeError(f"{what} did not finish within {timeout:.0f} s; see {log.name}.") from None
     log.flush()
@@ -310,13 +347,17 @@ def check_node() -> Node:
     node, npm = shutil.which("node"), shutil.which("npm")
     if not node or not npm:
         missing = " and ".join(name for name, path in (("node", node), ("npm", npm)) if not path)
-        raise UserError(f"The reports need Node.js {MIN_NODE_MAJOR}+ with npm, but {missing} is not on PATH: install "
-                        "Node 20 (e.g. `apt-get install nodejs npm`) and run again.")
+        raise UserError(
+            f"The reports need Node.js {MIN_NODE_MAJOR}+ with npm, but {missing} is not on PATH: install "
+            "Node 20 (e.g. `apt-get install nodejs npm`) and run again."
+        )
     version = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
     match = re.match(r"v(\d+)\.", version)
     if not match or int(match.group(1)) < MIN_NODE_MAJOR:
-        raise UserError(f"The reports need Node.js {MIN_NODE_MAJOR} or newer, found {version or 'an unknown version'}: "
-                        "install Node 20 and run again.")
+        raise UserError(
+            f"The reports need Node.js {MIN_NODE_MAJOR} or newer, found {version or 'an unknown version'}: "
+            "install Node 20 and run again."
+        )
     return Node(node, npm, version)
 
 
@@ -334,8 +375,14 @@ def ensure_npm_packages(reports_dir: Path, node: Node, log: TextIO, say: Callabl
     if stamp_file.exists() and stamp_file.read_text().strip() == stamp:
         return False
     say("Installing the npm packages from package-lock.json (npm ci, about 30 s, once)...")
-    _run_logged([node.npm, "ci", "--prefer-offline", "--no-audit", "--no-fund"], reports_dir, dict(os.environ), log,
-                "npm ci", 900)
+    _run_logged(
+        [node.npm, "ci", "--prefer-offline", "--no-audit", "--no-fund"],
+        reports_dir,
+        dict(os.environ),
+        log,
+        "npm ci",
+        900,
+    )
     stamp_file.write_text(stamp + "\n")
     return True
 
@@ -344,15 +391,18 @@ def ensure_npm_packages(reports_dir: Path, node: Node, log: TextIO, say: Callabl
 
 
 def _relations(con) -> dict:
-    rows = con.sql("select table_schema, table_name from information_schema.tables "
-                   "where table_catalog = ?", params=[WH]).fetchall()
+    rows = con.sql(
+        "select table_schema, table_name from information_schema.tables where table_catalog = ?", params=[WH]
+    ).fetchall()
     return {(schema, name) for schema, name in rows}
 
 
 def _columns(con, schema: str, name: str) -> list:
-    return con.sql("select column_name, data_type from information_schema.columns "
-                   "where table_catalog = ? and table_schema = ? and table_name = ? order by ordinal_position",
-                   params=[WH, schema, name]).fetchall()
+    return con.sql(
+        "select column_name, data_type from information_schema.columns "
+        "where table_catalog = ? and table_schema = ? and table_name = ? order by ordinal_position",
+        params=[WH, schema, name],
+    ).fetchall()
 
 
 def _q(name: str) -> str:
@@ -383,8 +433,11 @@ def export_snapshot(warehouse: Path, snapshot: Path) -> dict:
         routes = _export_routes(con)
         con.execute(f"detach {WH}")
         generated_at = _export_dbt_tests(con, dbt_target_dir())
-        con.execute("create table main.snapshot_info as select cast(now() at time zone 'UTC' as timestamp) "
-                    "as snapshot_at_utc, cast(? as timestamp) as dbt_results_at_utc", [generated_at])
+        con.execute(
+            "create table main.snapshot_info as select cast(now() at time zone 'UTC' as timestamp) "
+            "as snapshot_at_utc, cast(? as timestamp) as dbt_results_at_utc",
+            [generated_at],
+        )
         con.close()
         os.replace(tmp, snapshot)
     except BaseException:
@@ -403,8 +456,10 @@ def _attach_warehouse(con, warehouse: Path) -> None:
         con.execute(f"attach '{warehouse}' as {WH} (read_only)")
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
-            raise UserError(f"The warehouse {warehouse} is being written by another process (an import or dbt "
-                            "build): run `reports build` again when it has finished.") from None
+            raise UserError(
+                f"The warehouse {warehouse} is being written by another process (an import or dbt "
+                "build): run `reports build` again when it has finished."
+            ) from None
         raise UserError(f"Cannot open the warehouse {warehouse}: {str(exc).splitlines()[0]}.") from None
 
 
@@ -413,8 +468,10 @@ def _require_relations(con, warehouse: Path) -> None:
     needed = [*SNAPSHOT_TABLES.values(), STREAMS_RELATION, ROUTES_RELATION]
     missing = [f"{schema}.{name}" for schema, name in needed if (schema, name) not in present]
     if missing:
-        raise UserError(f"The marts are not built yet ({', '.join(missing)} missing in {warehouse}): run "
-                        "`uv run dbt build --project-dir dbt_project --profiles-dir dbt_project` first.")
+        raise UserError(
+            f"The marts are not built yet ({', '.join(missing)} missing in {warehouse}): run "
+            "`uv run dbt build --project-dir dbt_project --profiles-dir dbt_project` first."
+        )
 
 
 def check_marts(warehouse: Path) -> None:
@@ -425,9 +482,11 @@ def check_marts(warehouse: Path) -> None:
         _attach_warehouse(con, warehouse)
         _require_relations(con, warehouse)
         if con.sql(f"select count(*) from {WH}.{MARTS_SCHEMA}.fct_activities").fetchone()[0] == 0:
-            raise UserError(f"There are no activities in {warehouse} yet: load some with `uv run strava.py`, run "
-                            "`uv run dbt build --project-dir dbt_project --profiles-dir dbt_project`, then build "
-                            "the reports.")
+            raise UserError(
+                f"There are no activities in {warehouse} yet: load some with `uv run strava.py`, run "
+                "`uv run dbt build --project-dir dbt_project --profiles-dir dbt_project`, then build "
+                "the reports."
+            )
 
 
 def dbt_target_dir() -> Path:
@@ -435,11 +494,13 @@ def dbt_target_dir() -> Path:
     return Path(target) if target and Path(target).is_absolute() else DBT_PROJECT_DIR / (target or "target")
 
 
-def _export_dbt_tests(con, target: Path) -> Optional[str]:
+def _export_dbt_tests(con, target: Path) -> str | None:
     """One row per test of run_results.json, with the model it tests from manifest.json; the time it was written."""
-    con.execute("create table main.dbt_tests (test_name varchar, test_type varchar, tested_model varchar, "
-                "status varchar, failures bigint, message varchar, execution_time_s double, "
-                "generated_at_utc timestamp)")
+    con.execute(
+        "create table main.dbt_tests (test_name varchar, test_type varchar, tested_model varchar, "
+        "status varchar, failures bigint, message varchar, execution_time_s double, "
+        "generated_at_utc timestamp)"
+    )
     try:
         results = json.loads((target / "run_results.json").read_text())
     except (OSError, ValueError):
@@ -456,13 +517,26 @@ def _export_dbt_tests(con, target: Path) -> Optional[str]:
         if not unique_id.startswith(("test.", "unit_test.")):
             continue
         node = nodes.get(unique_id, {})
-        attached = node.get("attached_node") or node.get("model") or next(
-            iter((node.get("depends_on") or {}).get("nodes", [])), "")
-        kind = (node.get("test_metadata") or {}).get("name") or ("unit" if unique_id.startswith("unit_test.")
-                                                                 else "singular")
-        rows.append((node.get("name") or unique_id.split(".")[2], kind, attached.split(".")[-1] or None,
-                     result.get("status"), result.get("failures"), result.get("message"),
-                     result.get("execution_time"), generated))
+        attached = (
+            node.get("attached_node")
+            or node.get("model")
+            or next(iter((node.get("depends_on") or {}).get("nodes", [])), "")
+        )
+        kind = (node.get("test_metadata") or {}).get("name") or (
+            "unit" if unique_id.startswith("unit_test.") else "singular"
+        )
+        rows.append(
+            (
+                node.get("name") or unique_id.split(".")[2],
+                kind,
+                attached.split(".")[-1] or None,
+                result.get("status"),
+                result.get("failures"),
+                result.get("message"),
+                result.get("execution_time"),
+                generated,
+            )
+        )
     con.executemany("insert into main.dbt_tests values (?, ?, ?, ?, ?, ?, ?, ?)", rows)
     return generated
 
@@ -524,8 +598,9 @@ def _export_routes(con) -> dict:
         if shape["coordinates"]:
             routes[str(activity_id)] = {"year": year, "sport_type": sport, "name": title, "day": day, "geometry": shape}
     con.execute("create table main.routes (activity_id varchar, year integer, sport_type varchar)")
-    con.executemany("insert into main.routes values (?, ?, ?)",
-                    [(k, v["year"], v["sport_type"]) for k, v in routes.items()])
+    con.executemany(
+        "insert into main.routes values (?, ?, ?)", [(k, v["year"], v["sport_type"]) for k, v in routes.items()]
+    )
     return routes
 
 
@@ -543,15 +618,24 @@ def write_route_files(folder: Path, routes: dict) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     by_year: dict = {}
     for activity_id, route in routes.items():
-        feature = {"type": "Feature", "geometry": route["geometry"],
-                   "properties": {"activity_id": activity_id, "name": route["name"], "day": route["day"],
-                                  "sport_type": route["sport_type"]}}
-        (folder / f"{activity_id}.geojson").write_text(json.dumps({"type": "FeatureCollection",
-                                                                   "features": [feature]}, separators=(",", ":")))
+        feature = {
+            "type": "Feature",
+            "geometry": route["geometry"],
+            "properties": {
+                "activity_id": activity_id,
+                "name": route["name"],
+                "day": route["day"],
+                "sport_type": route["sport_type"],
+            },
+        }
+        (folder / f"{activity_id}.geojson").write_text(
+            json.dumps({"type": "FeatureCollection", "features": [feature]}, separators=(",", ":"))
+        )
         by_year.setdefault(route["year"], []).append(feature)
     for year, features in by_year.items():
-        (folder / f"{year}.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": features},
-                                                           separators=(",", ":")))
+        (folder / f"{year}.geojson").write_text(
+            json.dumps({"type": "FeatureCollection", "features": features}, separators=(",", ":"))
+        )
 
 
 COMPRESSIBLE = (".html", ".js", ".css", ".json", ".arrow", ".wasm", ".svg", ".geojson", ".map", ".txt")
@@ -584,7 +668,7 @@ class _SiteHandler(http.server.SimpleHTTPRequestHandler):
             if clean.startswith(prefix) or clean + "/" == prefix:
                 handler_dir, self.directory = self.directory, str(folder)
                 try:
-                    return super().translate_path("/" + path[len(prefix):])
+                    return super().translate_path("/" + path[len(prefix) :])
                 finally:
                     self.directory = handler_dir
         return super().translate_path(path)
@@ -617,7 +701,7 @@ class _SiteHandler(http.server.SimpleHTTPRequestHandler):
             super().log_message(format, *args)
 
 
-def make_server(site: Path, port: int = 0, mounts: Optional[dict] = None) -> http.server.ThreadingHTTPServer:
+def make_server(site: Path, port: int = 0, mounts: dict | None = None) -> http.server.ThreadingHTTPServer:
     """An http.server for `site` on 127.0.0.1; the folder is looked up per request, so a rebuild that swaps the
     site in is served at once. mounts: {"/prefix/": folder} served beside the site."""
     handler_class = type("SiteHandler", (_SiteHandler,), {"mounts": dict(mounts or {})})
@@ -635,7 +719,7 @@ def extra_folders(data_dir: Path) -> dict:
     return {prefix: folder for prefix, folder in served_folders(data_dir).items() if Path(folder).is_dir()}
 
 
-def serve_site(site: Path, port: int = DEFAULT_PORT, out: TextIO = sys.stdout, mounts: Optional[dict] = None) -> int:
+def serve_site(site: Path, port: int = DEFAULT_PORT, out: TextIO = sys.stdout, mounts: dict | None = None) -> int:
     if not (site / "index.html").exists():
         raise UserError(f"No built site in {site}: run `uv run strava.py reports build` first.")
     if not 0 <= port <= 65535:
@@ -665,7 +749,7 @@ class Chromium:
     screenshots, transferred bytes. Every host but 127.0.0.1 resolves to nothing, so a page that tries to load
     anything from the internet shows up as a failed request instead of a download."""
 
-    def __init__(self, executable: Optional[str] = None, width: int = 1280, height: int = 900) -> None:
+    def __init__(self, executable: str | None = None, width: int = 1280, height: int = 900) -> None:
         import threading
 
         exe = executable or find_chromium()
@@ -677,20 +761,36 @@ class Chromium:
         # the browser's ends move above 9 so that putting them on fds 3 and 4 cannot overwrite one with the other
         to_browser_r, from_browser_w = (_fd_above_9(fd) for fd in (to_browser_r, from_browser_w))
         flags = [
-            "--headless", "--remote-debugging-pipe", "--disable-gpu", "--no-first-run", "--no-default-browser-check",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--disable-extensions", "--disable-default-apps", "--mute-audio", "--hide-scrollbars",
-            "--disable-features=Translate,MediaRouter,OptimizationHints", "--metrics-recording-only",
+            "--headless",
+            "--remote-debugging-pipe",
+            "--disable-gpu",
+            "--no-first-run",
+            "--no-default-browser-check",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-extensions",
+            "--disable-default-apps",
+            "--mute-audio",
+            "--hide-scrollbars",
+            "--disable-features=Translate,MediaRouter,OptimizationHints",
+            "--metrics-recording-only",
             "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-            f"--user-data-dir={self.profile}", f"--window-size={width},{height}",
+            f"--user-data-dir={self.profile}",
+            f"--window-size={width},{height}",
         ]
         if os.geteuid() == 0:
             flags.append("--no-sandbox")  # Chromium refuses to start its sandbox as root
         # the protocol runs on fds 3 (to the browser) and 4 (from it): a shell puts the pipe ends there
         wrapper = f'exec "$@" 3<&{to_browser_r} 4>&{from_browser_w} {to_browser_r}<&- {from_browser_w}>&-'
-        self.proc = subprocess.Popen(["/bin/bash", "-c", wrapper, "sh", exe, *flags, "about:blank"],
-                                     pass_fds=(to_browser_r, from_browser_w), stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        self.proc = subprocess.Popen(
+            ["/bin/bash", "-c", wrapper, "sh", exe, *flags, "about:blank"],
+            pass_fds=(to_browser_r, from_browser_w),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         os.close(to_browser_r)
         os.close(from_browser_w)
         self._next_id = 0
@@ -725,8 +825,7 @@ class Chromium:
                         self.events.append(message)
                 self._cond.notify_all()
 
-    def send(self, method: str, params: Optional[dict] = None, session: Optional[str] = None,
-             timeout: float = 30) -> dict:
+    def send(self, method: str, params: dict | None = None, session: str | None = None, timeout: float = 30) -> dict:
         with self._lock:
             self._next_id += 1
             ident = self._next_id
@@ -746,7 +845,7 @@ class Chromium:
             raise RuntimeError(f"{method}: {reply['error'].get('message')}")
         return reply.get("result", {})
 
-    def wait_event(self, method: str, session: Optional[str], since: int, timeout: float) -> dict:
+    def wait_event(self, method: str, session: str | None, since: int, timeout: float) -> dict:
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
@@ -802,20 +901,32 @@ class Tab:
         return since
 
     def evaluate(self, expression: str, timeout: float = 30):
-        reply = self.browser.send("Runtime.evaluate", {"expression": expression, "returnByValue": True,
-                                                       "awaitPromise": True}, session=self.session, timeout=timeout)
+        reply = self.browser.send(
+            "Runtime.evaluate",
+            {"expression": expression, "returnByValue": True, "awaitPromise": True},
+            session=self.session,
+            timeout=timeout,
+        )
         if "exceptionDetails" in reply:
-            raise RuntimeError(f"script failed: {reply['exceptionDetails'].get('text')} "
-                               f"{reply['exceptionDetails'].get('exception', {}).get('description', '')}")
+            raise RuntimeError(
+                f"script failed: {reply['exceptionDetails'].get('text')} "
+                f"{reply['exceptionDetails'].get('exception', {}).get('description', '')}"
+            )
         return reply["result"].get("value")
 
     def screenshot(self, path: Path) -> None:
         """A PNG of the whole page, not only the window."""
         size = self.evaluate("[document.documentElement.scrollWidth, document.documentElement.scrollHeight]")
-        shot = self.browser.send("Page.captureScreenshot", {
-            "format": "png", "captureBeyondViewport": True,
-            "clip": {"x": 0, "y": 0, "width": size[0], "height": min(size[1], 16000), "scale": 1}},
-            session=self.session, timeout=60)
+        shot = self.browser.send(
+            "Page.captureScreenshot",
+            {
+                "format": "png",
+                "captureBeyondViewport": True,
+                "clip": {"x": 0, "y": 0, "width": size[0], "height": min(size[1], 16000), "scale": 1},
+            },
+            session=self.session,
+            timeout=60,
+        )
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(base64.b64decode(shot["data"]))
 
@@ -828,8 +939,13 @@ class Tab:
             params = event.get("params", {})
             method = event.get("method")
             if method == "Network.requestWillBeSent":
-                requests[params["requestId"]] = {"url": params["request"]["url"], "status": None, "bytes": 0,
-                                                  "decoded": 0, "failed": None}
+                requests[params["requestId"]] = {
+                    "url": params["request"]["url"],
+                    "status": None,
+                    "bytes": 0,
+                    "decoded": 0,
+                    "failed": None,
+                }
             elif method == "Network.dataReceived" and params["requestId"] in requests:
                 requests[params["requestId"]]["decoded"] += params.get("dataLength", 0)
             elif method == "Network.responseReceived" and params["requestId"] in requests:
@@ -841,10 +957,12 @@ class Tab:
         return list(requests.values())
 
     def exceptions(self, since: int) -> list:
-        return [e["params"]["exceptionDetails"].get("exception", {}).get("description")
-                or e["params"]["exceptionDetails"].get("text")
-                for e in self.browser.events[since:]
-                if e.get("sessionId") == self.session and e.get("method") == "Runtime.exceptionThrown"]
+        return [
+            e["params"]["exceptionDetails"].get("exception", {}).get("description")
+            or e["params"]["exceptionDetails"].get("text")
+            for e in self.browser.events[since:]
+            if e.get("sessionId") == self.session and e.get("method") == "Runtime.exceptionThrown"
+        ]
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -857,7 +975,7 @@ def _fd_above_9(fd: int) -> int:
     return high
 
 
-def find_chromium() -> Optional[str]:
+def find_chromium() -> str | None:
     for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
         path = shutil.which(name)
         if path:

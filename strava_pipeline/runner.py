@@ -2,24 +2,33 @@
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import dlt
 import pyarrow as pa
 import requests
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from strava_pipeline import settings, strava
-from strava_pipeline import warehouse  # noqa: F401  (catalog-qualified names for dlt)
+from strava_pipeline import (
+    settings,
+    strava,
+    warehouse,  # noqa: F401  (catalog-qualified names for dlt)
+)
 from strava_pipeline.auth import StravaAuth
 from strava_pipeline.client import ItemError, NotFound, StravaClient
 from strava_pipeline.clock import SystemClock
 from strava_pipeline.config import StravaConfig, UserError, pipelines_dir, warehouse_path
 from strava_pipeline.gc_tuning import bulk_load
 from strava_pipeline.helpers import (
-    athlete_row, detail_rows, gear_row, iso_from_epoch, stats_row, streams_table, zone_rows,
+    athlete_row,
+    detail_rows,
+    gear_row,
+    iso_from_epoch,
+    stats_row,
+    streams_table,
+    zone_rows,
 )
 from strava_pipeline.lock import warehouse_lock
 from strava_pipeline.progress import Reporter
@@ -39,13 +48,13 @@ EARLIEST = "2000-01-01T00:00:00Z"
 @dataclass
 class RunOptions:
     data_dir: Path
-    start_date: Optional[date] = None
-    end_date: Optional[date] = None
+    start_date: date | None = None
+    end_date: date | None = None
     detail: bool = True
     streams: bool = True
     zones: bool = False
     wait: bool = True
-    max_requests: Optional[int] = None
+    max_requests: int | None = None
     plan: bool = False
     reconcile: bool = False
     timeout: float = 60.0
@@ -69,12 +78,12 @@ class RunSummary:
     failed: list = field(default_factory=list)
     requests: int = 0
     token_requests: int = 0
-    stop: Optional[BudgetStop] = None
+    stop: BudgetStop | None = None
     interrupted: bool = False
     remaining_items: int = 0
     remaining_requests: int = 0
     days_left: int = 0
-    warehouse: Optional[Path] = None
+    warehouse: Path | None = None
 
 
 def make_pipeline(data_dir: Path) -> dlt.Pipeline:
@@ -105,7 +114,7 @@ def prune_loaded_packages(pipeline: dlt.Pipeline) -> None:
 def unwrap(exc: BaseException) -> BaseException:
     """dlt wraps what a resource raised in PipelineStepFailed/ResourceExtractionError: find our own exception."""
     seen = set()
-    cur: Optional[BaseException] = exc
+    cur: BaseException | None = exc
     while cur is not None and id(cur) not in seen:
         seen.add(id(cur))
         if isinstance(cur, (UserError, BudgetStop, KeyboardInterrupt, ListingAborted)):
@@ -119,12 +128,18 @@ class ListingAborted(Exception):
 
 
 def _utc_day(d: date) -> str:
-    return datetime(d.year, d.month, d.day, tzinfo=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime(d.year, d.month, d.day, tzinfo=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Run:
-    def __init__(self, opts: RunOptions, cfg: StravaConfig, clock=None, reporter: Optional[Reporter] = None,
-                 session: Optional[requests.Session] = None) -> None:
+    def __init__(
+        self,
+        opts: RunOptions,
+        cfg: StravaConfig,
+        clock=None,
+        reporter: Reporter | None = None,
+        session: requests.Session | None = None,
+    ) -> None:
         self.opts = opts
         self.cfg = cfg
         self.clock = clock or SystemClock()
@@ -132,16 +147,19 @@ class Run:
         self.summary = RunSummary(warehouse=warehouse_path(opts.data_dir))
         session = session or requests.Session()
         self.budget = Budget(
-            clock=self.clock, max_requests=opts.max_requests, wait=opts.wait,
+            clock=self.clock,
+            max_requests=opts.max_requests,
+            wait=opts.wait,
             state_path=opts.data_dir / settings.BUDGET_FILE,
             on_wait=self._wait,
         )
-        self.auth = StravaAuth(cfg, TokenStore(opts.data_dir / settings.TOKENS_FILE), session, self.clock,
-                               timeout=opts.timeout)
+        self.auth = StravaAuth(
+            cfg, TokenStore(opts.data_dir / settings.TOKENS_FILE), session, self.clock, timeout=opts.timeout
+        )
         self.client = StravaClient(cfg.base_url, self.auth, self.budget, session, self.clock, timeout=opts.timeout)
         self.pipeline = make_pipeline(opts.data_dir)
-        self._batch: Optional[Batch] = None
-        self.athlete_id: Optional[int] = None
+        self._batch: Batch | None = None
+        self.athlete_id: int | None = None
 
     # ---------------------------------------------------------------- helpers
     def _wait(self, seconds: float, reason: str) -> None:
@@ -216,11 +234,11 @@ class Run:
             self._sql(
                 "update {t:activities} set deleted = true, deleted_at = ? "
                 f"where id in ({','.join(str(int(i)) for i in gone)}) and not coalesce(deleted, false)",
-                datetime.fromtimestamp(self.clock.now(), timezone.utc),
+                datetime.fromtimestamp(self.clock.now(), UTC),
             )
         self.summary.deleted_activities = len(gone)
 
-    def _list(self, initial: str, end: Optional[str]) -> set:
+    def _list(self, initial: str, end: str | None) -> set:
         """Load the activity list between initial and end (end set: a window on a throwaway state).
 
         Returns the ids listed; raises BudgetStop after loading what was listed when the budget ran out.
@@ -241,19 +259,27 @@ class Run:
                     raise ListingAborted() from exc
                 return []
             except ItemError as exc:
-                raise UserError(f"The activity list could not be read ({exc}): check sources.strava.base_url, "
-                                "or run again later (nothing was lost).") from exc
+                raise UserError(
+                    f"The activity list could not be read ({exc}): check sources.strava.base_url, "
+                    "or run again later (nothing was lost)."
+                ) from exc
             except NotFound:
-                raise UserError(f"{self.cfg.base_url}{settings.ACTIVITIES_PATH} does not exist (404): "
-                                "check sources.strava.base_url (it ends in /api/v3).") from None
+                raise UserError(
+                    f"{self.cfg.base_url}{settings.ACTIVITIES_PATH} does not exist (404): "
+                    "check sources.strava.base_url (it ends in /api/v3)."
+                ) from None
             if not isinstance(rows, list):
-                raise UserError(f"{self.cfg.base_url} did not answer like the Strava API (no activity list): "
-                                "check sources.strava.base_url.")
+                raise UserError(
+                    f"{self.cfg.base_url} did not answer like the Strava API (no activity list): "
+                    "check sources.strava.base_url."
+                )
             for r in rows:
                 start = r.get("start_date") if isinstance(r, dict) else None
                 if not start or "id" not in r:
-                    raise UserError(f"{self.cfg.base_url} answered with activities lacking id/start_date: "
-                                    "check sources.strava.base_url.")
+                    raise UserError(
+                        f"{self.cfg.base_url} answered with activities lacking id/start_date: "
+                        "check sources.strava.base_url."
+                    )
                 if last_start and start < last_start[0]:
                     ascending[0] = False
                 last_start[:] = [start]
@@ -273,7 +299,7 @@ class Run:
             raise stop[0]
         return listed_set
 
-    def _age_s(self, table: str) -> Optional[float]:
+    def _age_s(self, table: str) -> float | None:
         if not self._table_exists(table):
             return None
         rows = self._sql(f"select max(fetched_at) from {{t:{table}}}")
@@ -307,8 +333,9 @@ class Run:
             if not self.opts.detail or athlete_id is None:
                 return
             if self._stale("athlete_stats"):
-                stats = self.client.get(settings.ATHLETE_STATS_PATH.format(athlete_id=athlete_id),
-                                        label="GET /athletes/{id}/stats")
+                stats = self.client.get(
+                    settings.ATHLETE_STATS_PATH.format(athlete_id=athlete_id), label="GET /athletes/{id}/stats"
+                )
                 fetched["athlete_stats"] = [stats_row(stats, athlete_id, now)]
             if self._stale("athlete_zones"):
                 try:
@@ -362,8 +389,9 @@ class Run:
         for kind in item.kinds:
             try:
                 if kind == "detail":
-                    detail = self.client.get(settings.ACTIVITY_PATH.format(activity_id=item.activity_id),
-                                             label="GET /activities/{id}")
+                    detail = self.client.get(
+                        settings.ACTIVITY_PATH.format(activity_id=item.activity_id), label="GET /activities/{id}"
+                    )
                     row, laps, efforts = detail_rows(detail, athlete_id, now)
                     batch.add("activity_details", [row])
                     batch.add("activity_laps", laps)
@@ -384,8 +412,9 @@ class Run:
                         batch.points += table.num_rows
                         self.summary.stream_points += table.num_rows
                 elif kind == "zones":
-                    zones = self.client.get(settings.ZONES_PATH.format(activity_id=item.activity_id),
-                                            label="GET /activities/{id}/zones")
+                    zones = self.client.get(
+                        settings.ZONES_PATH.format(activity_id=item.activity_id), label="GET /activities/{id}/zones"
+                    )
                     batch.add("activity_zones", zone_rows(zones, item.activity_id, athlete_id))
                 batch.log(item, kind, "ok", now)
                 fetched_any = True
@@ -442,15 +471,28 @@ class Batch:
             self.rows.setdefault(table, []).extend(rows)
 
     def log(self, item: WorkItem, kind: str, status: str, now: str) -> None:
-        self.fetch_log.append({"activity_id": item.activity_id, "kind": kind, "status": status,
-                               "athlete_id": item.athlete_id, "fetched_at": now})
+        self.fetch_log.append(
+            {
+                "activity_id": item.activity_id,
+                "kind": kind,
+                "status": status,
+                "athlete_id": item.athlete_id,
+                "fetched_at": now,
+            }
+        )
 
     def empty(self) -> bool:
         return not self.fetch_log
 
 
-def run_import(opts: RunOptions, cfg: StravaConfig, clock=None, reporter: Optional[Reporter] = None,
-               lock_wait_s: Optional[float] = 0.0, holder: str = "strava.py") -> RunSummary:
+def run_import(
+    opts: RunOptions,
+    cfg: StravaConfig,
+    clock=None,
+    reporter: Reporter | None = None,
+    lock_wait_s: float | None = 0.0,
+    holder: str = "strava.py",
+) -> RunSummary:
     """One import run under the warehouse writer lock (wait lock_wait_s for it; None: as long as it takes)."""
     with warehouse_lock(opts.data_dir, wait_s=lock_wait_s, holder=holder), bulk_load():
         return Run(opts, cfg, clock=clock, reporter=reporter).execute()

@@ -6,10 +6,9 @@ import os
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Optional
 
 
-def fingerprint(secret: Optional[str]) -> Optional[str]:
+def fingerprint(secret: str | None) -> str | None:
     """A short hash that tells whether secrets.toml got a new refresh token, without storing it twice."""
     return hashlib.sha256(secret.encode()).hexdigest()[:16] if secret else None
 
@@ -18,11 +17,11 @@ def fingerprint(secret: Optional[str]) -> Optional[str]:
 class Tokens:
     client_id: str
     refresh_token: str
-    access_token: Optional[str] = None
+    access_token: str | None = None
     expires_at: int = 0
-    seeded_from: Optional[str] = None  # fingerprint of the configured refresh token these descend from
-    athlete_id: Optional[int] = None
-    scope: Optional[str] = None
+    seeded_from: str | None = None  # fingerprint of the configured refresh token these descend from
+    athlete_id: int | None = None
+    scope: str | None = None
 
 
 def write_private(path: Path, text: str, durable: bool = True) -> None:
@@ -48,7 +47,7 @@ class TokenStore:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def load(self) -> Optional[Tokens]:
+    def load(self) -> Tokens | None:
         try:
             data = json.loads(self.path.read_text())
         except FileNotFoundError:

@@ -85,10 +85,16 @@ def _arrow_parquet_writer(self, schema):
 
     fmt = self.parquet_format
     return pq.ParquetWriter(
-        self._f, schema, flavor=fmt.flavor, version=fmt.version, compression=fmt.compression,
-        data_page_size=fmt.data_page_size, coerce_timestamps=fmt.coerce_timestamps,
+        self._f,
+        schema,
+        flavor=fmt.flavor,
+        version=fmt.version,
+        compression=fmt.compression,
+        data_page_size=fmt.data_page_size,
+        coerce_timestamps=fmt.coerce_timestamps,
         allow_truncated_timestamps=fmt.allow_truncated_timestamps,
-        use_compliant_nested_type=fmt.use_compliant_nested_type, write_page_index=fmt.write_page_index,
+        use_compliant_nested_type=fmt.use_compliant_nested_type,
+        write_page_index=fmt.write_page_index,
         use_dictionary=False,
     )
 

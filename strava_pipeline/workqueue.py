@@ -1,7 +1,7 @@
 """The persisted work queue: which activities still need detail, streams or zones, read from the warehouse itself."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable, Optional
 
 from strava_pipeline import settings
 
@@ -11,7 +11,7 @@ KINDS = ("detail", "streams", "zones")
 @dataclass
 class WorkItem:
     activity_id: int
-    athlete_id: Optional[int]
+    athlete_id: int | None
     manual: bool
     kinds: list = field(default_factory=list)
 
@@ -19,7 +19,8 @@ class WorkItem:
 def table_exists(sql, table: str) -> bool:
     rows = sql.execute_sql(
         "select 1 from information_schema.tables where table_schema = ? and table_name = ?",
-        settings.DATASET_NAME, table,
+        settings.DATASET_NAME,
+        table,
     )
     return bool(rows)
 
@@ -27,7 +28,9 @@ def table_exists(sql, table: str) -> bool:
 def column_exists(sql, table: str, column: str) -> bool:
     rows = sql.execute_sql(
         "select 1 from information_schema.columns where table_schema = ? and table_name = ? and column_name = ?",
-        settings.DATASET_NAME, table, column,
+        settings.DATASET_NAME,
+        table,
+        column,
     )
     return bool(rows)
 

@@ -3,7 +3,7 @@
 import io
 import json
 import os
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -12,9 +12,11 @@ from strava_pipeline.clock import FakeClock
 from strava_pipeline.fake_api import AthleteSpec, FakeStrava
 from strava_pipeline.warehouse import open_warehouse
 
-REFERENCE = Path(os.environ.get("STRAVA_REFERENCE_DIR") or Path(__file__).resolve().parents[2] / "shared" / "strava-reference")
+REFERENCE = Path(
+    os.environ.get("STRAVA_REFERENCE_DIR") or Path(__file__).resolve().parents[2] / "shared" / "strava-reference"
+)
 # a fixed "now" for tests: Friday 2026-11-20 10:00:00 UTC
-NOW = datetime(2026, 11, 20, 10, 0, 0, tzinfo=timezone.utc).timestamp()
+NOW = datetime(2026, 11, 20, 10, 0, 0, tzinfo=UTC).timestamp()
 SMALL_ATHLETE = AthleteSpec(seed=3, first_day=date(2025, 6, 1), activities_per_week=4.0, stream_scale=0.05)
 
 

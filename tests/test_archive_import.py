@@ -10,14 +10,20 @@ import signal
 import subprocess
 import sys
 import zipfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from strava_pipeline.archive import ArchiveError, importer
 from strava_pipeline.archive.importer import (
-    FETCH_STATUS, SKIP_DONE, SKIP_MISSING, SKIP_NO_FILE, SKIP_UNREADABLE, import_archive, import_inbox,
+    FETCH_STATUS,
+    SKIP_DONE,
+    SKIP_MISSING,
+    SKIP_NO_FILE,
+    SKIP_UNREADABLE,
+    import_archive,
+    import_inbox,
 )
 from strava_pipeline.cli import main
 from strava_pipeline.clock import FakeClock
@@ -25,17 +31,19 @@ from strava_pipeline.config import warehouse_path
 from strava_pipeline.progress import Reporter
 from strava_pipeline.warehouse import open_warehouse
 
-REFERENCE = Path(os.environ.get("STRAVA_REFERENCE_DIR")
-                 or Path(__file__).resolve().parents[2] / "shared" / "strava-reference")
+REFERENCE = Path(
+    os.environ.get("STRAVA_REFERENCE_DIR") or Path(__file__).resolve().parents[2] / "shared" / "strava-reference"
+)
 FILES = REFERENCE / "files"
 SAMPLE = FILES / "sample_export.zip"
 ROOT = Path(__file__).resolve().parents[1]
-NOW = datetime(2026, 11, 20, 10, 0, 0, tzinfo=timezone.utc).timestamp()
+NOW = datetime(2026, 11, 20, 10, 0, 0, tzinfo=UTC).timestamp()
 # load metadata differs between two imports by nature
 SKIP_COLUMNS = {"_dlt_load_id", "_dlt_id"}
 
-pytestmark = pytest.mark.skipif(not SAMPLE.is_file(), reason=f"reference files not found in {FILES} "
-                                                            "(set STRAVA_REFERENCE_DIR)")
+pytestmark = pytest.mark.skipif(
+    not SAMPLE.is_file(), reason=f"reference files not found in {FILES} (set STRAVA_REFERENCE_DIR)"
+)
 
 
 # ------------------------------------------------------------------------------------------------------ helpers
@@ -56,14 +64,23 @@ def snapshot(data_dir: Path) -> dict:
     """Every raw table's columns, row count and content hash, _dlt_* columns left out."""
     out = {}
     with open_warehouse(warehouse_path(data_dir)) as con:
-        tables = [t for (t,) in con.execute(
-            "select table_name from information_schema.tables where table_catalog = 'warehouse' "
-            "and table_schema = 'strava' and table_name not like '\\_dlt%' escape '\\' order by 1").fetchall()]
+        tables = [
+            t
+            for (t,) in con.execute(
+                "select table_name from information_schema.tables where table_catalog = 'warehouse' "
+                "and table_schema = 'strava' and table_name not like '\\_dlt%' escape '\\' order by 1"
+            ).fetchall()
+        ]
         for table in tables:
-            cols = [c for (c,) in con.execute(
-                "select column_name from information_schema.columns where table_catalog = 'warehouse' "
-                "and table_schema = 'strava' and table_name = ? order by 1", [table]).fetchall()
-                if c not in SKIP_COLUMNS]
+            cols = [
+                c
+                for (c,) in con.execute(
+                    "select column_name from information_schema.columns where table_catalog = 'warehouse' "
+                    "and table_schema = 'strava' and table_name = ? order by 1",
+                    [table],
+                ).fetchall()
+                if c not in SKIP_COLUMNS
+            ]
             collist = ", ".join(f'"{c}"' for c in cols)
             out[table] = (cols, con.execute(f"select count(*), sum(hash({collist})) from strava.{table}").fetchone())
     return out
@@ -89,7 +106,7 @@ def sample_csv_rows() -> dict:
 
 def export_date(epoch: float) -> str:
     """The Activity Date format of activities.csv: 'Oct 5, 2014, 4:15:21 PM' (UTC)."""
-    dt = datetime.fromtimestamp(epoch, timezone.utc)
+    dt = datetime.fromtimestamp(epoch, UTC)
     return f"{dt:%b} {dt.day}, {dt.year}, {dt.hour % 12 or 12}:{dt:%M:%S} {'AM' if dt.hour < 12 else 'PM'}"
 
 
@@ -136,8 +153,9 @@ def test_sample_export_counts_and_summary(sample):
     assert "Stream points: 18,568 for 10 activities, 1 batch(es)" in out
     assert "warning: activities/900000005.fit.gz (activity 900000005): FIT file is damaged" in out
     assert "Through the API this history costs 24 requests (1 list pages, 12 detail, 11 streams)" in out
-    assert query(data_dir, "select count(*), count(distinct source), min(source), count(athlete_id) "
-                           "from strava.activities") == [(12, 1, "archive", 0)]
+    assert query(
+        data_dir, "select count(*), count(distinct source), min(source), count(athlete_id) from strava.activities"
+    ) == [(12, 1, "archive", 0)]
     points = dict(query(data_dir, "select activity_id, count(*) from strava.activity_streams group by 1"))
     assert len(points) == 10 and sum(points.values()) == 18568
     assert query(data_dir, "select distinct source from strava.activity_streams") == [("archive",)]
@@ -148,16 +166,23 @@ def test_sample_export_counts_and_summary(sample):
     assert set(log) == set(points) - {900000005} and set(log.values()) == {FETCH_STATUS}
     # a file listed but missing, and a row without a file (entered by hand: no streams to ask the API for)
     assert 203707851 not in points and 10105602916 not in points
-    assert query(data_dir, "select id, manual from strava.activities where id in (203707851, 10105602916) "
-                           "order by id") == [(203707851, False), (10105602916, True)]
+    assert query(
+        data_dir, "select id, manual from strava.activities where id in (203707851, 10105602916) order by id"
+    ) == [(203707851, False), (10105602916, True)]
 
 
 def test_sample_rows_match_the_files_by_hand(sample):
     data_dir, _ = sample
     raw = sample_csv_rows()
-    rows = {r[0]: r[1:] for r in query(data_dir, "select id, name, distance, elapsed_time, moving_time, start_date, "
-                                                 "utc_offset, start_date_local, start_latlng::varchar, has_heartrate "
-                                                 "from strava.activities")}
+    rows = {
+        r[0]: r[1:]
+        for r in query(
+            data_dir,
+            "select id, name, distance, elapsed_time, moving_time, start_date, "
+            "utc_offset, start_date_local, start_latlng::varchar, has_heartrate "
+            "from strava.activities",
+        )
+    }
     for aid, cells in raw.items():
         name, distance, elapsed, moving = rows[aid][:4]
         assert name == cells[2]
@@ -167,34 +192,46 @@ def test_sample_rows_match_the_files_by_hand(sample):
 
     # 900000001 <- fit/activity-small-fenix2-run.fit: 2015-08-15 14:45:08 -> 15:32:21 UTC, local offset +2 h
     start, offset, local, start_latlng, has_hr = rows[900000001][4:]
-    assert start == datetime(2015, 8, 15, 14, 45, 8, tzinfo=timezone.utc)
+    assert start == datetime(2015, 8, 15, 14, 45, 8, tzinfo=UTC)
     assert (offset, local, has_hr) == (7200.0, "2015-08-15T16:45:08Z", True)
     lat, lng = (float(x) for x in start_latlng.strip("[]").split(","))
     assert abs(lat - 58.96) < 0.01 and abs(lng - 5.73) < 0.01
-    assert query(data_dir, "select count(*), count(lat), count(heartrate), max(time) from strava.activity_streams "
-                           "where activity_id = 900000001") == [(2809, 2809, 2808, 2833)]
-    first = query(data_dir, "select lat, lng from strava.activity_streams where activity_id = 900000001 "
-                            "and point_index = 0")[0]
+    assert query(
+        data_dir,
+        "select count(*), count(lat), count(heartrate), max(time) from strava.activity_streams "
+        "where activity_id = 900000001",
+    ) == [(2809, 2809, 2808, 2833)]
+    first = query(
+        data_dir, "select lat, lng from strava.activity_streams where activity_id = 900000001 and point_index = 0"
+    )[0]
     assert (lat, lng) == first
 
     # 900000007 <- gpx/strava_export.gpx (stored as 910000007.gpx.gz): 1,697 points over 5,127 s, heart rate from
     # the file where the CSV has none
-    assert query(data_dir, "select count(*), count(lat), max(time) from strava.activity_streams "
-                           "where activity_id = 900000007") == [(1697, 1697, 5127)]
-    avg_hr, mean = query(data_dir, "select a.average_heartrate, round(avg(s.heartrate), 1) from strava.activities a "
-                                   "join strava.activity_streams s on s.activity_id = a.id where a.id = 900000007 "
-                                   "group by all")[0]
+    assert query(
+        data_dir, "select count(*), count(lat), max(time) from strava.activity_streams where activity_id = 900000007"
+    ) == [(1697, 1697, 5127)]
+    avg_hr, mean = query(
+        data_dir,
+        "select a.average_heartrate, round(avg(s.heartrate), 1) from strava.activities a "
+        "join strava.activity_streams s on s.activity_id = a.id where a.id = 900000007 "
+        "group by all",
+    )[0]
     assert raw[900000007][31] == "" and avg_hr == mean and 120 < avg_hr < 180
 
     # 900000009 <- tcx/test.tcx: 384 trackpoints, the last with only a time; 4,686.31 m at the one before
-    assert query(data_dir, "select count(*), count(lat), max(time), max(distance) from strava.activity_streams "
-                           "where activity_id = 900000009") == [(384, 383, 1992, pytest.approx(4686.31, abs=0.01))]
+    assert query(
+        data_dir,
+        "select count(*), count(lat), max(time), max(distance) from strava.activity_streams "
+        "where activity_id = 900000009",
+    ) == [(384, 383, 1992, pytest.approx(4686.31, abs=0.01))]
     # 900000003 indoor trainer and 900000006 pool swim: no GPS, so no start position; the swim's local offset -4 h
     assert rows[900000003][7] is None and rows[900000006][7] is None
     assert rows[900000006][5:7] == (-14400.0, "2017-06-13T09:42:30Z")
     # 900000008 <- Mojstrovka.gpx: every point time is 1901, so the geometry is kept without times
-    assert query(data_dir, "select count(*), count(lat), count(time) from strava.activity_streams "
-                           "where activity_id = 900000008") == [(184, 184, 0)]
+    assert query(
+        data_dir, "select count(*), count(lat), count(time) from strava.activity_streams where activity_id = 900000008"
+    ) == [(184, 184, 0)]
 
 
 def test_reimport_changes_nothing(tmp_path):
@@ -230,7 +267,8 @@ def test_real_activities_csv_in_a_folder_loads_with_the_right_units(tmp_path):
     shutil.copy(FILES / "gpx" / "strava_export.gpx", folder / "activities" / "203707851.gpx")
     # a real .gpx.gz row: its file stem is not the activity id
     (folder / "activities" / "8328132174.gpx.gz").write_bytes(
-        gzip.compress((FILES / "gpx" / "korita-zbevnica.gpx").read_bytes()))
+        gzip.compress((FILES / "gpx" / "korita-zbevnica.gpx").read_bytes())
+    )
     data_dir = tmp_path / "data"
     rc, out, err = run_cli(data_dir, "import-archive", str(folder))
     assert rc == 0, err
@@ -238,29 +276,40 @@ def test_real_activities_csv_in_a_folder_loads_with_the_right_units(tmp_path):
     assert f"Files: 2 parsed, 1,843 skipped: 1,843 {SKIP_MISSING}." in out
     assert "10 batch(es)" in out  # 200 activities a commit
 
-    types = dict(query(data_dir, "select column_name, data_type from information_schema.columns "
-                                 "where table_schema = 'strava' and table_name = 'activities'"))
+    types = dict(
+        query(
+            data_dir,
+            "select column_name, data_type from information_schema.columns "
+            "where table_schema = 'strava' and table_name = 'activities'",
+        )
+    )
     assert (types["distance"], types["moving_time"], types["elapsed_time"]) == ("DOUBLE", "BIGINT", "BIGINT")
     assert types["start_date"] == "TIMESTAMP WITH TIME ZONE" and types["id"] == "BIGINT"
 
     with open(FILES / "activities.csv", newline="") as fh:
         raw = {int(r[0]): r for r in list(csv.reader(fh))[1:]}
-    got = {r[0]: r[1:] for r in query(data_dir, "select id, distance, elapsed_time, moving_time, start_date, "
-                                                "sport_type from strava.activities")}
+    got = {
+        r[0]: r[1:]
+        for r in query(
+            data_dir, "select id, distance, elapsed_time, moving_time, start_date, sport_type from strava.activities"
+        )
+    }
     assert set(got) == set(raw)
     for aid, cells in raw.items():
         distance, elapsed, moving, start, _ = got[aid]
         assert distance == float(cells[17]), aid  # metres, never the display km (or nautical miles)
         assert elapsed == round(float(cells[15] or cells[5])), aid  # seconds
         assert moving == round(float(cells[16])), aid
-        utc = datetime.strptime(cells[1], "%b %d, %Y, %I:%M:%S %p").replace(tzinfo=timezone.utc)
+        utc = datetime.strptime(cells[1], "%b %d, %Y, %I:%M:%S %p").replace(tzinfo=UTC)
         assert start == utc, aid  # the export's dates are UTC, stored as such
-    assert got[203707851][:4] == (13609.2001953125, 2833, 2499, datetime(2014, 10, 5, 16, 15, 21, tzinfo=timezone.utc))
+    assert got[203707851][:4] == (13609.2001953125, 2833, 2499, datetime(2014, 10, 5, 16, 15, 21, tzinfo=UTC))
     assert got[9024249421][0] == 29610.490234375  # a Sail: the display copy is nautical miles
     assert got[14827328714][:2] == (20195.80078125, 10744)  # the Hike whose two copies disagree
     assert dict(query(data_dir, "select sport_type, count(*) from strava.activities group by 1"))["NordicSki"] == 58
     assert query(data_dir, "select activity_id, count(*) from strava.activity_streams group by 1 order by 1") == [
-        (203707851, 1697), (7796555307, 871)]
+        (203707851, 1697),
+        (7796555307, 871),
+    ]
 
 
 # ------------------------------------------------------------------------------------------------ bad input
@@ -306,11 +355,14 @@ def test_import_archive_raises_archive_error(tmp_path):
 
 def test_busy_warehouse_is_a_user_error(tmp_path):
     data_dir = tmp_path / "data"
-    script = ("import sys, time; from pathlib import Path; from strava_pipeline.lock import warehouse_lock\n"
-              "with warehouse_lock(Path(sys.argv[1]), holder='another import'):\n"
-              "    print('held', flush=True); time.sleep(120)")
-    holder = subprocess.Popen([sys.executable, "-c", script, str(data_dir)], cwd=ROOT, stdout=subprocess.PIPE,
-                              text=True)
+    script = (
+        "import sys, time; from pathlib import Path; from strava_pipeline.lock import warehouse_lock\n"
+        "with warehouse_lock(Path(sys.argv[1]), holder='another import'):\n"
+        "    print('held', flush=True); time.sleep(120)"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", script, str(data_dir)], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         rc, _, err = run_cli(data_dir, "import-archive", str(SAMPLE))
@@ -380,8 +432,12 @@ def test_ctrl_c_keeps_the_committed_batches_and_a_rerun_completes(tmp_path):
 def test_kill_9_then_rerun_ends_like_an_uninterrupted_import(tmp_path):
     export = tmp_path / "export"
     (export / "activities").mkdir(parents=True)
-    tracks = [*sorted((FILES / "gpx").iterdir()), *sorted((FILES / "tcx").iterdir()),
-              FILES / "fit" / "garmin-fenix-5-run.fit", FILES / "fit" / "2015-10-13-08-43-15.fit"]
+    tracks = [
+        *sorted((FILES / "gpx").iterdir()),
+        *sorted((FILES / "tcx").iterdir()),
+        FILES / "fit" / "garmin-fenix-5-run.fit",
+        FILES / "fit" / "2015-10-13-08-43-15.fit",
+    ]
     for t in tracks:
         shutil.copy(t, export / "activities" / t.name)
     with open(FILES / "activities.csv", newline="") as fh:
@@ -393,13 +449,20 @@ def test_kill_9_then_rerun_ends_like_an_uninterrupted_import(tmp_path):
         row[12] = f"activities/{tracks[i % len(tracks)].name}"
         writer.writerow(row)
     (export / "activities.csv").write_text(buf.getvalue())
-    script = ("import sys; from pathlib import Path; from strava_pipeline.archive import import_archive; "
-              "from strava_pipeline.progress import Reporter; "
-              "import_archive(sys.argv[1], Path(sys.argv[2]), Reporter(interactive=False, every=1), "
-              "batch_activities=8, workers=1)")
+    script = (
+        "import sys; from pathlib import Path; from strava_pipeline.archive import import_archive; "
+        "from strava_pipeline.progress import Reporter; "
+        "import_archive(sys.argv[1], Path(sys.argv[2]), Reporter(interactive=False, every=1), "
+        "batch_activities=8, workers=1)"
+    )
     data_dir = tmp_path / "data"
-    proc = subprocess.Popen([sys.executable, "-c", script, str(export), str(data_dir)], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script, str(export), str(data_dir)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     for line in proc.stdout:
         if "19/40 activities done" in line:  # two batches committed, the third in progress
             proc.send_signal(signal.SIGKILL)
@@ -464,7 +527,7 @@ def api_cli(request):
 
 def _overlap(fake) -> tuple[list, list, list]:
     """(recent activities the first API run lists, 3 of them in the archive too, 2 older archive-only ones)."""
-    recent_from = datetime.fromtimestamp(NOW - 30 * 86400, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    recent_from = datetime.fromtimestamp(NOW - 30 * 86400, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     listed = [a for a in fake.activities(visible_only=True)]
     recent = [a for a in listed if a["start_date"] >= recent_from]
     with_file = [a for a in recent if not a["manual"]]
@@ -491,23 +554,29 @@ def test_archive_then_api_run(api_cli, tmp_path):
     ids = ",".join(str(a["id"]) for a in both)
     # API rows win: the listed activities are the API's now, their streams stay the archive's
     assert query(data_dir, f"select distinct source, athlete_id from strava.activities where id in ({ids})") == [
-        ("api", fake.athlete_id)]
+        ("api", fake.athlete_id)
+    ]
     assert query(data_dir, f"select distinct source from strava.activity_streams where activity_id in ({ids})") == [
-        ("archive",)]
+        ("archive",)
+    ]
     assert query(data_dir, f"select count(*) from strava.activity_streams where activity_id = {both[0]['id']}") == [
-        (1697,)]
-    assert query(data_dir, f"select distinct status from strava.fetch_log where kind = 'streams' "
-                           f"and activity_id in ({ids})") == [(FETCH_STATUS,)]
+        (1697,)
+    ]
+    assert query(
+        data_dir, f"select distinct status from strava.fetch_log where kind = 'streams' and activity_id in ({ids})"
+    ) == [(FETCH_STATUS,)]
     old = ",".join(str(a["id"]) for a in archive_only)
     # the API run learnt the athlete and gave it to the archive rows imported before (no re-import needed)
     assert query(data_dir, f"select distinct source, athlete_id from strava.activities where id in ({old})") == [
-        ("archive", fake.athlete_id)]
+        ("archive", fake.athlete_id)
+    ]
     # importing the archive again changes nothing of that and leaves the API's rows alone
     rc, out, err = cli("import-archive", str(tmp_path / "export"))
     assert rc == 0, err
     assert "3 kept as the API supplied them" in out and f"Athlete: {fake.athlete_id}" in out
     assert query(data_dir, f"select distinct source, athlete_id from strava.activities where id in ({old})") == [
-        ("archive", fake.athlete_id)]
+        ("archive", fake.athlete_id)
+    ]
     assert query(data_dir, "select count(*) from strava.activity_streams where athlete_id is null") == [(0,)]
 
 
@@ -516,18 +585,25 @@ def test_api_then_archive_keeps_the_api_data(api_cli, tmp_path):
     assert cli()[0] == 0
     data_dir = cli.data_dir
     _, with_file, archive_only = _overlap(fake)
-    fetched = {r[0] for r in query(data_dir, "select activity_id from strava.fetch_log "
-                                             "where kind = 'streams' and status = 'ok'")}
+    fetched = {
+        r[0]
+        for r in query(data_dir, "select activity_id from strava.fetch_log where kind = 'streams' and status = 'ok'")
+    }
     both = [a for a in with_file if a["id"] in fetched][:3]
     assert len(both) == 3
     ids = ",".join(str(a["id"]) for a in both)
-    api_columns = query(data_dir, "select column_name from information_schema.columns where table_schema = 'strava' "
-                                  "and table_name = 'activities' and column_name not like '\\_dlt%' escape '\\' "
-                                  "order by 1")
+    api_columns = query(
+        data_dir,
+        "select column_name from information_schema.columns where table_schema = 'strava' "
+        "and table_name = 'activities' and column_name not like '\\_dlt%' escape '\\' "
+        "order by 1",
+    )
     cols = ", ".join(f'"{c}"' for (c,) in api_columns)
     rows_sql = f"select {cols} from strava.activities where id in ({ids}) order by id"
-    streams_sql = (f"select activity_id, count(*), min(source), max(source) from strava.activity_streams "
-                   f"where activity_id in ({ids}) group by 1 order by 1")
+    streams_sql = (
+        f"select activity_id, count(*), min(source), max(source) from strava.activity_streams "
+        f"where activity_id in ({ids}) group by 1 order by 1"
+    )
     api_rows, api_streams = query(data_dir, rows_sql), query(data_dir, streams_sql)
     assert {r[2] for r in api_streams} == {"api"}
     write_export(tmp_path / "export", both + archive_only, FILES / "gpx" / "strava_export.gpx")
@@ -537,4 +613,5 @@ def test_api_then_archive_keeps_the_api_data(api_cli, tmp_path):
     assert query(data_dir, rows_sql) == api_rows and query(data_dir, streams_sql) == api_streams
     old = ",".join(str(a["id"]) for a in archive_only)
     assert query(data_dir, f"select distinct source, athlete_id from strava.activities where id in ({old})") == [
-        ("archive", fake.athlete_id)]
+        ("archive", fake.athlete_id)
+    ]

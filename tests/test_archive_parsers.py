@@ -7,7 +7,7 @@ import os
 import random
 import shutil
 import zipfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -30,12 +30,14 @@ from strava_pipeline.archive import (
 from strava_pipeline.archive.activities_csv import clean_header, parse_date
 from strava_pipeline.archive.sport_types import sport_and_type
 
-REFERENCE = Path(os.environ.get("STRAVA_REFERENCE_DIR")
-                 or Path(__file__).resolve().parents[1].parent / "shared" / "strava-reference")
+REFERENCE = Path(
+    os.environ.get("STRAVA_REFERENCE_DIR") or Path(__file__).resolve().parents[1].parent / "shared" / "strava-reference"
+)
 FILES = REFERENCE / "files"
 
-pytestmark = pytest.mark.skipif(not (FILES / "activities.csv").is_file(),
-                                reason=f"reference files not found in {FILES} (set STRAVA_REFERENCE_DIR)")
+pytestmark = pytest.mark.skipif(
+    not (FILES / "activities.csv").is_file(), reason=f"reference files not found in {FILES} (set STRAVA_REFERENCE_DIR)"
+)
 
 
 def noise(n: int, seed: int = 20250825) -> bytes:
@@ -48,7 +50,7 @@ def read(rel: str) -> bytes:
 
 
 def utc(*args) -> datetime:
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 def non_null(table: pa.Table, column: str) -> int:
@@ -83,12 +85,43 @@ def test_csv_row_count_ids_and_keys(real_csv):
     assert max(ids) == 15586400430  # needs int64
     keys = set(real_csv.rows[0])
     assert all(set(r) == keys for r in real_csv.rows)  # one shape for every row
-    for k in ("id", "name", "type", "sport_type", "start_date", "start_date_local", "utc_offset", "distance",
-              "moving_time", "elapsed_time", "total_elevation_gain", "elev_high", "elev_low", "max_speed",
-              "average_speed", "average_heartrate", "max_heartrate", "average_cadence", "average_watts",
-              "weighted_average_watts", "kilojoules", "calories", "average_temp", "commute", "private",
-              "gear_name", "description", "filename", "suffer_score", "perceived_exertion", "max_grade",
-              "average_grade", "elevation_loss", "number_of_runs", "total_steps"):
+    for k in (
+        "id",
+        "name",
+        "type",
+        "sport_type",
+        "start_date",
+        "start_date_local",
+        "utc_offset",
+        "distance",
+        "moving_time",
+        "elapsed_time",
+        "total_elevation_gain",
+        "elev_high",
+        "elev_low",
+        "max_speed",
+        "average_speed",
+        "average_heartrate",
+        "max_heartrate",
+        "average_cadence",
+        "average_watts",
+        "weighted_average_watts",
+        "kilojoules",
+        "calories",
+        "average_temp",
+        "commute",
+        "private",
+        "gear_name",
+        "description",
+        "filename",
+        "suffer_score",
+        "perceived_exertion",
+        "max_grade",
+        "average_grade",
+        "elevation_loss",
+        "number_of_runs",
+        "total_steps",
+    ):
         assert k in keys, k
 
 
@@ -189,10 +222,13 @@ def test_sport_type_mapping():
     assert sport_and_type("Padel tennis") == ("PadelTennis", "Workout", False)
 
 
-@pytest.mark.parametrize("rel, rows", [
-    ("older-exports/activities_2023-10-25_87cols.csv", 1122),
-    ("older-exports/activities_2024-12-17_94cols.csv", 1587),
-])
+@pytest.mark.parametrize(
+    "rel, rows",
+    [
+        ("older-exports/activities_2023-10-25_87cols.csv", 1122),
+        ("older-exports/activities_2024-12-17_94cols.csv", 1587),
+    ],
+)
 def test_csv_older_exports(rel, rows, real_by_id):
     result = parse_activities_csv(read(rel))
     assert len(result.rows) == rows
@@ -212,8 +248,10 @@ def test_csv_older_export_has_bin_gz_filename():
 
 
 def test_clean_header_strips_html():
-    cell = ('<span class="translation_missing" title="translation missing: '
-            'en-US.lib.export.portability_exporter.activities.horton_values.avg_flow">Avg Flow</span>')
+    cell = (
+        '<span class="translation_missing" title="translation missing: '
+        'en-US.lib.export.portability_exporter.activities.horton_values.avg_flow">Avg Flow</span>'
+    )
     assert clean_header(cell) == "Avg Flow"
 
 
@@ -279,6 +317,7 @@ def parsed():
         if rel not in cache:
             cache[rel] = PARSE[rel.split("/")[0]](read(rel))
         return cache[rel]
+
     return get
 
 
@@ -451,8 +490,14 @@ def test_tcx_and_gpx_of_the_same_activity_share_times(parsed):
     assert gpx.table.column("time").equals(tcx.table.column("time"))
 
 
-BAD_INPUTS = [b"", b"   ", noise(4096), b"PK\x03\x04 not really", b"<html><body>404</body></html>",
-              b"\x0e\x10\x00\x00\x00\x00\x00\x00.FIT" + noise(500)]
+BAD_INPUTS = [
+    b"",
+    b"   ",
+    noise(4096),
+    b"PK\x03\x04 not really",
+    b"<html><body>404</body></html>",
+    b"\x0e\x10\x00\x00\x00\x00\x00\x00.FIT" + noise(500),
+]
 
 
 @pytest.mark.parametrize("parser", [parse_fit, parse_gpx, parse_tcx, parse_track])
@@ -464,11 +509,14 @@ def test_bad_input_gives_empty_damaged_result(parser, data):
     assert r.points == 0 or parser in (parse_fit, parse_track)  # random FIT body may decode a record
 
 
-@pytest.mark.parametrize("rel, minimum", [
-    ("fit/Edge810-Vector-2013-08-16-15-35-10.fit", 1000),
-    ("gpx/strava_export.gpx", 300),
-    ("tcx/stopped_example.tcx", 300),
-])
+@pytest.mark.parametrize(
+    "rel, minimum",
+    [
+        ("fit/Edge810-Vector-2013-08-16-15-35-10.fit", 1000),
+        ("gpx/strava_export.gpx", 300),
+        ("tcx/stopped_example.tcx", 300),
+    ],
+)
 def test_truncated_files_keep_points_before_the_cut(rel, minimum):
     data = read(rel)
     r = parse_track(data[: len(data) // 2], rel)
@@ -611,7 +659,7 @@ def test_archive_errors(tmp_path):
     cases["truncated zip"] = tmp_path / "cut.zip"
     broken = bytearray(whole)
     eocd = broken.rfind(b"PK\x05\x06")
-    broken[eocd + 16: eocd + 20] = b"\xff\xff\xff\x7f"  # central directory offset out of range
+    broken[eocd + 16 : eocd + 20] = b"\xff\xff\xff\x7f"  # central directory offset out of range
     (tmp_path / "broken.zip").write_bytes(bytes(broken))
     cases["corrupt directory"] = tmp_path / "broken.zip"
     empty_zip = tmp_path / "empty.zip"

@@ -35,8 +35,10 @@ def test_code_or_redirect_url_is_accepted(pasted):
     assert code_from_paste(pasted) == "abc123"
 
 
-@pytest.mark.parametrize("pasted", ["", "http://localhost/exchange_token?state=&error=access_denied",
-                                    "http://localhost/exchange_token?state="])
+@pytest.mark.parametrize(
+    "pasted",
+    ["", "http://localhost/exchange_token?state=&error=access_denied", "http://localhost/exchange_token?state="],
+)
 def test_unusable_paste_says_what_to_do(pasted):
     with pytest.raises(UserError):
         code_from_paste(pasted)
@@ -49,9 +51,16 @@ def test_auth_command_exchanges_the_code_and_a_run_uses_the_stored_tokens(fake, 
     cli = Cli(fake, clock, tmp_path / "data", monkeypatch, refresh_token="")
     monkeypatch.delenv("SOURCES__STRAVA__CREDENTIALS__REFRESH_TOKEN")
     # what the browser does: approve on the authorize page, get redirected with ?code=
-    approve = requests.get(fake.authorize_url, allow_redirects=False, params={
-        "client_id": fake.client_id, "response_type": "code", "redirect_uri": "http://localhost/exchange_token",
-        "scope": "read_all,activity:read_all,profile:read_all"})
+    approve = requests.get(
+        fake.authorize_url,
+        allow_redirects=False,
+        params={
+            "client_id": fake.client_id,
+            "response_type": "code",
+            "redirect_uri": "http://localhost/exchange_token",
+            "scope": "read_all,activity:read_all,profile:read_all",
+        },
+    )
     redirect = approve.headers["Location"]
     monkeypatch.setattr("builtins.input", lambda prompt="": redirect)
     out, err = io.StringIO(), io.StringIO()
@@ -73,8 +82,15 @@ def test_auth_with_a_used_code_fails_clearly(fake, clock, tmp_path, monkeypatch)
 
     cli = Cli(fake, clock, tmp_path / "data", monkeypatch, refresh_token="")
     code = fake.issue_authorization_code()
-    requests.post(fake.token_url, data={"client_id": fake.client_id, "client_secret": fake.client_secret,
-                                        "grant_type": "authorization_code", "code": code})
+    requests.post(
+        fake.token_url,
+        data={
+            "client_id": fake.client_id,
+            "client_secret": fake.client_secret,
+            "grant_type": "authorization_code",
+            "code": code,
+        },
+    )
     monkeypatch.setattr("builtins.input", lambda prompt="": code)
     err = io.StringIO()
     rc = main(["--data-dir", str(cli.data_dir), "auth"], clock=clock, out=io.StringIO(), err=err)

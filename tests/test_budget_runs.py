@@ -1,7 +1,7 @@
 """Multi-day imports under Strava's real limits with a fake clock: pacing, clean daily stops, exact resumption."""
 
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -10,7 +10,7 @@ from strava_pipeline.fake_api import AthleteSpec, FakeStrava
 from tests.conftest import Cli
 
 DAY = 86400
-START = datetime(2026, 11, 2, 6, 7, 0, tzinfo=timezone.utc).timestamp()  # a Monday, 06:07 UTC
+START = datetime(2026, 11, 2, 6, 7, 0, tzinfo=UTC).timestamp()  # a Monday, 06:07 UTC
 
 
 def next_day(clock):
@@ -69,10 +69,19 @@ def test_no_429_ever_and_everything_loaded_once(big_import):
     assert cli.count("activities") == 3000
     assert cli.count("activity_details") == 3000
     assert cli.sql("select count(*) from (select id from strava.activities group by id having count(*) > 1)")[0][0] == 0
-    assert cli.sql("select count(*) from (select activity_id, kind from strava.fetch_log "
-                   "group by all having count(*) > 1)")[0][0] == 0
-    assert cli.sql("select count(*) from (select activity_id, point_index from strava.activity_streams "
-                   "group by all having count(*) > 1)")[0][0] == 0
+    assert (
+        cli.sql(
+            "select count(*) from (select activity_id, kind from strava.fetch_log group by all having count(*) > 1)"
+        )[0][0]
+        == 0
+    )
+    assert (
+        cli.sql(
+            "select count(*) from (select activity_id, point_index from strava.activity_streams "
+            "group by all having count(*) > 1)"
+        )[0][0]
+        == 0
+    )
     # no item was ever fetched twice
     per_id = {}
     for e in fake.log:
@@ -137,8 +146,9 @@ def test_transient_faults_are_retried(fake, cli, kind):
     rc, out, err = cli("--start-date", "2025-10-01", "--no-detail")
     assert rc == 0, err
     assert "failed" not in out
-    assert cli.sql("select count(*) from strava.fetch_log where kind = 'streams'")[0][0] == \
-        sum(1 for a in fake.activities() if a["start_date"] >= "2025-10-01")
+    assert cli.sql("select count(*) from strava.fetch_log where kind = 'streams'")[0][0] == sum(
+        1 for a in fake.activities() if a["start_date"] >= "2025-10-01"
+    )
 
 
 def test_slow_response_times_out_and_is_retried(fake, cli, monkeypatch):

@@ -81,8 +81,12 @@ def test_unreachable_base_url(cli, monkeypatch):
     rc, _, err = cli()
     one_line_error(rc, err)
     assert "Cannot reach the Strava API" in err and "base_url" in err
-    assert cli.sql("select count(*) from information_schema.tables where table_schema = 'strava' "
-                   "and table_name = 'activities'")[0][0] == 0
+    assert (
+        cli.sql(
+            "select count(*) from information_schema.tables where table_schema = 'strava' and table_name = 'activities'"
+        )[0][0]
+        == 0
+    )
 
 
 def test_non_json_response(cli, fake):

@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -26,8 +26,9 @@ from strava_pipeline.cli import main as strava_main
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DBT_DIR = PROJECT_ROOT / "dbt_project"
-_spec = importlib.util.spec_from_file_location("dbt_raw_warehouse", Path(__file__).parent / "fixtures" / "dbt" /
-                                               "raw_warehouse.py")
+_spec = importlib.util.spec_from_file_location(
+    "dbt_raw_warehouse", Path(__file__).parent / "fixtures" / "dbt" / "raw_warehouse.py"
+)
 raw_warehouse = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(raw_warehouse)
 SAMPLE_EXPORT = raw_warehouse.REFERENCE.parent / "files" / "sample_export.zip"
@@ -44,8 +45,11 @@ class DbtRun:
         return self.returncode == 0
 
     def failures(self) -> list:
-        bad = [f"{name}: {status}" for name, status in self.results.items()
-               if status in ("error", "fail", "runtime error", "skipped")]
+        bad = [
+            f"{name}: {status}"
+            for name, status in self.results.items()
+            if status in ("error", "fail", "runtime error", "skipped")
+        ]
         return bad or ([self.output[-3000:]] if not self.success else [])
 
 
@@ -53,9 +57,25 @@ def dbt(args: list, data_dir: Path, work: Path, project_dir: Path = DBT_DIR) -> 
     """`dbt <args>` against <data_dir>/strava.duckdb; its target/ and logs/ go to `work`, not into the repository."""
     env = {**os.environ, "STRAVA_DATA_DIR": str(data_dir), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     run = subprocess.run(
-        [sys.executable, "-m", "dbt.cli.main", *args, "--project-dir", str(project_dir),
-         "--profiles-dir", str(project_dir), "--target-path", str(work / "target"), "--log-path", str(work / "logs")],
-        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "dbt.cli.main",
+            *args,
+            "--project-dir",
+            str(project_dir),
+            "--profiles-dir",
+            str(project_dir),
+            "--target-path",
+            str(work / "target"),
+            "--log-path",
+            str(work / "logs"),
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     results_file = work / "target" / "run_results.json"
     results = {}
@@ -97,7 +117,7 @@ def zones_containing(lat: float, lng: float) -> list:
 def built(tmp_path_factory):
     """The API warehouse built once by dbt: (data_dir, work dir, dbt run, raw tables before the build)."""
     base = tmp_path_factory.mktemp("dbt_api")
-    start = (datetime.now(timezone.utc) - timedelta(days=56)).strftime("%Y-%m-%d")
+    start = (datetime.now(UTC) - timedelta(days=56)).strftime("%Y-%m-%d")
     assert strava_main(["--demo", "--data-dir", str(base), "--start-date", start]) == 0
     data_dir = base / "demo"
     raw_warehouse.build(data_dir)
@@ -112,13 +132,17 @@ def test_build_passes_and_leaves_the_raw_schema_alone(built):
     assert not result.failures()
     assert "masking_cuts_zones_out_and_drops_tracks_with_nothing_left" in result.results  # unit tests ran
     assert raw_tables(data_dir) == before
-    assert query(data_dir, "select count(*) from strava.marts.fct_activities") == \
-        query(data_dir, "select count(*) from strava.strava.activities where not coalesce(deleted, false)")
+    assert query(data_dir, "select count(*) from strava.marts.fct_activities") == query(
+        data_dir, "select count(*) from strava.strava.activities where not coalesce(deleted, false)"
+    )
     athletes = query(data_dir, "select count(distinct athlete_id) from strava.marts.weekly_summary")
     assert athletes == [(2,)]
     # the demo import fetched everything it listed
-    demo = query(data_dir, "select fetch_kind, pending_count from strava.marts.import_progress "
-                           f"where athlete_id <> {raw_warehouse.summaries(1)[0]['athlete']['id']} order by 1")
+    demo = query(
+        data_dir,
+        "select fetch_kind, pending_count from strava.marts.import_progress "
+        f"where athlete_id <> {raw_warehouse.summaries(1)[0]['athlete']['id']} order by 1",
+    )
     assert demo == [("detail", 0), ("streams", 0)]
 
 
@@ -132,9 +156,11 @@ def test_every_model_has_a_primary_key_test_and_states_its_grain(built):
             tests_by_column.setdefault(key, set()).add(node["test_metadata"]["name"])
     models = {uid: n for uid, n in manifest["nodes"].items() if n["resource_type"] == "model"}
     assert len(models) >= 20
-    without_pk = [uid for uid in models
-                  if not any({"unique", "not_null"} <= tests for (model, _), tests in tests_by_column.items()
-                             if model == uid)]
+    without_pk = [
+        uid
+        for uid in models
+        if not any({"unique", "not_null"} <= tests for (model, _), tests in tests_by_column.items() if model == uid)
+    ]
     assert not without_pk, f"no unique + not_null on one column: {without_pk}"
     without_grain = [uid for uid, n in models.items() if "one row per" not in n["description"].lower()]
     assert not without_grain, f"description does not state the grain: {without_grain}"
@@ -147,8 +173,9 @@ def test_nothing_published_lies_inside_a_privacy_zone(built):
     raw = query(data_dir, "select athlete_id, lat, lng from strava.strava.activity_streams where lat is not null")
     assert len({a for a, lat, lng in raw if zones_containing(lat, lng)}) == 2
 
-    routes = query(data_dir, "select activity_id, route_geojson, touches_privacy_zone "
-                             "from strava.marts.activity_routes_masked")
+    routes = query(
+        data_dir, "select activity_id, route_geojson, touches_privacy_zone from strava.marts.activity_routes_masked"
+    )
     assert len(routes) > 40 and any(touches for _, _, touches in routes)
     vertices = 0
     for activity_id, geojson, _ in routes:
@@ -161,13 +188,16 @@ def test_nothing_published_lies_inside_a_privacy_zone(built):
     assert vertices > 1000
     streams = query(data_dir, "select lat, lng from strava.marts.activity_streams_masked where lat is not null")
     assert streams and not [p for p in streams if zones_containing(*p)]
-    for row in query(data_dir, "select start_lat_masked, start_lng_masked, end_lat_masked, end_lng_masked "
-                               "from strava.marts.fct_activities"):
+    for row in query(
+        data_dir,
+        "select start_lat_masked, start_lng_masked, end_lat_masked, end_lng_masked from strava.marts.fct_activities",
+    ):
         for lat, lng in (row[:2], row[2:]):
             assert lat is None or not zones_containing(lat, lng)
     # no mart has a column for a raw position or polyline
-    columns = {c for (c,) in query(data_dir, "select column_name from information_schema.columns "
-                                             "where table_schema = 'marts'")}
+    columns = {
+        c for (c,) in query(data_dir, "select column_name from information_schema.columns where table_schema = 'marts'")
+    }
     assert not columns & {"summary_polyline", "full_polyline", "polyline", "start_lat", "start_latlng", "end_latlng"}
 
 
@@ -178,9 +208,15 @@ def test_no_gps_one_point_or_all_inside_gives_no_route_and_no_error(built):
     no_gps = {a for a, n in gps_points.items() if n == 0}
     one_point = {a for a, n in gps_points.items() if n == 1}
     _, zone_lat, zone_lon, _ = seed_zones()[0]
-    all_inside = {a for (a,) in query(data_dir, f"""
+    all_inside = {
+        a
+        for (a,) in query(
+            data_dir,
+            f"""
         select activity_id from strava.strava.activity_streams where lat is not null group by 1
-        having count(*) > 1 and max(abs(lat - {zone_lat})) < 0.002 and max(abs(lng - {zone_lon})) < 0.003""")}
+        having count(*) > 1 and max(abs(lat - {zone_lat})) < 0.002 and max(abs(lng - {zone_lon})) < 0.003""",
+        )
+    }
     assert no_gps and one_point and all_inside
     assert not routes & (no_gps | one_point | all_inside)
     activities = {a for (a,) in query(data_dir, "select activity_id from strava.marts.fct_activities")}
@@ -206,12 +242,18 @@ def test_bad_privacy_zone_fails_the_build_with_a_clear_test(built, tmp_path):
     # the zones and everything downstream of them (the staging views are in the copied warehouse already)
     result = dbt(["build", "--select", "privacy_zones+"], tmp_path / "data", tmp_path / "work", project_dir=project)
     assert not result.success
-    assert [name for name, status in result.results.items() if status == "fail"] == \
-        ["privacy_zones_lat_is_a_latitude_between_-90_and_90"]
+    assert [name for name, status in result.results.items() if status == "fail"] == [
+        "privacy_zones_lat_is_a_latitude_between_-90_and_90"
+    ]
     assert "Failure in test privacy_zones_lat_is_a_latitude_between_-90_and_90" in result.output
     skipped = {name for name, status in result.results.items() if status == "skipped"}
-    assert {"int_privacy_zones", "int_activity_tracks__masked", "activity_routes_masked",
-            "activity_streams_masked", "fct_activities"} <= skipped
+    assert {
+        "int_privacy_zones",
+        "int_activity_tracks__masked",
+        "activity_routes_masked",
+        "activity_streams_masked",
+        "fct_activities",
+    } <= skipped
 
 
 def test_archive_only_warehouse_builds(tmp_path):
@@ -227,7 +269,8 @@ def test_archive_only_warehouse_builds(tmp_path):
     counts = query(data_dir, "select count(*), count(*) filter (where athlete_id = 0) from strava.marts.fct_activities")
     assert counts == query(data_dir, "select count(*), count(*) from strava.strava.activities")
     assert query(data_dir, "select count(*) > 0 from strava.marts.activity_routes_masked") == [(True,)]
-    assert query(data_dir, "select count(*) from strava.marts.personal_bests where record_kind = 'best_effort'") == \
-        [(0,)]
+    assert query(data_dir, "select count(*) from strava.marts.personal_bests where record_kind = 'best_effort'") == [
+        (0,)
+    ]
     progress = query(data_dir, "select fetch_kind, pending_count = activity_count from strava.marts.import_progress")
     assert sorted(progress) == [("detail", True), ("streams", True)]

@@ -74,7 +74,9 @@ def test_backfill_window_does_not_move_state(cli, fake):
     assert rc == 0, err
     assert last_value(cli) == cursor
     in_july = [a for a in activities_listed(fake) if "2025-07-01" <= a["start_date"][:10] <= "2025-07-31"]
-    got = cli.sql("select count(*) from strava.activities where start_date < '2025-08-01' and start_date >= '2025-07-01'")
+    got = cli.sql(
+        "select count(*) from strava.activities where start_date < '2025-08-01' and start_date >= '2025-07-01'"
+    )
     assert got[0][0] == len(in_july) > 0
 
 
@@ -85,8 +87,13 @@ def test_merge_is_idempotent(cli):
     first = {t: cli.count(t) for t in tables}
     assert cli(*args)[0] == 0
     assert {t: cli.count(t) for t in tables} == first
-    assert cli.sql("select count(*) from (select activity_id, point_index from strava.activity_streams "
-                   "group by all having count(*) > 1)")[0][0] == 0
+    assert (
+        cli.sql(
+            "select count(*) from (select activity_id, point_index from strava.activity_streams "
+            "group by all having count(*) > 1)"
+        )[0][0]
+        == 0
+    )
 
 
 def test_streams_loaded_again_replace_an_activitys_points(tmp_path):
@@ -100,8 +107,9 @@ def test_streams_loaded_again_replace_an_activitys_points(tmp_path):
     from strava_pipeline.warehouse import open_warehouse
 
     def points(activity_id: int, n: int) -> pa.Table:
-        return streams_table({"time": {"data": list(range(n))}, "heartrate": {"data": [120 + activity_id] * n}},
-                             activity_id, 9)
+        return streams_table(
+            {"time": {"data": list(range(n))}, "heartrate": {"data": [120 + activity_id] * n}}, activity_id, 9
+        )
 
     def per_activity() -> dict:
         with open_warehouse(tmp_path / "strava.duckdb") as con:
@@ -115,8 +123,10 @@ def test_streams_loaded_again_replace_an_activitys_points(tmp_path):
     pipeline.run([streams_resource([points(1, 2)])])
     assert per_activity() == {1: 2, 2: 5}
     with open_warehouse(tmp_path / "strava.duckdb") as con:
-        staged = con.sql("select count(*) from information_schema.tables where table_schema = 'strava_staging' "
-                         "and table_name = 'activity_streams'").fetchone()[0]
+        staged = con.sql(
+            "select count(*) from information_schema.tables where table_schema = 'strava_staging' "
+            "and table_name = 'activity_streams'"
+        ).fetchone()[0]
     assert staged == 0  # no second copy of every point
 
 
@@ -128,8 +138,15 @@ def test_refresh_token_rotation_is_persisted_and_old_token_rejected(cli, fake):
 
     saved = json.loads(token_file.read_text())
     assert saved["refresh_token"] != cli.refresh_token
-    old = requests.post(fake.token_url, data={"client_id": fake.client_id, "client_secret": fake.client_secret,
-                                              "grant_type": "refresh_token", "refresh_token": cli.refresh_token})
+    old = requests.post(
+        fake.token_url,
+        data={
+            "client_id": fake.client_id,
+            "client_secret": fake.client_secret,
+            "grant_type": "refresh_token",
+            "refresh_token": cli.refresh_token,
+        },
+    )
     assert old.status_code == 400
     # the next run uses the rotated token from the file, not the dead one in the configuration
     fake.expire_access_tokens()
@@ -195,8 +212,10 @@ def test_real_recorded_pages_load(clock, tmp_path, monkeypatch):
         assert rc == 0, err
         assert cli.count("activities") == 1132
         assert fake.counts()["GET /athlete/activities"] == math.ceil(1132 / 200)
-        types = dict(cli.sql("""select column_name, data_type from information_schema.columns
-                                where table_schema = 'strava' and table_name = 'activities'"""))
+        types = dict(
+            cli.sql("""select column_name, data_type from information_schema.columns
+                                where table_schema = 'strava' and table_name = 'activities'""")
+        )
         assert types["utc_offset"] == "DOUBLE" and types["total_elevation_gain"] == "DOUBLE"
         assert types["start_latlng"] == "JSON" and types["start_date"].startswith("TIMESTAMP")
         assert not any(re.search(r"__v_", c) for c in types)  # no variant columns from int/float mixes
@@ -219,11 +238,11 @@ def test_project_dlt_settings_apply_from_any_folder(tmp_path):
     import subprocess
     import sys
 
-    code = ("import dlt; print(dlt.config.get('runtime.dlthub_telemetry'), "
-            "dlt.config.get('load.delete_completed_jobs'))")
+    code = "import dlt; print(dlt.config.get('runtime.dlthub_telemetry'), dlt.config.get('load.delete_completed_jobs'))"
     env = {k: v for k, v in os.environ.items() if not k.startswith("DLT_")}
-    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
-                         check=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, check=True
+    ).stdout.split()
     assert out == ["False", "True"]
 
 

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -25,7 +25,7 @@ from strava_pipeline.fake_api.replay import reference_dir
 
 REPO = Path(__file__).resolve().parents[1]
 API = reference_dir() / "api"
-NOW = datetime(2025, 6, 15, 10, 7, 0, tzinfo=timezone.utc).timestamp()  # a Sunday, 10:07 UTC
+NOW = datetime(2025, 6, 15, 10, 7, 0, tzinfo=UTC).timestamp()  # a Sunday, 10:07 UTC
 SPEC = AthleteSpec(seed=7, first_day=date(2024, 1, 1), activities_per_week=4.0, stream_scale=0.2)
 HOME = (46.0569, 14.5058)
 SCOPE_ALL = "read_all,activity:read_all,profile:read_all"
@@ -157,8 +157,10 @@ def test_bad_params_are_400(gen_api):
     for name, value in (("after", "yesterday"), ("before", "1.5"), ("page", "x"), ("per_page", "ten")):
         r = gen_api.get("/athlete/activities", **{name: value})
         assert r.status_code == 400
-        assert r.json() == {"message": "Bad Request",
-                            "errors": [{"resource": "Application", "field": name, "code": "invalid"}]}
+        assert r.json() == {
+            "message": "Bad Request",
+            "errors": [{"resource": "Application", "field": name, "code": "invalid"}],
+        }
 
 
 # ---------------------------------------------------------------------------------------------------- replay
@@ -204,8 +206,7 @@ def test_replay_recorded_objects(replay, replay_api):
 def test_replay_synthesizes_other_activities(replay_api):
     acts = load("activities_page_001.json")
     run = pick(acts, lambda a: a["map"]["summary_polyline"] and not a["manual"])
-    st = replay_api.json(f"/activities/{run['id']}/streams", keys="latlng,time,altitude,heartrate",
-                         key_by_type="true")
+    st = replay_api.json(f"/activities/{run['id']}/streams", keys="latlng,time,altitude,heartrate", key_by_type="true")
     assert st["distance"]["data"][-1] == pytest.approx(run["distance"], abs=0.1)
     assert st["time"]["data"][-1] == run["elapsed_time"]
     assert st["latlng"]["data"][0] == run["start_latlng"]
@@ -213,8 +214,9 @@ def test_replay_synthesizes_other_activities(replay_api):
     assert max(st["heartrate"]["data"]) == run["max_heartrate"]
     detail = replay_api.json(f"/activities/{run['id']}")
     assert detail["resource_state"] == 3 and detail["laps"][0]["end_index"] == len(st["time"]["data"]) - 1
-    assert {k: v for k, v in detail.items() if k in run and k not in ("resource_state", "map")} == \
-        {k: v for k, v in run.items() if k not in ("resource_state", "map")}
+    assert {k: v for k, v in detail.items() if k in run and k not in ("resource_state", "map")} == {
+        k: v for k, v in run.items() if k not in ("resource_state", "map")
+    }
     manual = None
     for i in range(1, 40):
         manual = manual or next((a for a in load(f"activities_page_{i:03d}.json") if a["manual"]), None)
@@ -247,16 +249,32 @@ def test_authorization_code_exchange(fresh):
 
 
 def test_authorize_redirects_with_code(fresh):
-    r = requests.get(fresh.authorize_url, allow_redirects=False, params={
-        "client_id": "demo", "redirect_uri": "http://127.0.0.1:9/callback", "response_type": "code",
-        "approval_prompt": "force", "scope": "activity:read_all,profile:read_all", "state": "xyz"})
+    r = requests.get(
+        fresh.authorize_url,
+        allow_redirects=False,
+        params={
+            "client_id": "demo",
+            "redirect_uri": "http://127.0.0.1:9/callback",
+            "response_type": "code",
+            "approval_prompt": "force",
+            "scope": "activity:read_all,profile:read_all",
+            "state": "xyz",
+        },
+    )
     assert r.status_code == 302
     loc = r.headers["Location"]
     assert loc.startswith("http://127.0.0.1:9/callback?state=xyz&code=")
     query = dict(p.split("=", 1) for p in loc.split("?", 1)[1].split("&"))
     assert query["scope"] == "read,activity:read_all,profile:read_all"
-    tok = requests.post(fresh.token_url, data={"client_id": "demo", "client_secret": "demo-secret",
-                                               "grant_type": "authorization_code", "code": query["code"]})
+    tok = requests.post(
+        fresh.token_url,
+        data={
+            "client_id": "demo",
+            "client_secret": "demo-secret",
+            "grant_type": "authorization_code",
+            "code": query["code"],
+        },
+    )
     assert tok.status_code == 200
 
 
@@ -272,15 +290,24 @@ def test_refresh_rotates_and_keeps_a_fresh_access_token(fresh):
     assert body["expires_at"] == int(NOW) + 21600 and body["expires_in"] == 21600 - 2 * 3600
     old = api.token(grant_type="refresh_token", refresh_token=rt)
     assert old.status_code == 400
-    assert old.json() == {"message": "Bad Request",
-                          "errors": [{"resource": "RefreshToken", "field": "refresh_token", "code": "invalid"}]}
+    assert old.json() == {
+        "message": "Bad Request",
+        "errors": [{"resource": "RefreshToken", "field": "refresh_token", "code": "invalid"}],
+    }
     fresh.clock.advance(3.5 * 3600)  # 30 min left: a new access token
     newer = api.token(grant_type="refresh_token", refresh_token=body["refresh_token"]).json()
     assert newer["access_token"] != first_access
     assert newer["expires_at"] == int(fresh.clock.now()) + 21600 and newer["expires_in"] == 21600
     # JSON bodies are accepted too
-    j = requests.post(fresh.token_url, json={"client_id": "demo", "client_secret": "demo-secret",
-                                             "grant_type": "refresh_token", "refresh_token": newer["refresh_token"]})
+    j = requests.post(
+        fresh.token_url,
+        json={
+            "client_id": "demo",
+            "client_secret": "demo-secret",
+            "grant_type": "refresh_token",
+            "refresh_token": newer["refresh_token"],
+        },
+    )
     assert j.status_code == 200
 
 
@@ -293,8 +320,10 @@ def test_expired_unknown_and_missing_tokens(fresh):
     fresh.clock.advance(21600)
     r = api.get("/athlete")
     assert r.status_code == 401
-    assert r.json() == {"message": "Authorization Error",
-                        "errors": [{"resource": "Athlete", "field": "access_token", "code": "invalid"}]}
+    assert r.json() == {
+        "message": "Authorization Error",
+        "errors": [{"resource": "Athlete", "field": "access_token", "code": "invalid"}],
+    }
     assert "X-RateLimit-Usage" in r.headers
     unknown = api.get("/athlete", token="0" * 40)
     assert unknown.status_code == 401 and unknown.json() == load("error_401.json")
@@ -304,8 +333,9 @@ def test_expired_unknown_and_missing_tokens(fresh):
     body = api.token(grant_type="refresh_token", refresh_token=api.refresh_token).json()
     assert api.get("/athlete", token=body["access_token"]).status_code == 200
     # tokens never reach the log
-    assert all("0" * 40 not in json.dumps(e._asdict()) and api.access_token not in json.dumps(e._asdict())
-               for e in fresh.log)
+    assert all(
+        "0" * 40 not in json.dumps(e._asdict()) and api.access_token not in json.dumps(e._asdict()) for e in fresh.log
+    )
     assert any(e.query.get("access_token") == "REDACTED" for e in fresh.log)
 
 
@@ -340,8 +370,12 @@ def test_state_file_keeps_the_latest_refresh_token(tmp_path):
         assert s.post(two.token_url, data={**form, "refresh_token": first_rt}).status_code == 400
         r = s.post(two.token_url, data={**form, "refresh_token": latest})
         assert r.status_code == 200
-        assert s.get(two.base_url + "/athlete",
-                     headers={"Authorization": f"Bearer {r.json()['access_token']}"}).status_code == 200
+        assert (
+            s.get(
+                two.base_url + "/athlete", headers={"Authorization": f"Bearer {r.json()['access_token']}"}
+            ).status_code
+            == 200
+        )
 
 
 def test_private_activities_need_activity_read_all(gen, gen_acts):
@@ -352,8 +386,12 @@ def test_private_activities_need_activity_read_all(gen, gen_acts):
     listed = limited.all_activities()
     assert {a["id"] for a in listed} == {a["id"] for a in gen_acts if not a["private"]}
     pid = private[0]["id"]
-    for path in (f"/activities/{pid}", f"/activities/{pid}/streams", f"/activities/{pid}/laps",
-                 f"/activities/{pid}/zones"):
+    for path in (
+        f"/activities/{pid}",
+        f"/activities/{pid}/streams",
+        f"/activities/{pid}/laps",
+        f"/activities/{pid}/zones",
+    ):
         r = limited.get(path)
         assert r.status_code == 404 and r.json()["errors"][0]["resource"] == "Activity"
     full = Api(gen)
@@ -370,7 +408,7 @@ def usage(r: requests.Response, read: bool = True) -> str:
 
 def test_rate_limit_window_429_and_reset(fresh):
     api = Api(fresh)
-    fresh.clock.set(datetime(2025, 6, 15, 10, 0, 5, tzinfo=timezone.utc).timestamp())
+    fresh.clock.set(datetime(2025, 6, 15, 10, 0, 5, tzinfo=UTC).timestamp())
     for i in range(1, 101):
         r = api.get("/athlete")
         assert r.status_code == 200, i
@@ -378,19 +416,21 @@ def test_rate_limit_window_429_and_reset(fresh):
     assert r.headers["X-RateLimit-Limit"] == "200,2000" and usage(r, read=False) == "100,100"
     r = api.get("/athlete")
     assert r.status_code == 429
-    assert r.json() == {"message": "Rate Limit Exceeded",
-                        "errors": [{"resource": "Application", "field": "rate limit", "code": "exceeded"}]}
+    assert r.json() == {
+        "message": "Rate Limit Exceeded",
+        "errors": [{"resource": "Application", "field": "rate limit", "code": "exceeded"}],
+    }
     assert usage(r) == "101,101"
     r = api.get("/athlete")  # rejected requests count too
     assert r.status_code == 429 and usage(r) == "102,102"
     assert fresh.count_429 == 2 and fresh.usage.read_15min == 102
-    fresh.clock.set(datetime(2025, 6, 15, 10, 14, 59, tzinfo=timezone.utc).timestamp())
+    fresh.clock.set(datetime(2025, 6, 15, 10, 14, 59, tzinfo=UTC).timestamp())
     assert api.get("/athlete").status_code == 429
-    fresh.clock.set(datetime(2025, 6, 15, 10, 15, 0, tzinfo=timezone.utc).timestamp())  # next quarter hour
+    fresh.clock.set(datetime(2025, 6, 15, 10, 15, 0, tzinfo=UTC).timestamp())  # next quarter hour
     r = api.get("/athlete")
     assert r.status_code == 200 and usage(r) == "1,104"
     # daily window: midnight UTC
-    fresh.clock.set(datetime(2025, 6, 15, 23, 59, 50, tzinfo=timezone.utc).timestamp())
+    fresh.clock.set(datetime(2025, 6, 15, 23, 59, 50, tzinfo=UTC).timestamp())
     api.refresh()
     fresh.set_usage(read_daily=1000, overall_daily=1000)
     r = api.get("/athlete")
@@ -406,8 +446,10 @@ def test_rate_limit_headers_everywhere_and_set_usage(fresh):
     ok = api.get("/athlete")
     missing = api.get("/gear/g1")
     assert missing.status_code == 404
-    assert missing.json() == {"message": "Resource Not Found",
-                              "errors": [{"resource": "Gear", "field": "id", "code": "not found"}]}
+    assert missing.json() == {
+        "message": "Resource Not Found",
+        "errors": [{"resource": "Gear", "field": "id", "code": "not found"}],
+    }
     assert usage(ok) == "99,501" and usage(missing) == "100,502" and usage(missing, read=False) == "152,702"
     limited = api.get("/athlete")
     assert limited.status_code == 429
@@ -422,14 +464,22 @@ def test_rate_limit_headers_everywhere_and_set_usage(fresh):
     assert (u.overall_15min, u.overall_daily, u.read_15min, u.read_daily) == (155, 705, 102, 504)
 
 
-@pytest.mark.parametrize("case,names", [
-    ("lower", ["x-ratelimit-limit", "x-ratelimit-usage", "x-readratelimit-limit", "x-readratelimit-usage"]),
-    ("ruby", ["X-Ratelimit-Limit", "X-Ratelimit-Usage", "X-Readratelimit-Limit", "X-Readratelimit-Usage"]),
-    ("docs", ["X-RateLimit-Limit", "X-RateLimit-Usage", "X-ReadRateLimit-Limit", "X-ReadRateLimit-Usage"]),
-])
+@pytest.mark.parametrize(
+    "case,names",
+    [
+        ("lower", ["x-ratelimit-limit", "x-ratelimit-usage", "x-readratelimit-limit", "x-readratelimit-usage"]),
+        ("ruby", ["X-Ratelimit-Limit", "X-Ratelimit-Usage", "X-Readratelimit-Limit", "X-Readratelimit-Usage"]),
+        ("docs", ["X-RateLimit-Limit", "X-RateLimit-Usage", "X-ReadRateLimit-Limit", "X-ReadRateLimit-Usage"]),
+    ],
+)
 def test_header_case(case, names):
-    with FakeStrava(athlete=SPEC, clock=FakeClock(NOW), header_case=case,
-                    limits=RateLimits(20, 30, 10, 15), streams_without_ratelimit_headers=True) as fake:
+    with FakeStrava(
+        athlete=SPEC,
+        clock=FakeClock(NOW),
+        header_case=case,
+        limits=RateLimits(20, 30, 10, 15),
+        streams_without_ratelimit_headers=True,
+    ) as fake:
         api = Api(fake)
         conn = http.client.HTTPConnection("127.0.0.1", fake.port)
         conn.request("GET", "/api/v3/athlete", headers={"Authorization": f"Bearer {api.access_token}"})
@@ -440,8 +490,11 @@ def test_header_case(case, names):
         assert dict(resp.getheaders())[names[0]] == "20,30"
         assert dict(resp.getheaders())["Date"] == "Sun, 15 Jun 2025 10:07:00 GMT"  # the fake clock's time
         aid = api.json("/athlete/activities", per_page=1)[0]["id"]
-        conn.request("GET", f"/api/v3/activities/{aid}/streams?keys=time&key_by_type=true",
-                     headers={"Authorization": f"Bearer {api.access_token}"})
+        conn.request(
+            "GET",
+            f"/api/v3/activities/{aid}/streams?keys=time&key_by_type=true",
+            headers={"Authorization": f"Bearer {api.access_token}"},
+        )
         resp = conn.getresponse()
         resp.read()
         assert resp.status == 200 and not [k for k, _ in resp.getheaders() if "ratelimit" in k.lower()]
@@ -560,8 +613,7 @@ def test_summary_agrees_with_streams(gen_api, gen_acts):
             assert dist_m(poly[0], st["latlng"]["data"][0]) < 2 and dist_m(poly[-1], st["latlng"]["data"][-1]) < 2
         else:
             assert poly == []
-    assert {k[0] for k in seen} >= {"Run", "TrailRun", "Ride", "VirtualRide", "Swim", "WeightTraining", "Hike",
-                                    "Walk"}
+    assert {k[0] for k in seen} >= {"Run", "TrailRun", "Ride", "VirtualRide", "Swim", "WeightTraining", "Hike", "Walk"}
 
 
 def test_summary_field_rules(gen_acts):
@@ -593,18 +645,83 @@ def test_summary_field_rules(gen_acts):
 
 
 SUMMARY_ORDER = [
-    "resource_state", "athlete", "name", "distance", "moving_time", "elapsed_time", "total_elevation_gain", "type",
-    "sport_type", "workout_type", "id", "start_date", "start_date_local", "timezone", "utc_offset", "location_city",
-    "location_state", "location_country", "achievement_count", "kudos_count", "comment_count", "athlete_count",
-    "photo_count", "map", "trainer", "commute", "manual", "private", "visibility", "flagged", "gear_id",
-    "start_latlng", "end_latlng", "average_speed", "max_speed", "average_cadence", "average_temp", "average_watts",
-    "max_watts", "weighted_average_watts", "kilojoules", "device_watts", "has_heartrate", "average_heartrate",
-    "max_heartrate", "heartrate_opt_out", "display_hide_heartrate_option", "elev_high", "elev_low", "upload_id",
-    "upload_id_str", "external_id", "from_accepted_tag", "pr_count", "total_photo_count", "has_kudoed",
-    "suffer_score"]
-DETAIL_EXTRA = ["description", "calories", "perceived_exertion", "prefer_perceived_exertion", "segment_efforts",
-                "splits_metric", "splits_standard", "laps", "best_efforts", "gear", "photos", "stats_visibility",
-                "hide_from_home", "device_name", "embed_token", "similar_activities", "available_zones"]
+    "resource_state",
+    "athlete",
+    "name",
+    "distance",
+    "moving_time",
+    "elapsed_time",
+    "total_elevation_gain",
+    "type",
+    "sport_type",
+    "workout_type",
+    "id",
+    "start_date",
+    "start_date_local",
+    "timezone",
+    "utc_offset",
+    "location_city",
+    "location_state",
+    "location_country",
+    "achievement_count",
+    "kudos_count",
+    "comment_count",
+    "athlete_count",
+    "photo_count",
+    "map",
+    "trainer",
+    "commute",
+    "manual",
+    "private",
+    "visibility",
+    "flagged",
+    "gear_id",
+    "start_latlng",
+    "end_latlng",
+    "average_speed",
+    "max_speed",
+    "average_cadence",
+    "average_temp",
+    "average_watts",
+    "max_watts",
+    "weighted_average_watts",
+    "kilojoules",
+    "device_watts",
+    "has_heartrate",
+    "average_heartrate",
+    "max_heartrate",
+    "heartrate_opt_out",
+    "display_hide_heartrate_option",
+    "elev_high",
+    "elev_low",
+    "upload_id",
+    "upload_id_str",
+    "external_id",
+    "from_accepted_tag",
+    "pr_count",
+    "total_photo_count",
+    "has_kudoed",
+    "suffer_score",
+]
+DETAIL_EXTRA = [
+    "description",
+    "calories",
+    "perceived_exertion",
+    "prefer_perceived_exertion",
+    "segment_efforts",
+    "splits_metric",
+    "splits_standard",
+    "laps",
+    "best_efforts",
+    "gear",
+    "photos",
+    "stats_visibility",
+    "hide_from_home",
+    "device_name",
+    "embed_token",
+    "similar_activities",
+    "available_zones",
+]
 
 
 def test_detail_shapes(gen_api, gen_acts):
@@ -614,8 +731,9 @@ def test_detail_shapes(gen_api, gen_acts):
     assert list(d) == [k for k in SUMMARY_ORDER + DETAIL_EXTRA if k in d]
     assert set(recorded) - {"average_cadence", "average_temp"} <= set(d) | {"average_cadence", "average_temp"}
     assert list(d["map"]) == ["id", "polyline", "resource_state", "summary_polyline"] and d["resource_state"] == 3
-    assert {k: v for k, v in d.items() if k in run and k not in ("resource_state", "map")} == \
-        {k: v for k, v in run.items() if k not in ("resource_state", "map")}
+    assert {k: v for k, v in d.items() if k in run and k not in ("resource_state", "map")} == {
+        k: v for k, v in run.items() if k not in ("resource_state", "map")
+    }
     names = [b["name"] for b in d["best_efforts"]]
     assert names[:6] == ["400m", "1/2 mile", "1K", "1 mile", "2 mile", "5K"] and "10K" in names
     assert list(d["best_efforts"][0]) == list(recorded["best_efforts"][0])
@@ -643,7 +761,9 @@ def test_detail_shapes(gen_api, gen_acts):
         assert sum(b["time"] for b in z["distribution_buckets"]) == pytest.approx(run["elapsed_time"], abs=3)
     r = gen_api.get("/activities/12345")
     assert r.status_code == 404 and r.json() == {
-        "message": "Resource Not Found", "errors": [{"resource": "Activity", "field": "id", "code": "not found"}]}
+        "message": "Resource Not Found",
+        "errors": [{"resource": "Activity", "field": "id", "code": "not found"}],
+    }
     assert gen_api.get("/no/such/route").status_code == 404
 
 
@@ -751,8 +871,12 @@ def test_admin_endpoints_and_counts(fresh):
     acts = api.json("/athlete/activities", per_page=3)
     api.json(f"/activities/{acts[0]['id']}/streams", keys="time", key_by_type="true")
     counts = s.get(admin + "/counts").json()
-    assert counts == {"POST /oauth/token": 1, "GET /athlete": 3, "GET /athlete/activities": 1,
-                      "GET /activities/{id}/streams": 1}
+    assert counts == {
+        "POST /oauth/token": 1,
+        "GET /athlete": 3,
+        "GET /athlete/activities": 1,
+        "GET /activities/{id}/streams": 1,
+    }
     assert fresh.counts() == Counter(counts)
     log = s.get(admin + "/log").json()
     assert [e["status"] for e in log] == [200, 200, 429, 503, 200, 200]
@@ -804,8 +928,15 @@ def test_three_thousand_activities():
         weeks = (ts(acts[0]["start_date"]) - ts(acts[-1]["start_date"])) / (7 * 86400)
         assert 3.5 <= 3000 / weeks <= 7
         share = Counter(a["type"] for a in acts)
-        expected = {"Run": 0.45, "Ride": 0.25, "VirtualRide": 0.05, "Swim": 0.08, "WeightTraining": 0.05,
-                    "Hike": 0.05, "Walk": 0.05}
+        expected = {
+            "Run": 0.45,
+            "Ride": 0.25,
+            "VirtualRide": 0.05,
+            "Swim": 0.08,
+            "WeightTraining": 0.05,
+            "Hike": 0.05,
+            "Walk": 0.05,
+        }
         for sport, p in expected.items():
             assert abs(share[sport] / 3000 - p) < 0.035, (sport, share[sport])
         assert 0.02 < sum(a["sport_type"] == "TrailRun" for a in acts) / share["Run"] < 0.25
@@ -830,8 +961,8 @@ def test_clock_makes_new_activities_visible(fresh):
     after = fresh.activities()
     new = api.json("/athlete/activities", after=newest)
     assert new and len(after) == len(before) + len(new)
-    assert [a["id"] for a in new] == [a["id"] for a in reversed(after[:len(new)])]
-    assert after[len(new):] == before  # older activities did not change
+    assert [a["id"] for a in new] == [a["id"] for a in reversed(after[: len(new)])]
+    assert after[len(new) :] == before  # older activities did not change
 
 
 def test_add_update_delete(fresh):
@@ -859,8 +990,14 @@ def test_add_update_delete(fresh):
 
 def test_cli_runs_in_foreground():
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen([sys.executable, "-m", "strava_pipeline.fake_api", "--port", "0", "--seed", "3"],
-                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "strava_pipeline.fake_api", "--port", "0", "--seed", "3"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         lines = {}
         for line in proc.stdout:
@@ -871,9 +1008,15 @@ def test_cli_runs_in_foreground():
                 lines[parts[0]] = parts[1]
         base = lines["base_url"]
         assert re.fullmatch(r"http://127\.0\.0\.1:\d+/api/v3", base)
-        tok = requests.post(lines["token_url"], data={"client_id": "demo", "client_secret": "demo-secret",
-                                                      "grant_type": "refresh_token",
-                                                      "refresh_token": lines["refresh_token"]}).json()
+        tok = requests.post(
+            lines["token_url"],
+            data={
+                "client_id": "demo",
+                "client_secret": "demo-secret",
+                "grant_type": "refresh_token",
+                "refresh_token": lines["refresh_token"],
+            },
+        ).json()
         r = requests.get(base + "/athlete", headers={"Authorization": f"Bearer {tok['access_token']}"})
         assert r.status_code == 200 and r.json()["id"] == int(lines["athlete_id"])
     finally:

@@ -23,23 +23,37 @@ from strava_pipeline.maps import settings
 from strava_pipeline.maps.export import export_routes
 from strava_pipeline.maps.privacy import haversine_m, violations
 from strava_pipeline.maps.routes import join_parts
-from strava_pipeline.maps.synthetic import (DEFAULT_ZONES, Route, delete_routes, generate_routes, insert_routes,
-                                            shifted, write_warehouse)
+from strava_pipeline.maps.synthetic import (
+    DEFAULT_ZONES,
+    Route,
+    delete_routes,
+    generate_routes,
+    insert_routes,
+    shifted,
+    write_warehouse,
+)
 from strava_pipeline.maps.tiles import update_tiles
 
 # a cell of the TopoJSON grid moves a vertex by at most half its diagonal
 TOLERANCE_M = settings.QUANTUM_M * math.sqrt(2) / 2 + 0.01
 # an out-and-back spur far from the zones: topojson.Topology's quantizer would drop its turnaround (14.57)
-SPUR = Route(99, "Out and back", "Run", date(2024, 2, 2), 3.1, shapely.MultiLineString(
-    [[(14.55, 46.08), (14.56, 46.08), (14.57, 46.08), (14.56, 46.08), (14.56, 46.09)]]))
+SPUR = Route(
+    99,
+    "Out and back",
+    "Run",
+    date(2024, 2, 2),
+    3.1,
+    shapely.MultiLineString([[(14.55, 46.08), (14.56, 46.08), (14.57, 46.08), (14.56, 46.08), (14.56, 46.09)]]),
+)
 
 
 @pytest.fixture(autouse=True)
 def seed_zones(tmp_path, monkeypatch):
     """The privacy zones of the generated routes stand in for dbt_project/seeds/privacy_zones.csv."""
     path = tmp_path / "privacy_zones.csv"
-    path.write_text("name,lat,lon,radius_m\n" + "".join(f"{z.name},{z.lat},{z.lon},{z.radius_m}\n"
-                                                        for z in DEFAULT_ZONES))
+    path.write_text(
+        "name,lat,lon,radius_m\n" + "".join(f"{z.name},{z.lat},{z.lon},{z.radius_m}\n" for z in DEFAULT_ZONES)
+    )
     monkeypatch.setattr(settings, "ZONES_CSV", path)
     return path
 
@@ -81,8 +95,9 @@ def all_vertices(path: Path, fmt: str) -> np.ndarray:
         features = json.loads(topojson.Topology(json.loads(path.read_text()), object_name="routes").to_geojson())
     else:
         features = json.loads(path.read_text())
-    return np.concatenate([shapely.get_coordinates(shapely.geometry.shape(f["geometry"]))
-                           for f in features["features"]])
+    return np.concatenate(
+        [shapely.get_coordinates(shapely.geometry.shape(f["geometry"])) for f in features["features"]]
+    )
 
 
 # -------------------------------------------------------------------------------------------------- exports
@@ -104,7 +119,11 @@ def test_topojson_round_trip_within_the_quantization_tolerance(data_dir, routes)
         p = feature["properties"]
         route = by_id[p["id"]]
         assert (p["name"], p["date"], p["sport"], p["distance_km"]) == (
-            route.name, route.start_date_local.isoformat(), route.sport_type, round(route.distance_km, 2))
+            route.name,
+            route.start_date_local.isoformat(),
+            route.sport_type,
+            round(route.distance_km, 2),
+        )
         lat0 = shapely.bounds(route.geometry)[1]
         got = shapely.geometry.shape(feature["geometry"])
         worst = max(worst, shapely.hausdorff_distance(metres(got, lat0), metres(route.geometry, lat0)))
@@ -155,8 +174,14 @@ def test_no_exported_vertex_lies_inside_a_privacy_zone(data_dir, fmt):
 def test_an_unmasked_route_is_never_written(data_dir):
     before = export_routes(data_dir, "geojson").path.read_bytes()
     home = DEFAULT_ZONES[0]
-    leak = Route(7, "Leak", "Run", date(2024, 3, 3), 2.0, shapely.MultiLineString(
-        [[(home.lon - 0.01, home.lat), (home.lon + 0.01, home.lat)]]))  # straight through the home zone
+    leak = Route(
+        7,
+        "Leak",
+        "Run",
+        date(2024, 3, 3),
+        2.0,
+        shapely.MultiLineString([[(home.lon - 0.01, home.lat), (home.lon + 0.01, home.lat)]]),
+    )  # straight through the home zone
     with duckdb.connect(str(data_dir / "strava.duckdb")) as con:
         insert_routes(con, [leak])
     for fmt in settings.FORMATS:
@@ -184,7 +209,8 @@ def test_filters_select_by_sport_day_and_visibility(data_dir, routes):
     since, until = date(2024, 2, 1), date(2024, 3, 15)
     assert exported("--sport", "run,ride") == sorted(r.activity_id for r in routes if r.sport_type in ("Run", "Ride"))
     assert exported("--sport", "RUN", "--since", str(since), "--until", str(until)) == sorted(
-        r.activity_id for r in routes if r.sport_type == "Run" and since <= r.start_date_local <= until)
+        r.activity_id for r in routes if r.sport_type == "Run" and since <= r.start_date_local <= until
+    )
     public = exported("--public-only")
     assert public == sorted(r.activity_id for r in routes if r.visibility == "everyone")
     assert 0 < len(public) < len(routes)
@@ -193,15 +219,18 @@ def test_filters_select_by_sport_day_and_visibility(data_dir, routes):
 # --------------------------------------------------------------------------------------------------- errors
 
 
-@pytest.mark.parametrize("args, message", [
-    (["export", "--format", "kml"], "argument --format: invalid choice: 'kml'"),
-    (["export", "--since", "2024-02-30"], "--since 2024-02-30 is not a valid date: use YYYY-MM-DD"),
-    (["export", "--until", "24-01-01"], "--until 24-01-01 is not a valid date"),
-    (["export", "--since", "2024-05-01", "--until", "2024-04-01"], "--until 2024-04-01 is before --since"),
-    (["export", "--sport", "Kitesurf"], "No masked route matches sport Kitesurf (sports with routes: Hike, Ride"),
-    (["tiles", "--max-zoom", "25"], "--max-zoom 25 is out of range"),
-    (["tiles", "--max-zoom", "x"], "argument --max-zoom: invalid int value"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["export", "--format", "kml"], "argument --format: invalid choice: 'kml'"),
+        (["export", "--since", "2024-02-30"], "--since 2024-02-30 is not a valid date: use YYYY-MM-DD"),
+        (["export", "--until", "24-01-01"], "--until 24-01-01 is not a valid date"),
+        (["export", "--since", "2024-05-01", "--until", "2024-04-01"], "--until 2024-04-01 is before --since"),
+        (["export", "--sport", "Kitesurf"], "No masked route matches sport Kitesurf (sports with routes: Hike, Ride"),
+        (["tiles", "--max-zoom", "25"], "--max-zoom 25 is out of range"),
+        (["tiles", "--max-zoom", "x"], "argument --max-zoom: invalid int value"),
+    ],
+)
 def test_bad_input_is_one_line_and_exit_2(data_dir, args, message):
     rc, out, err = cli(data_dir, *args)
     assert rc == 2 and out == ""

@@ -24,13 +24,15 @@ from strava_pipeline.maps.tiles import palette, update_tiles
 
 CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
 SHOTS = Path(__file__).resolve().parent / "output" / "maps"
-NPM_READY = shutil.which("npm") or all((settings.NPM_DIR / "node_modules" / src).exists()
-                                       for src in settings.VENDOR_FILES.values())
+NPM_READY = shutil.which("npm") or all(
+    (settings.NPM_DIR / "node_modules" / src).exists() for src in settings.VENDOR_FILES.values()
+)
 
 pytestmark = [
     pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install -y chromium)"),
-    pytest.mark.skipif(not NPM_READY, reason="npm is not installed and maps/node_modules is missing: the pages "
-                                             "vendor Leaflet from npm"),
+    pytest.mark.skipif(
+        not NPM_READY, reason="npm is not installed and maps/node_modules is missing: the pages vendor Leaflet from npm"
+    ),
 ]
 
 
@@ -44,8 +46,9 @@ def site(tmp_path_factory):
     """A data dir with routes, heatmap tiles and both pages, served on 127.0.0.1."""
     data = tmp_path_factory.mktemp("maps") / "data"
     zones = data.parent / "privacy_zones.csv"
-    zones.write_text("name,lat,lon,radius_m\n" + "".join(f"{z.name},{z.lat},{z.lon},{z.radius_m}\n"
-                                                         for z in DEFAULT_ZONES))
+    zones.write_text(
+        "name,lat,lon,radius_m\n" + "".join(f"{z.name},{z.lat},{z.lon},{z.radius_m}\n" for z in DEFAULT_ZONES)
+    )
     routes = generate_routes(40, seed=21, length_km=(3.0, 25.0))
     write_warehouse(data / "strava.duckdb", routes)
     with pytest.MonkeyPatch.context() as mp:
@@ -63,14 +66,25 @@ def site(tmp_path_factory):
 def chromium(url: str, screenshot: Path = None) -> str:
     """The DOM after the page's scripts ran (or a screenshot), from a fresh headless Chromium."""
     profile = tempfile.mkdtemp(prefix="maps-chromium-")
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync", f"--user-data-dir={profile}", "--hide-scrollbars",
-             "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1", "--virtual-time-budget=8000",
-             "--window-size=1000,700"]
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        "--hide-scrollbars",
+        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+        "--virtual-time-budget=8000",
+        "--window-size=1000,700",
+    ]
     flags.append(f"--screenshot={screenshot}" if screenshot else "--dump-dom")
     try:
-        proc = subprocess.run([CHROMIUM, *flags, url], capture_output=True, text=True, timeout=120,
-                              stdin=subprocess.DEVNULL)
+        proc = subprocess.run(
+            [CHROMIUM, *flags, url], capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL
+        )
     finally:
         shutil.rmtree(profile, ignore_errors=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -83,7 +97,7 @@ def body_data(dom: str) -> dict:
 
 
 def pixels_near(image: np.ndarray, hex_colour: str, distance: int = 40) -> int:
-    rgb = np.array([int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)])
+    rgb = np.array([int(hex_colour[i : i + 2], 16) for i in (1, 3, 5)])
     return int((np.abs(image[..., :3].astype(int) - rgb).sum(axis=2) < distance).sum())
 
 
@@ -108,8 +122,9 @@ def test_route_map_filters_by_date_and_sport_from_the_address(site):
     state = body_data(chromium(f"{site['url']}/maps/index.html#from={since}&to={until}"))
     assert state["routes-shown"] == str(sum(since <= r.start_date_local.isoformat() <= until for r in routes))
     state = body_data(chromium(f"{site['url']}/maps/index.html#from={since}&sports=Run,Walk"))
-    assert state["routes-shown"] == str(sum(r.start_date_local.isoformat() >= since
-                                            and r.sport_type in ("Run", "Walk") for r in routes))
+    assert state["routes-shown"] == str(
+        sum(r.start_date_local.isoformat() >= since and r.sport_type in ("Run", "Walk") for r in routes)
+    )
     assert 0 < int(state["routes-shown"]) < len(routes)
 
 
@@ -144,5 +159,6 @@ def test_pages_load_nothing_from_the_internet(site):
         for ref in refs:
             if ref.startswith("vendor/"):
                 assert (maps / ref).is_file(), ref
-    assert (maps / "vendor" / "leaflet" / "leaflet.js").read_bytes() == \
-        (settings.NPM_DIR / "node_modules" / "leaflet" / "dist" / "leaflet.js").read_bytes()
+    assert (maps / "vendor" / "leaflet" / "leaflet.js").read_bytes() == (
+        settings.NPM_DIR / "node_modules" / "leaflet" / "dist" / "leaflet.js"
+    ).read_bytes()

@@ -10,7 +10,7 @@ import sys
 import time
 import urllib.parse
 import urllib.request
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -31,7 +31,7 @@ def defs():
 
 
 def this_month() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-01")
+    return datetime.now(UTC).strftime("%Y-%m-01")
 
 
 def activities_meta(result: dg.ExecuteInProcessResult) -> dict:
@@ -71,9 +71,12 @@ def test_definitions_load(defs):
     assert dg.AssetKey(["marts", "fct_activities"]) in site.parent_keys
     # dbt tests are checks (the privacy test over several models too), beside freshness and the request budget
     checks = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys}
-    assert {("strava/activities", "freshness"), ("strava/activities", "request_budget"),
-            ("marts/activity_routes_masked", "assert_no_point_inside_privacy_zone"),
-            ("staging/stg_strava__activities", "unique_stg_strava__activities_activity_id")} <= checks
+    assert {
+        ("strava/activities", "freshness"),
+        ("strava/activities", "request_budget"),
+        ("marts/activity_routes_masked", "assert_no_point_inside_privacy_zone"),
+        ("staging/stg_strava__activities", "unique_stg_strava__activities_activity_id"),
+    } <= checks
     # one writer: every op that writes or snapshots the warehouse is in the pool
     pools = {a.node_def.name: a.node_def.pool for a in defs.assets if isinstance(a, dg.AssetsDefinition)}
     assert {pools[name] for name in ("strava_import", "strava_dbt", "strava_archive__inbox")} == {"strava_warehouse"}
@@ -124,25 +127,30 @@ def test_demo_refresh_then_incremental_then_backfill(defs, tmp_path, monkeypatch
     instance = dg.DagsterInstance.ephemeral()
     # all but the Evidence build (about a minute; its own end-to-end test is in the reports suite) and the
     # archive inbox (its own test below)
-    everything_but_reports = [k for k in defs.resolve_job_def("strava_refresh").asset_layer.selected_asset_keys
-                              if k.path[0] != "reports"]
+    everything_but_reports = [
+        k for k in defs.resolve_job_def("strava_refresh").asset_layer.selected_asset_keys if k.path[0] != "reports"
+    ]
 
-    first = job.execute_in_process(instance=instance, partition_key=this_month(),
-                                   asset_selection=everything_but_reports)
+    first = job.execute_in_process(
+        instance=instance, partition_key=this_month(), asset_selection=everything_but_reports
+    )
     assert first.success
     meta = activities_meta(first)
     assert meta["import"] == "incremental" and meta["new_activities"] > 0 and meta["remaining_items"] == 0
     checks = check_results(first)
     # warnings depend on the day (a week without an activity, an unusual week): only errors fail the test
-    errors = [(k, c.description) for k, c in checks.items()
-              if not c.passed and c.severity != dg.AssetCheckSeverity.WARN]
+    errors = [
+        (k, c.description) for k, c in checks.items() if not c.passed and c.severity != dg.AssetCheckSeverity.WARN
+    ]
     assert len(checks) >= 90 and errors == []
     freshness = checks[("strava/activities", "freshness")]
     assert freshness.metadata["last_load_age_hours"].value < 1
     assert first.asset_materializations_for_node("strava_dbt")
-    routes = {m.asset_key.to_user_string(): {k: v.value for k, v in m.metadata.items()}
-              for node in ("exports__routes", "tiles__heatmap", "maps__route_map")
-              for m in first.asset_materializations_for_node(node)}
+    routes = {
+        m.asset_key.to_user_string(): {k: v.value for k, v in m.metadata.items()}
+        for node in ("exports__routes", "tiles__heatmap", "maps__route_map")
+        for m in first.asset_materializations_for_node(node)
+    }
     assert routes["exports/routes"]["routes"] > 0 and routes["tiles/heatmap"]["tiles"] > 0
     assert (data_dir / "maps" / "index.html").exists() and (data_dir / "exports" / "routes.topojson").exists()
     cursor_after_first = cursor(data_dir)
@@ -154,8 +162,9 @@ def test_demo_refresh_then_incremental_then_backfill(defs, tmp_path, monkeypatch
     assert again["requests"] == 1  # one activity page says nothing is new
 
     # a month of 2024 from the asset graph: a --start-date/--end-date window that leaves the cursor alone
-    backfill = job.execute_in_process(instance=instance, partition_key="2024-03-01", asset_selection=RAW_KEYS,
-                                      tags={IMPORT_TAG: WINDOW})
+    backfill = job.execute_in_process(
+        instance=instance, partition_key="2024-03-01", asset_selection=RAW_KEYS, tags={IMPORT_TAG: WINDOW}
+    )
     assert backfill.success
     window = activities_meta(backfill)
     assert window["import"] == "2024-03-01 .. 2024-03-31" and window["new_activities"] > 0
@@ -181,7 +190,8 @@ def test_daily_limit_stop_is_resumed_after_midnight(defs, tmp_path, monkeypatch)
         monkeypatch.setenv("SOURCES__STRAVA__CREDENTIALS__REFRESH_TOKEN", fake.issue_refresh_token())
         instance = dg.DagsterInstance.ephemeral()
         result = defs.resolve_job_def("strava_refresh").execute_in_process(
-            instance=instance, partition_key="2025-06-01", asset_selection=RAW_KEYS, tags={IMPORT_TAG: WINDOW})
+            instance=instance, partition_key="2025-06-01", asset_selection=RAW_KEYS, tags={IMPORT_TAG: WINDOW}
+        )
     # the run succeeds with what it could fetch, and says so
     assert result.success
     meta = activities_meta(result)
@@ -210,11 +220,17 @@ def test_archive_dropped_into_inbox_is_imported(defs, tmp_path, monkeypatch):
     from strava_pipeline.archive import importer
 
     # the sensor looks at the importer's folders without loading the file parsers
-    assert (archive.INBOX_SUBDIR, archive.INBOX_DONE, archive.INBOX_FAILED) == \
-        (importer.INBOX_SUBDIR, importer.INBOX_DONE, importer.INBOX_FAILED)
+    assert (archive.INBOX_SUBDIR, archive.INBOX_DONE, archive.INBOX_FAILED) == (
+        importer.INBOX_SUBDIR,
+        importer.INBOX_DONE,
+        importer.INBOX_FAILED,
+    )
 
-    sample = Path(os.environ.get("STRAVA_REFERENCE_DIR") or PROJECT_ROOT.parent / "shared" / "strava-reference") \
-        / "files" / "sample_export.zip"
+    sample = (
+        Path(os.environ.get("STRAVA_REFERENCE_DIR") or PROJECT_ROOT.parent / "shared" / "strava-reference")
+        / "files"
+        / "sample_export.zip"
+    )
     if not sample.exists():
         pytest.skip(f"{sample} is missing (set STRAVA_REFERENCE_DIR)")
     monkeypatch.delenv("STRAVA_DEMO", raising=False)
@@ -226,11 +242,15 @@ def test_archive_dropped_into_inbox_is_imported(defs, tmp_path, monkeypatch):
     os.utime(dropped, (time.time() - 3600, time.time() - 3600))  # copied an hour ago, not still being written
     instance = dg.DagsterInstance.ephemeral()
     sensor = defs.resolve_sensor_def("strava_archive_inbox")
-    tick = lambda: sensor.evaluate_tick(dg.build_sensor_context(  # noqa: E731
-        instance=instance, definitions=defs, resources={"strava": StravaEnv()}))
+    tick = lambda: sensor.evaluate_tick(
+        dg.build_sensor_context(  # noqa: E731
+            instance=instance, definitions=defs, resources={"strava": StravaEnv()}
+        )
+    )
     [request] = tick().run_requests
     result = defs.resolve_job_def("strava_archive_import").execute_in_process(
-        instance=instance, asset_selection=[INBOX_KEY], tags=request.tags)
+        instance=instance, asset_selection=[INBOX_KEY], tags=request.tags
+    )
     assert result.success
     [mat] = result.asset_materializations_for_node("strava_archive__inbox")
     assert mat.metadata["archives_imported"].value == 1 and mat.metadata["activities_written"].value > 0
@@ -242,12 +262,19 @@ class LockHolder:
     """Another process holding the warehouse lock (the lock is re-entrant within a process and its children)."""
 
     def __init__(self, data_dir: Path, holder: str) -> None:
-        code = ("import sys, time; from pathlib import Path; from strava_pipeline.lock import warehouse_lock\n"
-                "with warehouse_lock(Path(sys.argv[1]), holder=sys.argv[2]):\n"
-                "    print('held', flush=True); time.sleep(600)")
+        code = (
+            "import sys, time; from pathlib import Path; from strava_pipeline.lock import warehouse_lock\n"
+            "with warehouse_lock(Path(sys.argv[1]), holder=sys.argv[2]):\n"
+            "    print('held', flush=True); time.sleep(600)"
+        )
         env = {k: v for k, v in os.environ.items() if k != "STRAVA_WAREHOUSE_LOCK_HELD"}
-        self.proc = subprocess.Popen([sys.executable, "-c", code, str(data_dir), holder], cwd=PROJECT_ROOT, env=env,
-                                     stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", code, str(data_dir), holder],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert self.proc.stdout.readline().strip() == "held"
 
     def __enter__(self) -> "LockHolder":
@@ -287,8 +314,12 @@ def test_resume_requests_group_consecutive_months():
 
     first = MONTHLY.get_first_partition_key()
     keys = MONTHLY.get_partition_keys()[:5]
-    due = {keys[0]: {"mode": "window", "resume_at": 1.0}, keys[1]: {"mode": "window", "resume_at": 1.0},
-           keys[3]: {"mode": "window", "resume_at": 1.0}, this_month(): {"mode": INCREMENTAL, "resume_at": 2.0}}
+    due = {
+        keys[0]: {"mode": "window", "resume_at": 1.0},
+        keys[1]: {"mode": "window", "resume_at": 1.0},
+        keys[3]: {"mode": "window", "resume_at": 1.0},
+        this_month(): {"mode": INCREMENTAL, "resume_at": 2.0},
+    }
     requests = resume_requests(due, now=3.0)
     assert keys[0] == first and len(requests) == 3
     incremental, pair, single = requests
@@ -346,11 +377,26 @@ def stop_group(proc: subprocess.Popen, timeout: float = 90) -> list:
 def screenshot(url: str, path: Path, profile: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run(
-        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={profile}", "--window-size=1600,1000", "--hide-scrollbars",
-         "--virtual-time-budget=30000", f"--screenshot={path}", url],
-        check=True, capture_output=True, timeout=180)
+        [
+            "chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile}",
+            "--window-size=1600,1000",
+            "--hide-scrollbars",
+            "--virtual-time-budget=30000",
+            f"--screenshot={path}",
+            url,
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
 
 
 LAUNCH = """mutation($params: ExecutionParams!) { launchRun(executionParams: $params) {
@@ -364,8 +410,10 @@ ASSET = """query($key: AssetKeyInput!) { assetOrError(assetKey: $key) { ... on A
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not any(Path(p, "chromium").exists() for p in os.environ.get("PATH", "").split(os.pathsep)),
-                    reason="chromium is not installed (apt-get install -y chromium); .ci/run installs it")
+@pytest.mark.skipif(
+    not any(Path(p, "chromium").exists() for p in os.environ.get("PATH", "").split(os.pathsep)),
+    reason="chromium is not installed (apt-get install -y chromium); .ci/run installs it",
+)
 def test_ui_end_to_end(tmp_path):
     from orchestration.defs.ingest import RAW_KEYS
 
@@ -376,9 +424,23 @@ def test_ui_end_to_end(tmp_path):
     started = time.monotonic()
     with open(log_path, "w") as log:
         # the launcher of `strava.py ui`, in its own process group like a terminal session
-        proc = subprocess.Popen([sys.executable, "-m", "orchestration", "--demo", "--data-dir", str(tmp_path / "data"),
-                                 "--port", str(port)], cwd=PROJECT_ROOT, env=env, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "orchestration",
+                "--demo",
+                "--data-dir",
+                str(tmp_path / "data"),
+                "--port",
+                str(port),
+            ],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     gql = Graphql(port)
     left = None
     try:
@@ -396,9 +458,15 @@ def test_ui_end_to_end(tmp_path):
             time.sleep(1)
         up_s = time.monotonic() - started
 
-        params = {"selector": {"repositoryLocationName": location, "repositoryName": "__repository__",
-                               "jobName": "strava_refresh", "assetSelection": [{"path": k.path} for k in RAW_KEYS]},
-                  "executionMetadata": {"tags": [{"key": "dagster/partition", "value": this_month()}]}}
+        params = {
+            "selector": {
+                "repositoryLocationName": location,
+                "repositoryName": "__repository__",
+                "jobName": "strava_refresh",
+                "assetSelection": [{"path": k.path} for k in RAW_KEYS],
+            },
+            "executionMetadata": {"tags": [{"key": "dagster/partition", "value": this_month()}]},
+        }
         launched = gql(LAUNCH, params=params)["launchRun"]
         assert launched["__typename"] == "LaunchRunSuccess", launched
         run_id = launched["run"]["runId"]
@@ -414,8 +482,11 @@ def test_ui_end_to_end(tmp_path):
         gql("mutation { setNuxSeen }")  # what the welcome dialog's Skip does, so it does not cover the graph
         base = f"http://127.0.0.1:{port}"
         screenshot(f"{base}/asset-groups", OUTPUT / "asset_graph.png", tmp_path / "chromium")
-        screenshot(f"{base}/locations/{urllib.parse.quote(location)}/asset-groups/raw/lineage",
-                   OUTPUT / "asset_graph_raw.png", tmp_path / "chromium")
+        screenshot(
+            f"{base}/locations/{urllib.parse.quote(location)}/asset-groups/raw/lineage",
+            OUTPUT / "asset_graph_raw.png",
+            tmp_path / "chromium",
+        )
         for name in ("asset_graph.png", "asset_graph_raw.png"):
             assert (OUTPUT / name).stat().st_size > 20_000
     finally:
@@ -436,24 +507,31 @@ def test_ui_end_to_end(tmp_path):
 def test_schedule_skips_until_strava_is_set_up(defs, tmp_path, monkeypatch):
     from orchestration.resources import StravaEnv
 
-    for key in ("STRAVA_DEMO", "SOURCES__STRAVA__CREDENTIALS__CLIENT_ID", "SOURCES__STRAVA__CREDENTIALS__CLIENT_SECRET",
-                "SOURCES__STRAVA__CREDENTIALS__REFRESH_TOKEN"):
+    for key in (
+        "STRAVA_DEMO",
+        "SOURCES__STRAVA__CREDENTIALS__CLIENT_ID",
+        "SOURCES__STRAVA__CREDENTIALS__CLIENT_SECRET",
+        "SOURCES__STRAVA__CREDENTIALS__REFRESH_TOKEN",
+    ):
         monkeypatch.delenv(key, raising=False)
     schedule = defs.resolve_schedule_def("strava_every_6_hours")
 
     def tick(**env):
         for key, value in env.items():
             monkeypatch.setenv(key, value)
-        context = dg.build_schedule_context(resources={"strava": StravaEnv(data_dir=str(tmp_path))},
-                                            repository_def=defs.get_repository_def(),
-                                            scheduled_execution_time=datetime(2026, 11, 20, 6, tzinfo=timezone.utc))
+        context = dg.build_schedule_context(
+            resources={"strava": StravaEnv(data_dir=str(tmp_path))},
+            repository_def=defs.get_repository_def(),
+            scheduled_execution_time=datetime(2026, 11, 20, 6, tzinfo=UTC),
+        )
         return schedule.evaluate_tick(context)
 
     if not (PROJECT_ROOT / ".dlt" / "secrets.toml").exists():  # a developer's own credentials would be found
         skipped = tick()
         assert not skipped.run_requests and "Missing Strava setting" in skipped.skip_message
-        unauthorized = tick(SOURCES__STRAVA__CREDENTIALS__CLIENT_ID="1",
-                            SOURCES__STRAVA__CREDENTIALS__CLIENT_SECRET="s")
+        unauthorized = tick(
+            SOURCES__STRAVA__CREDENTIALS__CLIENT_ID="1", SOURCES__STRAVA__CREDENTIALS__CLIENT_SECRET="s"
+        )
         assert not unauthorized.run_requests and "strava.py auth" in unauthorized.skip_message
     ready = tick(SOURCES__STRAVA__CREDENTIALS__REFRESH_TOKEN="r")
     [request] = ready.run_requests

@@ -15,8 +15,12 @@ def headers(read, overall=None, case="docs"):
         "lower": ("x-ratelimit-limit", "x-ratelimit-usage", "x-readratelimit-limit", "x-readratelimit-usage"),
         "ruby": ("X-Ratelimit-Limit", "X-Ratelimit-Usage", "X-Readratelimit-Limit", "X-Readratelimit-Usage"),
     }[case]
-    return {names[0]: "200,2000", names[1]: f"{overall[0]},{overall[1]}",
-            names[2]: "100,1000", names[3]: f"{read[0]},{read[1]}"}
+    return {
+        names[0]: "200,2000",
+        names[1]: f"{overall[0]},{overall[1]}",
+        names[2]: "100,1000",
+        names[3]: f"{read[0]},{read[1]}",
+    }
 
 
 @pytest.mark.parametrize("case", ["docs", "lower", "ruby"])

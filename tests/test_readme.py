@@ -17,8 +17,10 @@ def rendered_help() -> str:
     parts = [parser.format_help()]
     for name, sub in parser._subparsers._group_actions[0].choices.items():
         parts.append(sub.format_help())
-    return "".join(f"```text\n$ uv run strava.py {'' if i == 0 else name + ' '}--help\n{text}```\n"
-                   for i, (name, text) in enumerate(zip(["", *parser._subparsers._group_actions[0].choices], parts)))
+    return "".join(
+        f"```text\n$ uv run strava.py {'' if i == 0 else name + ' '}--help\n{text}```\n"
+        for i, (name, text) in enumerate(zip(["", *parser._subparsers._group_actions[0].choices], parts))
+    )
 
 
 def test_readme_cli_reference_matches_help():

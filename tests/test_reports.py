@@ -17,7 +17,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -71,18 +71,24 @@ class Site:
         # the demo athlete's last 400 days: a year-to-date comparison with last year, a couple of hundred
         # activities; on a simulated clock that starts now, so the rate-limit waits of the import cost nothing
         now = time.time()
-        start = (datetime.fromtimestamp(now, timezone.utc).date() - timedelta(days=400)).isoformat()
+        start = (datetime.fromtimestamp(now, UTC).date() - timedelta(days=400)).isoformat()
         t = time.monotonic()
         out, err = io.StringIO(), io.StringIO()
-        rc = main(["--data-dir", str(self.base), "--demo", "--start-date", start], clock=FakeClock(now), out=out,
-                  err=err)
+        rc = main(
+            ["--data-dir", str(self.base), "--demo", "--start-date", start], clock=FakeClock(now), out=out, err=err
+        )
         assert rc == 0, err.getvalue() + out.getvalue()
         self.times["demo import"] = time.monotonic() - t
 
         t = time.monotonic()
         # dbt's target and logs go to the test's folder: parallel sessions must not read each other's results
-        self.env = {**os.environ, "STRAVA_DATA_DIR": str(self.data_dir), "DBT_TARGET_PATH": str(self.base / "target"),
-                    "DBT_LOG_PATH": str(self.base / "dbt-logs"), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+        self.env = {
+            **os.environ,
+            "STRAVA_DATA_DIR": str(self.data_dir),
+            "DBT_TARGET_PATH": str(self.base / "target"),
+            "DBT_LOG_PATH": str(self.base / "dbt-logs"),
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        }
         dbt = str(Path(sys.executable).with_name("dbt"))
         _run([dbt, "build", "--project-dir", "dbt_project", "--profiles-dir", "dbt_project"], self.env, 1200)
         self.times["dbt build"] = time.monotonic() - t
@@ -124,10 +130,14 @@ class Site:
             deadline = time.monotonic() + timeout
             while True:
                 state = tab.evaluate(reports.PAGE_STATE_JS)
-                ready = (state["skeletons"] == 0 and len(state["charts"]) >= expect.get("charts", 0)
-                         and all(c["points"] > 0 for c in state["charts"])
-                         and all(m["routes"] > 0 for m in state["maps"]) and len(state["maps"]) >= expect.get("maps", 0)
-                         and sum(1 for n in state["tables"] if n > 0) >= expect.get("tables", 0))
+                ready = (
+                    state["skeletons"] == 0
+                    and len(state["charts"]) >= expect.get("charts", 0)
+                    and all(c["points"] > 0 for c in state["charts"])
+                    and all(m["routes"] > 0 for m in state["maps"])
+                    and len(state["maps"]) >= expect.get("maps", 0)
+                    and sum(1 for n in state["tables"] if n > 0) >= expect.get("tables", 0)
+                )
                 if state["errors"] or ready or time.monotonic() > deadline:
                     break
                 time.sleep(0.3)
@@ -169,8 +179,7 @@ def _assert_rendered(state: dict, path: str, expect: dict) -> None:
         assert leaflet["routes"] > 0, where + "a map without routes"
     assert sum(1 for n in state["tables"] if n > 0) >= expect.get("tables", 0), where + f"tables: {state['tables']}"
     # everything came from the loopback server: no CDN, no tiles, no fonts from the internet
-    outside = [r["url"] for r in state["requests"]
-               if not r["url"].startswith(("http://127.0.0.1", "data:", "blob:"))]
+    outside = [r["url"] for r in state["requests"] if not r["url"].startswith(("http://127.0.0.1", "data:", "blob:"))]
     assert not outside, where + f"requests outside the site: {outside}"
     broken = [r for r in state["requests"] if r["status"] and r["status"] >= 400]
     assert not broken, where + f"failed requests: {broken}"
@@ -290,7 +299,10 @@ def _inside(zones, lat: float, lng: float) -> bool:
         return False
     for zlat, zlng, radius in zones:
         dlat, dlng = math.radians(lat - zlat), math.radians(lng - zlng)
-        a = math.sin(dlat / 2) ** 2 + math.cos(math.radians(zlat)) * math.cos(math.radians(lat)) * math.sin(dlng / 2) ** 2
+        a = (
+            math.sin(dlat / 2) ** 2
+            + math.cos(math.radians(zlat)) * math.cos(math.radians(lat)) * math.sin(dlng / 2) ** 2
+        )
         if 2 * 6371008.8 * math.asin(math.sqrt(a)) < radius:
             return True
     return False
@@ -386,8 +398,10 @@ def scan_site(site_dir: Path, zones: list, secrets: list) -> PrivacyScan:
 
 
 def _haversine_sql(lat: str, lng: str, zlat: float, zlng: float) -> str:
-    return (f"2 * 6371008.8 * asin(sqrt(pow(sin(radians({lat} - {zlat}) / 2), 2) + cos(radians({zlat})) "
-            f"* cos(radians({lat})) * pow(sin(radians({lng} - {zlng}) / 2), 2)))")
+    return (
+        f"2 * 6371008.8 * asin(sqrt(pow(sin(radians({lat} - {zlat}) / 2), 2) + cos(radians({zlat})) "
+        f"* cos(radians({lat})) * pow(sin(radians({lng} - {zlng}) / 2), 2)))"
+    )
 
 
 def _raw_secrets(site: Site) -> list:
@@ -397,8 +411,12 @@ def _raw_secrets(site: Site) -> list:
                             and (column_name like '%polyline%' or column_name like '%latlng%')""")
     secrets = []
     for table, column in columns:
-        secrets += [v for (v,) in site.sql(f'select distinct "{column}" from strava.strava."{table}" '
-                                           f'where length("{column}") >= 12')]
+        secrets += [
+            v
+            for (v,) in site.sql(
+                f'select distinct "{column}" from strava.strava."{table}" where length("{column}") >= 12'
+            )
+        ]
     return secrets
 
 
@@ -408,7 +426,9 @@ def test_built_site_has_no_coordinate_inside_a_privacy_zone_and_no_raw_polyline(
     secrets = _raw_secrets(site)
     # the test means something: the raw tracks do pass through the zones, and the raw polylines exist
     near = " or ".join(f"{_haversine_sql('lat', 'lng', la, lo)} < {r}" for la, lo, r in zones)
-    raw_inside = site.sql(f"select count(*) from strava.strava.activity_streams where lat is not null and ({near})")[0][0]
+    raw_inside = site.sql(f"select count(*) from strava.strava.activity_streams where lat is not null and ({near})")[0][
+        0
+    ]
     assert raw_inside > 0, "the demo tracks never enter a privacy zone: the scan would prove nothing"
     assert secrets, "no raw polyline in the warehouse: the scan would prove nothing"
     scan = scan_site(site.site, zones, secrets)
@@ -422,8 +442,11 @@ def test_built_site_has_no_coordinate_inside_a_privacy_zone_and_no_raw_polyline(
 def test_scan_finds_a_point_inside_a_zone_and_a_polyline(tmp_path):
     zones = [(46.0569, 14.5058, 400)]
     (tmp_path / "routes").mkdir()
-    (tmp_path / "routes" / "1.geojson").write_text(json.dumps(
-        {"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[14.5060, 46.0570], [14.6, 46.2]]}}))
+    (tmp_path / "routes" / "1.geojson").write_text(
+        json.dumps(
+            {"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[14.5060, 46.0570], [14.6, 46.2]]}}
+        )
+    )
     (tmp_path / "ok.json").write_text(json.dumps({"coordinates": [[14.6, 46.2]]}))
     (tmp_path / "page.html").write_text("<p>start 46.05695, 14.50581</p> and _p~iF~ps|U_ulLnnqC_mqNvxq`@")
     scan = scan_site(tmp_path, zones, ["_p~iF~ps|U_ulLnnqC_mqNvxq`@"])
@@ -524,10 +547,19 @@ def test_server_serves_gzip_to_browsers_that_accept_it_and_follows_a_rebuilt_sit
 
 
 def test_private_columns_never_reach_the_snapshot():
-    for name, kind in [("summary_polyline", "VARCHAR"), ("map__summary_polyline", "VARCHAR"),
-                       ("start_latlng", "VARCHAR"), ("lat", "DOUBLE"), ("lng", "DOUBLE"),
-                       ("start_lat_masked", "DOUBLE"), ("end_lng_masked", "DOUBLE"), ("route_geom", "GEOMETRY"),
-                       ("route_wkt", "VARCHAR"), ("route_geojson", "VARCHAR"), ("min_lat", "DOUBLE")]:
+    for name, kind in [
+        ("summary_polyline", "VARCHAR"),
+        ("map__summary_polyline", "VARCHAR"),
+        ("start_latlng", "VARCHAR"),
+        ("lat", "DOUBLE"),
+        ("lng", "DOUBLE"),
+        ("start_lat_masked", "DOUBLE"),
+        ("end_lng_masked", "DOUBLE"),
+        ("route_geom", "GEOMETRY"),
+        ("route_wkt", "VARCHAR"),
+        ("route_geojson", "VARCHAR"),
+        ("min_lat", "DOUBLE"),
+    ]:
         assert reports._is_private_column(name, kind), name
     for name in ("distance_km", "activity_name", "elevation_gain_m", "heartrate_bpm", "latest_week"):
         assert not reports._is_private_column(name, "DOUBLE"), name

@@ -17,23 +17,36 @@ from strava_pipeline.warehouse import open_warehouse
 ROOT = Path(__file__).resolve().parents[1]
 # metadata that differs between runs by nature: load ids, row ids and fetch times
 SKIP = {"_dlt_load_id", "_dlt_id", "fetched_at", "deleted_at"}
-TABLES = ("activities", "activity_streams", "activity_details", "activity_laps", "activity_best_efforts",
-          "fetch_log", "athlete", "gear")
+TABLES = (
+    "activities",
+    "activity_streams",
+    "activity_details",
+    "activity_laps",
+    "activity_best_efforts",
+    "fetch_log",
+    "athlete",
+    "gear",
+)
 
 
 def snapshot(data_dir: Path) -> dict:
     with open_warehouse(data_dir / "strava.duckdb") as con:
         out = {}
         for table in TABLES:
-            cols = [c for (c,) in con.execute(
-                "select column_name from information_schema.columns where table_schema = 'strava' "
-                "and table_name = ? order by column_name", [table]).fetchall() if c not in SKIP]
+            cols = [
+                c
+                for (c,) in con.execute(
+                    "select column_name from information_schema.columns where table_schema = 'strava' "
+                    "and table_name = ? order by column_name",
+                    [table],
+                ).fetchall()
+                if c not in SKIP
+            ]
             if not cols:
                 out[table] = None
                 continue
             collist = ", ".join(f'"{c}"' for c in cols)
-            out[table] = (cols, con.execute(
-                f"select count(*), sum(hash({collist})) from strava.{table}").fetchone())
+            out[table] = (cols, con.execute(f"select count(*), sum(hash({collist})) from strava.{table}").fetchone())
         return out
 
 
@@ -56,7 +69,11 @@ def cli_process(fake, data_dir: Path, refresh_token: str) -> subprocess.Popen:
     }
     return subprocess.Popen(
         [sys.executable, "strava.py", "--data-dir", str(data_dir), "--start-date", "2026-09-01"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 

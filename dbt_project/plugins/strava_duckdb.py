@@ -2,7 +2,7 @@
 
 import importlib.util
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any
 
 import duckdb
 from dbt.adapters.duckdb.plugins import BasePlugin
@@ -26,11 +26,11 @@ def spatial_extension_path() -> Path:
 
 
 class Plugin(BasePlugin):
-    def initialize(self, plugin_config: Dict[str, Any]) -> None:
+    def initialize(self, plugin_config: dict[str, Any]) -> None:
         self.extension = spatial_extension_path()
         self._lock = None
 
-    def update_connection_config(self, creds: Any, config: Dict[str, Any]) -> None:
+    def update_connection_config(self, creds: Any, config: dict[str, Any]) -> None:
         # dbt runs from dbt_project/ (it changes directory there), but a relative STRAVA_DATA_DIR means the same
         # folder as for `uv run strava.py` started from the project root
         if creds.path == ":memory:":

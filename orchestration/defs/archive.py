@@ -4,11 +4,10 @@ import hashlib
 
 import dagster as dg
 
-from strava_pipeline.progress import Reporter
-
 from orchestration.defs.ingest import RAW_GROUP
 from orchestration.defs.transform import strava_dbt
 from orchestration.resources import WAREHOUSE_POOL, LogStream, StravaEnv, automation_default_status, user_errors
+from strava_pipeline.progress import Reporter
 
 INBOX_KEY = dg.AssetKey(["strava_archive", "inbox"])
 # strava_pipeline.archive.importer's folders, here so that loading the code does not load the file parsers
@@ -16,18 +15,23 @@ INBOX_SUBDIR, INBOX_DONE, INBOX_FAILED = "inbox", "done", "failed"
 
 
 @dg.asset(
-    key=INBOX_KEY, group_name=RAW_GROUP, kinds={"dlt", "duckdb"}, pool=WAREHOUSE_POOL,
+    key=INBOX_KEY,
+    group_name=RAW_GROUP,
+    kinds={"dlt", "duckdb"},
+    pool=WAREHOUSE_POOL,
     description="Every bulk-export archive (.zip or unpacked folder) dropped into <data dir>/inbox/, imported once "
-                "(`strava.py import-archive`) into strava/activities, activity_streams and fetch_log with source "
-                "'archive'; then moved to inbox/done/ (or inbox/failed/ with the reason).")
+    "(`strava.py import-archive`) into strava/activities, activity_streams and fetch_log with source "
+    "'archive'; then moved to inbox/done/ (or inbox/failed/ with the reason).",
+)
 def archive_inbox(context: dg.AssetExecutionContext, strava: StravaEnv) -> dg.MaterializeResult:
     from strava_pipeline.archive.importer import import_inbox, inbox_dir  # the parsers load only for a run
 
     data_dir = strava.resolved_data_dir()
     strava.announce_wait(context.log, data_dir)
     with user_errors():
-        items = import_inbox(data_dir, Reporter(stream=LogStream(context.log), interactive=False),
-                             lock_wait_s=strava.lock_wait_s)
+        items = import_inbox(
+            data_dir, Reporter(stream=LogStream(context.log), interactive=False), lock_wait_s=strava.lock_wait_s
+        )
     for item in items:
         if item.status == "failed":
             context.log.warning(f"{item.name} was not imported: {item.error} (moved to {item.path}).")
@@ -35,17 +39,23 @@ def archive_inbox(context: dg.AssetExecutionContext, strava: StravaEnv) -> dg.Ma
             for line in item.summary.lines():
                 context.log.info(f"{item.name}: {line}")
     if any(item.status == "interrupted" for item in items):
-        raise dg.Failure("The archive import was interrupted; the committed batches are kept and the next run "
-                         "finishes it.")
+        raise dg.Failure(
+            "The archive import was interrupted; the committed batches are kept and the next run finishes it."
+        )
     imported = [item.summary for item in items if item.summary is not None]
     count = lambda status: sum(1 for item in items if item.status == status)  # noqa: E731
-    return dg.MaterializeResult(metadata={
-        "inbox": dg.MetadataValue.path(str(inbox_dir(data_dir))),
-        "archives_imported": count("imported"), "duplicates": count("duplicate"), "failed": count("failed"),
-        "still_being_copied": count("waiting"),
-        "activities_written": sum(s.written for s in imported), "stream_points": sum(s.points for s in imported),
-        "api_requests_saved": sum(s.cost.total for s in imported),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "inbox": dg.MetadataValue.path(str(inbox_dir(data_dir))),
+            "archives_imported": count("imported"),
+            "duplicates": count("duplicate"),
+            "failed": count("failed"),
+            "still_being_copied": count("waiting"),
+            "activities_written": sum(s.written for s in imported),
+            "stream_points": sum(s.points for s in imported),
+            "api_requests_saved": sum(s.cost.total for s in imported),
+        }
+    )
 
 
 strava_archive_import = dg.define_asset_job(
@@ -60,14 +70,20 @@ def inbox_fingerprint(data_dir) -> str:
     inbox = data_dir / INBOX_SUBDIR
     if not inbox.is_dir():
         return ""
-    entries = sorted((p.name, p.stat().st_size, int(p.stat().st_mtime)) for p in inbox.iterdir()
-                     if not p.name.startswith(".") and p.name not in (INBOX_DONE, INBOX_FAILED))
+    entries = sorted(
+        (p.name, p.stat().st_size, int(p.stat().st_mtime))
+        for p in inbox.iterdir()
+        if not p.name.startswith(".") and p.name not in (INBOX_DONE, INBOX_FAILED)
+    )
     return hashlib.sha256(repr(entries).encode()).hexdigest()[:16] if entries else ""
 
 
-@dg.sensor(job=strava_archive_import, minimum_interval_seconds=60,
-           default_status=dg.DefaultSensorStatus(automation_default_status().value),
-           description="Starts strava_archive_import when an archive appears in <data dir>/inbox/.")
+@dg.sensor(
+    job=strava_archive_import,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus(automation_default_status().value),
+    description="Starts strava_archive_import when an archive appears in <data dir>/inbox/.",
+)
 def strava_archive_inbox(context: dg.SensorEvaluationContext, strava: StravaEnv):
     fingerprint = inbox_fingerprint(strava.resolved_data_dir())
     if not fingerprint:

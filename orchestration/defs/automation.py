@@ -2,17 +2,15 @@
 
 import json
 import time
-from typing import Optional
 
 import dagster as dg
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from strava_pipeline import settings
-from strava_pipeline.config import UserError, load_strava_config
-
 from orchestration.defs.archive import INBOX_KEY
 from orchestration.defs.ingest import ACTIVITIES_KEY, IMPORT_TAG, INCREMENTAL, MONTHLY, RAW_KEYS, WINDOW
 from orchestration.resources import StravaEnv, automation_default_status
+from strava_pipeline import settings
+from strava_pipeline.config import UserError, load_strava_config
 
 REFRESH_CRON = "0 */6 * * *"
 RESUMED_TAG = "strava/resumed"
@@ -24,15 +22,19 @@ strava_refresh = dg.define_asset_job(
     selection=dg.AssetSelection.all() - dg.AssetSelection.assets(INBOX_KEY),
     tags={IMPORT_TAG: INCREMENTAL},
     description="`uv run strava.py` (everything new since the saved cursor, then the queue of detail and streams), "
-                "`dbt build`, the reports and maps, with every asset check. Runs of this job are incremental whatever "
-                "month they are launched for; backfill months from the asset graph instead.",
+    "`dbt build`, the reports and maps, with every asset check. Runs of this job are incremental whatever "
+    "month they are launched for; backfill months from the asset graph instead.",
 )
 
 
-@dg.schedule(job=strava_refresh, cron_schedule=REFRESH_CRON, execution_timezone="UTC",
-             default_status=automation_default_status(),
-             description="Every 6 hours: the incremental import, dbt build, reports and maps (off by default in the "
-                         "demo; skipped until Strava is set up).")
+@dg.schedule(
+    job=strava_refresh,
+    cron_schedule=REFRESH_CRON,
+    execution_timezone="UTC",
+    default_status=automation_default_status(),
+    description="Every 6 hours: the incremental import, dbt build, reports and maps (off by default in the "
+    "demo; skipped until Strava is set up).",
+)
 def strava_every_6_hours(context: dg.ScheduleEvaluationContext, strava: StravaEnv):
     not_ready = strava_not_set_up(strava)
     if not_ready:
@@ -41,7 +43,7 @@ def strava_every_6_hours(context: dg.ScheduleEvaluationContext, strava: StravaEn
     return dg.RunRequest(partition_key=month, tags={IMPORT_TAG: INCREMENTAL})
 
 
-def strava_not_set_up(strava: StravaEnv) -> Optional[str]:
+def strava_not_set_up(strava: StravaEnv) -> str | None:
     """Why an import cannot run yet (no credentials, never authorized), so a new install skips instead of failing."""
     if strava.is_demo():
         return None
@@ -78,9 +80,13 @@ def resume_requests(due: dict, now: float) -> list[dg.RunRequest]:
     requests = []
     incremental = [k for k, v in due.items() if v["mode"] == INCREMENTAL]
     if incremental:
-        requests.append(dg.RunRequest(
-            run_key=f"resume-incremental-{int(max(due[k]['resume_at'] for k in incremental))}",
-            partition_key=MONTHLY.get_last_partition_key(), tags={IMPORT_TAG: INCREMENTAL, RESUMED_TAG: "true"}))
+        requests.append(
+            dg.RunRequest(
+                run_key=f"resume-incremental-{int(max(due[k]['resume_at'] for k in incremental))}",
+                partition_key=MONTHLY.get_last_partition_key(),
+                tags={IMPORT_TAG: INCREMENTAL, RESUMED_TAG: "true"},
+            )
+        )
     for months in contiguous([k for k, v in due.items() if v["mode"] == WINDOW]):
         first, last = months[0], months[-1]
         tags = {IMPORT_TAG: WINDOW, RESUMED_TAG: "true"}
@@ -88,8 +94,13 @@ def resume_requests(due: dict, now: float) -> list[dg.RunRequest]:
         if first == last:
             requests.append(dg.RunRequest(run_key=run_key, partition_key=first, tags=tags, asset_selection=RAW_KEYS))
         else:  # one run over the range, like a backfill with the single-run policy
-            requests.append(dg.RunRequest(run_key=run_key, asset_selection=RAW_KEYS, tags={
-                **tags, ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last}))
+            requests.append(
+                dg.RunRequest(
+                    run_key=run_key,
+                    asset_selection=RAW_KEYS,
+                    tags={**tags, ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last},
+                )
+            )
     return requests
 
 
@@ -98,26 +109,38 @@ def _meta(mat: dg.AssetMaterialization, key: str, default=None):
     return value.value if value is not None else default
 
 
-def _import_in_progress(instance: dg.DagsterInstance) -> Optional[str]:
-    runs = instance.get_runs(filters=dg.RunsFilter(statuses=[
-        dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
-        dg.DagsterRunStatus.STARTED]), limit=50)
+def _import_in_progress(instance: dg.DagsterInstance) -> str | None:
+    runs = instance.get_runs(
+        filters=dg.RunsFilter(
+            statuses=[
+                dg.DagsterRunStatus.QUEUED,
+                dg.DagsterRunStatus.NOT_STARTED,
+                dg.DagsterRunStatus.STARTING,
+                dg.DagsterRunStatus.STARTED,
+            ]
+        ),
+        limit=50,
+    )
     for run in runs:
         if run.asset_selection is None or ACTIVITIES_KEY in run.asset_selection:
             return run.run_id
     return None
 
 
-@dg.sensor(job=strava_refresh, minimum_interval_seconds=15 * 60,
-           default_status=dg.DefaultSensorStatus(automation_default_status().value),
-           description="Imports that stopped at Strava's daily request limit are run again for the same months "
-                       "once the limit resets at 00:00 UTC, until their queue is done.")
+@dg.sensor(
+    job=strava_refresh,
+    minimum_interval_seconds=15 * 60,
+    default_status=dg.DefaultSensorStatus(automation_default_status().value),
+    description="Imports that stopped at Strava's daily request limit are run again for the same months "
+    "once the limit resets at 00:00 UTC, until their queue is done.",
+)
 def strava_resume_after_daily_limit(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     state = json.loads(context.cursor) if context.cursor else {}
-    after: Optional[int] = state.get("after")
+    after: int | None = state.get("after")
     pending: dict = state.get("pending", {})
     records = context.instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=ACTIVITIES_KEY, after_storage_id=after), limit=1000, ascending=True)
+        dg.AssetRecordsFilter(asset_key=ACTIVITIES_KEY, after_storage_id=after), limit=1000, ascending=True
+    )
     for record in records.records:
         after = record.storage_id
         mat = record.asset_materialization
@@ -148,5 +171,6 @@ def strava_resume_after_daily_limit(context: dg.SensorEvaluationContext) -> dg.S
     return dg.SensorResult(run_requests=requests, cursor=cursor())
 
 
-defs = dg.Definitions(jobs=[strava_refresh], schedules=[strava_every_6_hours],
-                      sensors=[strava_resume_after_daily_limit])
+defs = dg.Definitions(
+    jobs=[strava_refresh], schedules=[strava_every_6_hours], sensors=[strava_resume_after_daily_limit]
+)

@@ -3,14 +3,14 @@
 import os
 import time
 from contextlib import ExitStack
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Optional
 
 import dagster as dg
 from dagster_dlt import DagsterDltTranslator
 from dagster_dlt.translator import DltResourceTranslatorData
 
+from orchestration.resources import WAREHOUSE_POOL, LogStream, StravaEnv, demo_from_env, user_errors
 from strava_pipeline import settings
 from strava_pipeline import strava as strava_source
 from strava_pipeline.clock import SystemClock
@@ -18,8 +18,6 @@ from strava_pipeline.config import UserError, warehouse_path
 from strava_pipeline.progress import Reporter
 from strava_pipeline.ratelimit import DAY_S, Budget, day_start
 from strava_pipeline.runner import RunOptions, RunSummary, run_import
-
-from orchestration.resources import WAREHOUSE_POOL, LogStream, StravaEnv, demo_from_env, user_errors
 
 # --------------------------------------------------------------------------------------------- partitions
 
@@ -60,7 +58,7 @@ RAW_GROUP = "raw"
 STRAVA_API_KEY = dg.AssetKey("strava_api")
 GRAIN = {
     "activities": "One row per activity (the summary Strava lists), merged on id; deleted = true once a "
-                  "--reconcile run finds it gone.",
+    "--reconcile run finds it gone.",
     "athlete": "One row per athlete (the authorized one).",
     "athlete_stats": "One row per athlete: the recent, year-to-date and all-time totals Strava computes.",
     "athlete_zones": "One row per athlete: heart-rate and power zone boundaries.",
@@ -87,22 +85,28 @@ class StravaDltTranslator(DagsterDltTranslator):
 
     def get_asset_spec(self, data: DltResourceTranslatorData) -> dg.AssetSpec:
         name = data.resource.name
-        return super().get_asset_spec(data).replace_attributes(
-            key=dg.AssetKey([settings.DATASET_NAME, name]),
-            deps=[STRAVA_API_KEY],
-            description=GRAIN.get(name),
-            group_name=RAW_GROUP,
-            kinds={"dlt", "duckdb"},
-            metadata={"dagster/table_name": f"{settings.DATASET_NAME}.{name}"},
-            partitions_def=MONTHLY,
+        return (
+            super()
+            .get_asset_spec(data)
+            .replace_attributes(
+                key=dg.AssetKey([settings.DATASET_NAME, name]),
+                deps=[STRAVA_API_KEY],
+                description=GRAIN.get(name),
+                group_name=RAW_GROUP,
+                kinds={"dlt", "duckdb"},
+                metadata={"dagster/table_name": f"{settings.DATASET_NAME}.{name}"},
+                partitions_def=MONTHLY,
+            )
         )
 
 
 def raw_specs() -> list[dg.AssetSpec]:
     # the spec of each resource of the dlt source; no pipeline object: that would read the data dir at load time
     translator = StravaDltTranslator()
-    return [translator.get_asset_spec(DltResourceTranslatorData(resource=resource, pipeline=None))
-            for resource in strava_source().resources.values()]
+    return [
+        translator.get_asset_spec(DltResourceTranslatorData(resource=resource, pipeline=None))
+        for resource in strava_source().resources.values()
+    ]
 
 
 # only keys at module level: a module-level list of specs would be loaded as a second definition of the tables
@@ -119,7 +123,7 @@ class ImportConfig(dg.Config):
     zones: bool = False
     reconcile: bool = False
     wait: bool = True
-    max_requests: Optional[int] = None
+    max_requests: int | None = None
 
 
 # ------------------------------------------------------------------------------------------------ the asset
@@ -146,12 +150,12 @@ def next_utc_midnight(epoch: float) -> float:
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool=WAREHOUSE_POOL,
     description="One import run (`uv run strava.py`, or `--start-date/--end-date` over the run's months): lists "
-                "activities, then works through the queue of detail and streams within the rate-limit budget, "
-                "committing in batches under the warehouse lock.",
+    "activities, then works through the queue of detail and streams within the rate-limit budget, "
+    "committing in batches under the warehouse lock.",
 )
 def strava_import(context: dg.AssetExecutionContext, config: ImportConfig, strava: StravaEnv):
     clock = SystemClock()
-    today = datetime.fromtimestamp(clock.now(), timezone.utc).date()
+    today = datetime.fromtimestamp(clock.now(), UTC).date()
     data_dir = strava.resolved_data_dir()
     mode = import_mode(context)
     start, end = (None, None) if mode == INCREMENTAL else import_window(context, today)
@@ -162,8 +166,15 @@ def strava_import(context: dg.AssetExecutionContext, config: ImportConfig, strav
     with user_errors():
         timeout = _request_timeout()
     opts = RunOptions(
-        data_dir=data_dir, start_date=start, end_date=end, detail=config.detail, streams=config.streams,
-        zones=config.zones, wait=config.wait, max_requests=config.max_requests, reconcile=config.reconcile,
+        data_dir=data_dir,
+        start_date=start,
+        end_date=end,
+        detail=config.detail,
+        streams=config.streams,
+        zones=config.zones,
+        wait=config.wait,
+        max_requests=config.max_requests,
+        reconcile=config.reconcile,
         timeout=timeout,
     )
     what = "new activities since the saved cursor" if mode == INCREMENTAL else f"activities of {start} .. {end}"
@@ -171,9 +182,14 @@ def strava_import(context: dg.AssetExecutionContext, config: ImportConfig, strav
     with user_errors(), ExitStack() as stack:
         cfg = strava.strava_config(stack, data_dir, clock)
         strava.announce_wait(context.log, data_dir)
-        summary = run_import(opts, cfg, clock=clock,
-                             reporter=Reporter(stream=LogStream(context.log), interactive=False, clock=clock),
-                             lock_wait_s=strava.lock_wait_s, holder=f"dagster run {context.run.run_id[:8]}")
+        summary = run_import(
+            opts,
+            cfg,
+            clock=clock,
+            reporter=Reporter(stream=LogStream(context.log), interactive=False, clock=clock),
+            lock_wait_s=strava.lock_wait_s,
+            holder=f"dagster run {context.run.run_id[:8]}",
+        )
     if summary.interrupted:
         raise dg.Failure("The import was interrupted; what it fetched is saved and the next run continues.")
     run_meta = run_metadata(summary, mode, start, end, clock.now())
@@ -181,7 +197,8 @@ def strava_import(context: dg.AssetExecutionContext, config: ImportConfig, strav
         context.log.warning(
             f"Daily request limit reached: {summary.remaining_items:,} activities still need detail or streams. "
             f"What was fetched is saved; strava_resume_after_daily_limit runs these months again after "
-            f"{run_meta['resume_after']}.")
+            f"{run_meta['resume_after']}."
+        )
     for failure in summary.failed[:20]:
         context.log.warning(f"Stays queued for the next run: {failure}")
     with strava.writer_lock(context.log, data_dir, holder=f"dagster run {context.run.run_id[:8]} (row counts)"):
@@ -202,7 +219,7 @@ def _request_timeout() -> float:
     return request_timeout()
 
 
-def run_metadata(s: RunSummary, mode: str, start: Optional[date], end: Optional[date], now: float) -> dict:
+def run_metadata(s: RunSummary, mode: str, start: date | None, end: date | None, now: float) -> dict:
     daily = s.stop is not None and s.stop.daily
     meta = {
         "import": INCREMENTAL if mode == INCREMENTAL else f"{start} .. {end}",
@@ -222,7 +239,7 @@ def run_metadata(s: RunSummary, mode: str, start: Optional[date], end: Optional[
         # Strava's daily window restarts at 00:00 UTC; a few minutes later the budget is surely fresh
         resume = next_utc_midnight(now) + 5 * 60
         meta["resume_after_ts"] = resume
-        meta["resume_after"] = datetime.fromtimestamp(resume, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        meta["resume_after"] = datetime.fromtimestamp(resume, UTC).strftime("%Y-%m-%d %H:%M UTC")
     return meta
 
 
@@ -234,11 +251,17 @@ def table_counts(warehouse: Path) -> dict:
         return {}
     with duckdb.connect(str(warehouse), read_only=True) as con:
         catalog = con.sql("select current_database()").fetchone()[0]
-        tables = [r[0] for r in con.sql(
-            "select table_name from information_schema.tables where table_catalog = ? and table_schema = ?",
-            params=[catalog, settings.DATASET_NAME]).fetchall()]
-        return {t: con.sql(f'select count(*) from "{catalog}"."{settings.DATASET_NAME}"."{t}"').fetchone()[0]
-                for t in tables}
+        tables = [
+            r[0]
+            for r in con.sql(
+                "select table_name from information_schema.tables where table_catalog = ? and table_schema = ?",
+                params=[catalog, settings.DATASET_NAME],
+            ).fetchall()
+        ]
+        return {
+            t: con.sql(f'select count(*) from "{catalog}"."{settings.DATASET_NAME}"."{t}"').fetchone()[0]
+            for t in tables
+        }
 
 
 # ------------------------------------------------------------------------------------------------- checks
@@ -257,29 +280,39 @@ def _days(seconds: float) -> str:
     return f"{seconds / DAY_S:.1f} days"
 
 
-@dg.asset_check(asset=ACTIVITIES_KEY, name="freshness", blocking=False,
-                description="The newest activity is at most 7 days old (error after 30) and the last successful "
-                            "load at most a day old.")
+@dg.asset_check(
+    asset=ACTIVITIES_KEY,
+    name="freshness",
+    blocking=False,
+    description="The newest activity is at most 7 days old (error after 30) and the last successful "
+    "load at most a day old.",
+)
 def activities_freshness(context: dg.AssetCheckExecutionContext, strava: StravaEnv) -> dg.AssetCheckResult:
     import duckdb
 
     data_dir = strava.resolved_data_dir()
     warehouse = warehouse_path(data_dir)
     if not warehouse.exists():
-        return dg.AssetCheckResult(passed=False, severity=dg.AssetCheckSeverity.WARN,
-                                   description=f"No warehouse at {warehouse} yet: materialize strava/activities.")
+        return dg.AssetCheckResult(
+            passed=False,
+            severity=dg.AssetCheckSeverity.WARN,
+            description=f"No warehouse at {warehouse} yet: materialize strava/activities.",
+        )
     ds = settings.DATASET_NAME
     with strava.writer_lock(context.log, data_dir, holder=f"dagster run {context.run.run_id[:8]} (freshness)"):
         with duckdb.connect(str(warehouse), read_only=True) as con:
             catalog = con.sql("select current_database()").fetchone()[0]
-            newest = con.sql(f'select max(start_date) from "{catalog}"."{ds}".activities '
-                             "where not coalesce(deleted, false)").fetchone()[0]
-            loaded = con.sql(f'select max(inserted_at) from "{catalog}"."{ds}"._dlt_loads '
-                             "where status = 0").fetchone()[0]
+            newest = con.sql(
+                f'select max(start_date) from "{catalog}"."{ds}".activities where not coalesce(deleted, false)'
+            ).fetchone()[0]
+            loaded = con.sql(f'select max(inserted_at) from "{catalog}"."{ds}"._dlt_loads where status = 0').fetchone()[
+                0
+            ]
     now = time.time()
     if newest is None:
-        return dg.AssetCheckResult(passed=False, severity=dg.AssetCheckSeverity.WARN,
-                                   description="No activity loaded yet.")
+        return dg.AssetCheckResult(
+            passed=False, severity=dg.AssetCheckSeverity.WARN, description="No activity loaded yet."
+        )
     activity_age = now - _epoch(newest)
     load_age = now - _epoch(loaded) if loaded is not None else None
     metadata = {
@@ -292,19 +325,27 @@ def activities_freshness(context: dg.AssetCheckExecutionContext, strava: StravaE
     if activity_age > ACTIVITY_WARN_AGE_S:
         problems.append(f"the newest activity is {_days(activity_age)} old")
     if load_age is None or load_age > LOAD_WARN_AGE_S:
-        problems.append("no load has succeeded in the last 24 hours" if load_age is not None
-                        else "no load has succeeded yet")
-    severity = (dg.AssetCheckSeverity.ERROR if activity_age > ACTIVITY_ERROR_AGE_S
-                else dg.AssetCheckSeverity.WARN)
+        problems.append(
+            "no load has succeeded in the last 24 hours" if load_age is not None else "no load has succeeded yet"
+        )
+    severity = dg.AssetCheckSeverity.ERROR if activity_age > ACTIVITY_ERROR_AGE_S else dg.AssetCheckSeverity.WARN
     return dg.AssetCheckResult(
-        passed=not problems, severity=severity, metadata=metadata,
-        description=("; ".join(problems).capitalize() + ".") if problems else
-        f"Newest activity {_days(activity_age)} old, last load {load_age / 3600:.1f} h ago.")
+        passed=not problems,
+        severity=severity,
+        metadata=metadata,
+        description=("; ".join(problems).capitalize() + ".")
+        if problems
+        else f"Newest activity {_days(activity_age)} old, last load {load_age / 3600:.1f} h ago.",
+    )
 
 
-@dg.asset_check(asset=ACTIVITIES_KEY, name="request_budget", blocking=False,
-                description="Today's Strava request budget (from the rate-limit headers the last run saw) is not "
-                            "spent; shows the work still queued.")
+@dg.asset_check(
+    asset=ACTIVITIES_KEY,
+    name="request_budget",
+    blocking=False,
+    description="Today's Strava request budget (from the rate-limit headers the last run saw) is not "
+    "spent; shows the work still queued.",
+)
 def request_budget(context: dg.AssetCheckExecutionContext, strava: StravaEnv) -> dg.AssetCheckResult:
     data_dir = strava.resolved_data_dir()
     budget = Budget(clock=SystemClock(), state_path=data_dir / settings.BUDGET_FILE)
@@ -316,20 +357,27 @@ def request_budget(context: dg.AssetCheckExecutionContext, strava: StravaEnv) ->
     daily_limit = min(read.limit_day, overall.limit_day)
     metadata = {
         **queue,
-        "read_used_today": read.usage_day, "read_limit_daily": read.limit_day,
-        "read_used_15min": read.usage_15, "read_limit_15min": read.limit_15,
-        "overall_used_today": overall.usage_day, "overall_limit_daily": overall.limit_day,
+        "read_used_today": read.usage_day,
+        "read_limit_daily": read.limit_day,
+        "read_used_15min": read.usage_15,
+        "read_limit_15min": read.limit_15,
+        "overall_used_today": overall.usage_day,
+        "overall_limit_daily": overall.limit_day,
         "requests_left_today": left,
-        "observed_utc": datetime.fromtimestamp(budget.observed_at, timezone.utc).strftime("%Y-%m-%d %H:%M:%S"),
+        "observed_utc": datetime.fromtimestamp(budget.observed_at, UTC).strftime("%Y-%m-%d %H:%M:%S"),
     }
-    resets = datetime.fromtimestamp(next_utc_midnight(time.time()), timezone.utc).strftime("%Y-%m-%d 00:00 UTC")
+    resets = datetime.fromtimestamp(next_utc_midnight(time.time()), UTC).strftime("%Y-%m-%d 00:00 UTC")
     if left <= LOW_BUDGET_SHARE * daily_limit:
         return dg.AssetCheckResult(
-            passed=False, severity=dg.AssetCheckSeverity.WARN, metadata=metadata,
+            passed=False,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata=metadata,
             description=f"Only {left:,} of {daily_limit:,} requests left today: imports stop early until the "
-                        f"budget resets at {resets}.")
-    return dg.AssetCheckResult(passed=True, metadata=metadata,
-                               description=f"{left:,} of {daily_limit:,} requests left today.")
+            f"budget resets at {resets}.",
+        )
+    return dg.AssetCheckResult(
+        passed=True, metadata=metadata, description=f"{left:,} of {daily_limit:,} requests left today."
+    )
 
 
 def _queue_metadata(instance: dg.DagsterInstance) -> dict:
@@ -338,18 +386,19 @@ def _queue_metadata(instance: dg.DagsterInstance) -> dict:
     mat = event.asset_materialization if event else None
     if mat is None:
         return {}
-    return {k: mat.metadata[k].value for k in ("remaining_items", "remaining_requests", "days_left")
-            if k in mat.metadata}
+    return {
+        k: mat.metadata[k].value for k in ("remaining_items", "remaining_requests", "days_left") if k in mat.metadata
+    }
 
 
 def _epoch(value) -> float:
     if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).timestamp()
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
     return float(value)
 
 
 def _iso(value) -> str:
-    return datetime.fromtimestamp(_epoch(value), timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    return datetime.fromtimestamp(_epoch(value), UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 defs = dg.Definitions(assets=[strava_api, strava_import], asset_checks=[activities_freshness, request_budget])

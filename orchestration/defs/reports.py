@@ -2,18 +2,22 @@
 
 import dagster as dg
 
-from strava_pipeline import reports
-
 from orchestration.defs.transform import strava_dbt
 from orchestration.resources import LogStream, StravaEnv, user_errors
+from strava_pipeline import reports
 
 REPORTS_GROUP = "reports"
 SITE_KEY = dg.AssetKey(["reports", "site"])
 # the relations the build snapshots, keyed like the dbt assets (<schema>/<table>); the build treats the optional
 # ones that the dbt project does not have (yet) as empty, so they are no dependency
-READS = sorted({dg.AssetKey([schema, name]) for schema, name in
-                [*reports.SNAPSHOT_TABLES.values(), reports.STREAMS_RELATION, reports.ROUTES_RELATION]}
-               & set(strava_dbt.keys), key=lambda key: key.to_user_string())
+READS = sorted(
+    {
+        dg.AssetKey([schema, name])
+        for schema, name in [*reports.SNAPSHOT_TABLES.values(), reports.STREAMS_RELATION, reports.ROUTES_RELATION]
+    }
+    & set(strava_dbt.keys),
+    key=lambda key: key.to_user_string(),
+)
 
 
 @dg.asset(
@@ -22,7 +26,7 @@ READS = sorted({dg.AssetKey([schema, name]) for schema, name in
     group_name=REPORTS_GROUP,
     kinds={"evidence", "html"},
     description="The Evidence site in <data dir>/reports/site: overview, weekly/monthly, activities, fitness, map "
-                "and data quality pages, built offline from a snapshot of the marts. Needs Node 18+ (20 tested).",
+    "and data quality pages, built offline from a snapshot of the marts. Needs Node 18+ (20 tested).",
 )
 def evidence_site(context: dg.AssetExecutionContext, strava: StravaEnv) -> dg.MaterializeResult:
     data_dir = strava.resolved_data_dir()
@@ -33,14 +37,16 @@ def evidence_site(context: dg.AssetExecutionContext, strava: StravaEnv) -> dg.Ma
         pass
     with user_errors():
         result = reports.build_site(data_dir, out=LogStream(context.log), lock_warehouse=True)
-    return dg.MaterializeResult(metadata={
-        "path": dg.MetadataValue.path(str(result.site_dir)),
-        "pages": result.pages,
-        "size_mb": round(result.size_bytes / 1e6, 1),
-        "build_seconds": round(result.seconds, 1),
-        **{f"step_{name.replace(' ', '_')}_seconds": round(seconds, 1) for name, seconds in result.steps.items()},
-        "serve": f"uv run strava.py{' --demo' if strava.is_demo() else ''} reports serve",
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(result.site_dir)),
+            "pages": result.pages,
+            "size_mb": round(result.size_bytes / 1e6, 1),
+            "build_seconds": round(result.seconds, 1),
+            **{f"step_{name.replace(' ', '_')}_seconds": round(seconds, 1) for name, seconds in result.steps.items()},
+            "serve": f"uv run strava.py{' --demo' if strava.is_demo() else ''} reports serve",
+        }
+    )
 
 
 defs = dg.Definitions(assets=[evidence_site])

@@ -8,18 +8,18 @@ import re
 import subprocess
 import sys
 import warnings
+from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 from packaging import version
 
-from strava_pipeline.config import PROJECT_ROOT
-
 from orchestration.defs.ingest import RAW_GROUP
 from orchestration.resources import WAREHOUSE_POOL, StravaEnv, environ
+from strava_pipeline.config import PROJECT_ROOT
 
 DBT_DIR = PROJECT_ROOT / "dbt_project"
 # Dagster keeps its own manifest next to (not over) the target/ that a `dbt` command in a terminal writes
@@ -62,9 +62,23 @@ def prepare_manifest(project: DbtProject) -> Path:
             return manifest
         env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_LOG_PATH": str(manifest.parent)}
         proc = subprocess.run(
-            [dbt_executable(), "parse", "--quiet", "--project-dir", str(project.project_dir),
-             "--profiles-dir", str(project.profiles_dir), "--target-path", str(project.target_path)],
-            cwd=project.project_dir, env=env, capture_output=True, text=True, timeout=600)
+            [
+                dbt_executable(),
+                "parse",
+                "--quiet",
+                "--project-dir",
+                str(project.project_dir),
+                "--profiles-dir",
+                str(project.profiles_dir),
+                "--target-path",
+                str(project.target_path),
+            ],
+            cwd=project.project_dir,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         if proc.returncode != 0:
             tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
             if manifest.exists():
@@ -88,11 +102,17 @@ def load_manifest(path: Path) -> dict:
         parents = list(dict.fromkeys(node["depends_on"]["nodes"]))
         models = [p for p in parents if p.startswith("model.")]
         config_meta = node.setdefault("config", {}).setdefault("meta", {}) or {}
-        named = ((config_meta.get("dagster") or {}).get("ref")
-                 or ((node.get("meta") or {}).get("dagster") or {}).get("ref"))
+        named = (config_meta.get("dagster") or {}).get("ref") or ((node.get("meta") or {}).get("dagster") or {}).get(
+            "ref"
+        )
         if len(parents) > 1 and models and not named:
-            node["config"]["meta"] = {**config_meta, "dagster": {**(config_meta.get("dagster") or {}),
-                                                                 "ref": {"name": manifest["nodes"][models[0]]["name"]}}}
+            node["config"]["meta"] = {
+                **config_meta,
+                "dagster": {
+                    **(config_meta.get("dagster") or {}),
+                    "ref": {"name": manifest["nodes"][models[0]]["name"]},
+                },
+            }
     return manifest
 
 
@@ -101,8 +121,7 @@ class StravaDbtTranslator(DagsterDbtTranslator):
     marts/fct_activities, seeds/privacy_zones) and grouped by schema; sources keep dagster-dbt's default
     <source>/<table>, which is exactly the key of the raw table asset (strava/activities)."""
 
-    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str,
-                       project: Optional[DbtProject]) -> dg.AssetSpec:
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None) -> dg.AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
         props = self.get_resource_props(manifest, unique_id)
         if props["resource_type"] == "source":

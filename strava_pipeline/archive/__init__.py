@@ -4,13 +4,14 @@ and the import run (import_archive, import_inbox) that loads it into the warehou
 from strava_pipeline.archive.activities_csv import parse_activities_csv
 from strava_pipeline.archive.fit import parse_fit
 from strava_pipeline.archive.gpx import parse_gpx
+
+# after the parsers: the import run needs them
+from strava_pipeline.archive.importer import ImportSummary, InboxItem, import_archive, import_inbox  # noqa: E402
 from strava_pipeline.archive.reader import Archive, ArchiveError, MemberBytes, gunzip, open_archive
+from strava_pipeline.archive.source import strava_archive  # noqa: E402
 from strava_pipeline.archive.tcx import parse_tcx
 from strava_pipeline.archive.tracks import detect_format, parse_track
 from strava_pipeline.archive.types import TRACK_SCHEMA, CsvResult, TrackResult, to_stream_table
-# after the parsers: the import run needs them
-from strava_pipeline.archive.importer import ImportSummary, InboxItem, import_archive, import_inbox  # noqa: E402
-from strava_pipeline.archive.source import strava_archive  # noqa: E402
 
 __all__ = [
     "Archive",

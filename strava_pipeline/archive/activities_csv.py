@@ -21,8 +21,8 @@ import io
 import math
 import re
 from collections import defaultdict
-from datetime import datetime, timezone
-from typing import Callable, Optional
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 from strava_pipeline.archive.sport_types import sport_and_type
 from strava_pipeline.archive.types import CsvResult
@@ -37,13 +37,17 @@ _HEADER_ALIASES = {
     "avg elapsed speed": "average elapsed speed",
 }
 
-_MONTHS = {m: i for i, m in enumerate(
-    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1)}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1)
+}
 # "Oct 5, 2014, 4:15:21 PM" (the real format) and "5 Oct 2014, 16:15:21" (day first, 24 h)
 _DATE_MDY = re.compile(
-    r"^([A-Za-z]{3,9})\.?\s+(\d{1,2}),?\s+(\d{4}),?\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp])?\.?[Mm]?\.?$")
+    r"^([A-Za-z]{3,9})\.?\s+(\d{1,2}),?\s+(\d{4}),?\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp])?\.?[Mm]?\.?$"
+)
 _DATE_DMY = re.compile(
-    r"^(\d{1,2})\s+([A-Za-z]{3,9})\.?,?\s+(\d{4}),?\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp])?\.?[Mm]?\.?$")
+    r"^(\d{1,2})\s+([A-Za-z]{3,9})\.?,?\s+(\d{4}),?\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp])?\.?[Mm]?\.?$"
+)
 
 _TRUE = {"true", "1", "1.0", "yes", "y", "t"}
 _FALSE = {"false", "0", "0.0", "no", "n", "f"}
@@ -58,7 +62,7 @@ def clean_header(cell: str) -> str:
     return " ".join(text.split())
 
 
-def parse_date(value: Optional[str]) -> Optional[str]:
+def parse_date(value: str | None) -> str | None:
     """An Activity Date -> 'YYYY-MM-DDTHH:MM:SSZ' (UTC, as the API writes start_date), or None."""
     if not value:
         return None
@@ -89,7 +93,7 @@ def parse_date(value: Optional[str]) -> Optional[str]:
     except ValueError:
         return None
     if dt.tzinfo is not None:
-        dt = dt.astimezone(timezone.utc).replace(tzinfo=None)
+        dt = dt.astimezone(UTC).replace(tzinfo=None)
     return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -125,11 +129,11 @@ class _Problems:
         return out
 
 
-def _text(value: Optional[str]) -> Optional[str]:
+def _text(value: str | None) -> str | None:
     return value if value not in (None, "") else None
 
 
-def _number(value: Optional[str]) -> Optional[float]:
+def _number(value: str | None) -> float | None:
     if value is None:
         return None
     value = value.strip()
@@ -139,7 +143,7 @@ def _number(value: Optional[str]) -> Optional[float]:
     return x if math.isfinite(x) else None
 
 
-def _bool(value: Optional[str]) -> Optional[bool]:
+def _bool(value: str | None) -> bool | None:
     if value is None or not value.strip():
         return None
     v = value.strip().lower()
@@ -150,12 +154,12 @@ def _bool(value: Optional[str]) -> Optional[bool]:
     raise ValueError(value)
 
 
-def _int(value: Optional[str]) -> Optional[int]:
+def _int(value: str | None) -> int | None:
     x = _number(value)
     return None if x is None else int(round(x))
 
 
-def _gear_id(prefix: str, value: Optional[str]) -> Optional[str]:
+def _gear_id(prefix: str, value: str | None) -> str | None:
     # 'Bike' holds bike ids as floats ("5858926.0"); the API writes gear ids as b<id> for bikes
     # and g<id> for shoes ('Gear' column, empty in the real file: inferred, not observed)
     x = _number(value)
@@ -180,8 +184,10 @@ def parse_activities_csv(data: bytes) -> CsvResult:
         return CsvResult(rows=[], warnings=warnings + [f"activities.csv header cannot be read ({exc})"])
     header = _Header(header_cells)
     if not header.copies("Activity ID"):
-        return CsvResult(rows=[], warnings=warnings + [
-            "activities.csv has no 'Activity ID' column; is it the export's activities.csv?"])
+        return CsvResult(
+            rows=[],
+            warnings=warnings + ["activities.csv has no 'Activity ID' column; is it the export's activities.csv?"],
+        )
 
     known = {n.lower() for n in _COLUMNS_USED} | _COLUMNS_IGNORED
     unknown_cols = [n for n in header.names if n and _HEADER_ALIASES.get(n.lower(), n.lower()) not in known]
@@ -215,15 +221,15 @@ def parse_activities_csv(data: bytes) -> CsvResult:
     return CsvResult(rows=rows, warnings=warnings + problems.lines())
 
 
-def _row(cells: list[str], header: _Header, problems: _Problems, line: int) -> Optional[dict]:
-    def cell(pos: int) -> Optional[str]:
+def _row(cells: list[str], header: _Header, problems: _Problems, line: int) -> dict | None:
+    def cell(pos: int) -> str | None:
         value = cells[pos].strip() if pos < len(cells) else ""
         return value or None
 
-    def copies(name: str) -> list[Optional[str]]:
+    def copies(name: str) -> list[str | None]:
         return [cell(p) for p in header.copies(name)]
 
-    def precise(name: str) -> Optional[str]:
+    def precise(name: str) -> str | None:
         # duplicated names: the last copy is the precise one, earlier copies are fallbacks
         for v in reversed(copies(name)):
             if v is not None:
@@ -239,14 +245,14 @@ def _row(cells: list[str], header: _Header, problems: _Problems, line: int) -> O
         problems.add("no usable Activity ID, row skipped", f"line {line}")
         return None
 
-    def conv(name: str, fn: Callable, value: Optional[str]):
+    def conv(name: str, fn: Callable, value: str | None):
         try:
             return fn(value)
         except (ValueError, OverflowError):
             problems.add(f"unreadable {name!r} left empty", activity_id)
             return None
 
-    def num(name: str) -> Optional[float]:
+    def num(name: str) -> float | None:
         return conv(name, _number, precise(name))
 
     display_type = precise("Activity Type")
@@ -305,7 +311,8 @@ def _row(cells: list[str], header: _Header, problems: _Problems, line: int) -> O
         or conv("Gear", lambda v: _gear_id("g", v), precise("Gear")),
         "suffer_score": num("Relative Effort"),
         "description": _text(cells[header.copies("Activity Description")[0]])
-        if header.copies("Activity Description") else None,
+        if header.copies("Activity Description")
+        else None,
         # export-only fields, snake_case of the CSV header
         "gear_name": precise("Activity Gear"),
         "filename": precise("Filename"),
@@ -331,7 +338,7 @@ def _row(cells: list[str], header: _Header, problems: _Problems, line: int) -> O
     return row
 
 
-def _elapsed(values: list[Optional[str]], activity_id: int, problems: _Problems) -> Optional[int]:
+def _elapsed(values: list[str | None], activity_id: int, problems: _Problems) -> int | None:
     """Seconds from the float copy (second), else the integer copy; report copies that disagree."""
     parsed = []
     for v in values:
@@ -351,8 +358,9 @@ def _elapsed(values: list[Optional[str]], activity_id: int, problems: _Problems)
     return int(round(chosen))
 
 
-def _distance(header: _Header, cells, cell, sport_type: Optional[str], activity_id: int,
-              problems: _Problems) -> Optional[float]:
+def _distance(
+    header: _Header, cells, cell, sport_type: str | None, activity_id: int, problems: _Problems
+) -> float | None:
     """Metres from the precise Distance copy; the display copy (km, nautical miles for Sail) is
     the fallback. A single Distance column is metres unless it sits before 'Filename' like the
     display copy does."""
@@ -385,21 +393,21 @@ def _distance(header: _Header, cells, cell, sport_type: Optional[str], activity_
     if display is None:
         return None
     unit = M_PER_NAUTICAL_MILE if sport_type == "Sail" else M_PER_KM
-    problems.add("metres Distance empty; converted the display Distance (km, nautical miles for Sail)",
-                 activity_id)
+    problems.add("metres Distance empty; converted the display Distance (km, nautical miles for Sail)", activity_id)
     return display * unit
 
 
 def _display_matches(display: float, metres: float) -> bool:
     # rounded (km, 2 decimals) or truncated (Sail, nautical miles, 1 decimal); miles is
     # a guess for exports of accounts set to imperial units
-    return (abs(metres / M_PER_KM - display) <= 0.011
-            or abs(metres / M_PER_MILE - display) <= 0.011
-            or abs(metres / M_PER_NAUTICAL_MILE - display) <= 0.11)
+    return (
+        abs(metres / M_PER_KM - display) <= 0.011
+        or abs(metres / M_PER_MILE - display) <= 0.011
+        or abs(metres / M_PER_NAUTICAL_MILE - display) <= 0.11
+    )
 
 
-def _kilojoules(total_work: Optional[float], average_watts: Optional[float],
-                moving_time: Optional[int]) -> Optional[float]:
+def _kilojoules(total_work: float | None, average_watts: float | None, moving_time: int | None) -> float | None:
     """'Total Work' -> the API's kilojoules. The column is empty in every real file here, so its
     unit is unverified: it is taken as joules (/ 1000), unless average power x moving time (in J)
     is close to 1000 x the value, which means the file already wrote kJ."""
@@ -414,26 +422,105 @@ def _kilojoules(total_work: Optional[float], average_watts: Optional[float],
 
 # Every header the parser reads (lower-case comparison); the rest is reported once as not mapped.
 _COLUMNS_USED = (
-    "Activity ID", "Activity Date", "Activity Name", "Activity Type", "Activity Description",
-    "Elapsed Time", "Distance", "Max Heart Rate", "Relative Effort", "Commute", "Activity Gear",
-    "Filename", "Athlete Weight", "Moving Time", "Max Speed", "Average Speed", "Elevation Gain",
-    "Elevation Loss", "Elevation Low", "Elevation High", "Max Grade", "Average Grade", "Max Cadence",
-    "Average Cadence", "Average Heart Rate", "Max Watts", "Average Watts", "Calories",
-    "Max Temperature", "Average Temperature", "Total Work", "Number of Runs", "Perceived Exertion",
-    "Weighted Average Power", "Prefer Perceived Exertion", "Total Weight Lifted", "From Upload",
-    "Grade Adjusted Distance", "Bike", "Gear", "Average Elapsed Speed", "Dirt Distance", "Total Steps",
-    "Pool Length", "Timer Time", "Media", "Sport Type",
+    "Activity ID",
+    "Activity Date",
+    "Activity Name",
+    "Activity Type",
+    "Activity Description",
+    "Elapsed Time",
+    "Distance",
+    "Max Heart Rate",
+    "Relative Effort",
+    "Commute",
+    "Activity Gear",
+    "Filename",
+    "Athlete Weight",
+    "Moving Time",
+    "Max Speed",
+    "Average Speed",
+    "Elevation Gain",
+    "Elevation Loss",
+    "Elevation Low",
+    "Elevation High",
+    "Max Grade",
+    "Average Grade",
+    "Max Cadence",
+    "Average Cadence",
+    "Average Heart Rate",
+    "Max Watts",
+    "Average Watts",
+    "Calories",
+    "Max Temperature",
+    "Average Temperature",
+    "Total Work",
+    "Number of Runs",
+    "Perceived Exertion",
+    "Weighted Average Power",
+    "Prefer Perceived Exertion",
+    "Total Weight Lifted",
+    "From Upload",
+    "Grade Adjusted Distance",
+    "Bike",
+    "Gear",
+    "Average Elapsed Speed",
+    "Dirt Distance",
+    "Total Steps",
+    "Pool Length",
+    "Timer Time",
+    "Media",
+    "Sport Type",
 )
 # Known columns deliberately left out: weather, display-only or always empty in real exports.
-_COLUMNS_IGNORED = {c.lower() for c in (
-    "Activity Private Note", "Bike Weight", "Average Positive Grade", "Average Negative Grade",
-    "Uphill Time", "Downhill Time", "Other Time", "Type", "Start Time", "Power Count",
-    "Perceived Relative Effort", "Weather Observation Time", "Weather Condition", "Weather Temperature",
-    "Apparent Temperature", "Dewpoint", "Humidity", "Weather Pressure", "Wind Speed", "Wind Gust",
-    "Wind Bearing", "Precipitation Intensity", "Sunrise Time", "Sunset Time", "Moon Phase",
-    "Precipitation Probability", "Precipitation Type", "Cloud Cover", "Weather Visibility", "UV Index",
-    "Weather Ozone", "Jump Count", "Total Grit", "Average Flow", "Flagged", "Newly Explored Distance",
-    "Newly Explored Dirt Distance", "Activity Count", "Carbon Saved", "Training Load", "Intensity",
-    "Average Grade Adjusted Pace", "Total Cycles", "Recovery", "With Pet", "Competition", "Long Run",
-    "For a Cause",
-)}
+_COLUMNS_IGNORED = {
+    c.lower()
+    for c in (
+        "Activity Private Note",
+        "Bike Weight",
+        "Average Positive Grade",
+        "Average Negative Grade",
+        "Uphill Time",
+        "Downhill Time",
+        "Other Time",
+        "Type",
+        "Start Time",
+        "Power Count",
+        "Perceived Relative Effort",
+        "Weather Observation Time",
+        "Weather Condition",
+        "Weather Temperature",
+        "Apparent Temperature",
+        "Dewpoint",
+        "Humidity",
+        "Weather Pressure",
+        "Wind Speed",
+        "Wind Gust",
+        "Wind Bearing",
+        "Precipitation Intensity",
+        "Sunrise Time",
+        "Sunset Time",
+        "Moon Phase",
+        "Precipitation Probability",
+        "Precipitation Type",
+        "Cloud Cover",
+        "Weather Visibility",
+        "UV Index",
+        "Weather Ozone",
+        "Jump Count",
+        "Total Grit",
+        "Average Flow",
+        "Flagged",
+        "Newly Explored Distance",
+        "Newly Explored Dirt Distance",
+        "Activity Count",
+        "Carbon Saved",
+        "Training Load",
+        "Intensity",
+        "Average Grade Adjusted Pace",
+        "Total Cycles",
+        "Recovery",
+        "With Pet",
+        "Competition",
+        "Long Run",
+        "For a Cause",
+    )
+}

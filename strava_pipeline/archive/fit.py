@@ -20,8 +20,7 @@ from __future__ import annotations
 
 import io
 import struct
-from datetime import datetime, timezone
-from typing import Optional
+from datetime import UTC, datetime
 
 import fitdecode
 import numpy as np
@@ -71,10 +70,10 @@ FIT_EPOCH_UNIX = 631065600
 _FIT_MIN_ABSOLUTE = 0x10000000
 
 
-def _epoch(value) -> Optional[float]:
+def _epoch(value) -> float | None:
     if isinstance(value, datetime):
         if value.tzinfo is None:  # FIT times are UTC; fitdecode is tz-aware, be safe anyway
-            value = value.replace(tzinfo=timezone.utc)
+            value = value.replace(tzinfo=UTC)
         return value.timestamp()
     if isinstance(value, int) and not isinstance(value, bool) and value >= _FIT_MIN_ABSOLUTE:
         # some files leave record.timestamp as a bare number (NOTES: antfs-dump.63.fit)
@@ -82,19 +81,19 @@ def _epoch(value) -> Optional[float]:
     return None
 
 
-def _num(value) -> Optional[float]:
+def _num(value) -> float | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     return None
 
 
-def _dev_key(name) -> Optional[str]:
+def _dev_key(name) -> str | None:
     if not isinstance(name, str):
         return None
     return _DEV_ALIASES.get("".join(c for c in name.lower() if c.isalpha()))
 
 
-def _sport_name(fields: dict) -> Optional[str]:
+def _sport_name(fields: dict) -> str | None:
     sport = fields.get("sport")
     if sport is None:
         return None
@@ -117,9 +116,9 @@ def parse_fit(data: bytes) -> TrackResult:
     hr_times: list[float] = []
     hr_values: list[float] = []
     sessions: list[dict] = []
-    sport_msg: Optional[dict] = None
-    file_id: Optional[dict] = None
-    activity: Optional[dict] = None
+    sport_msg: dict | None = None
+    file_id: dict | None = None
+    activity: dict | None = None
     no_timestamp = 0
 
     reader = fitdecode.FitReader(
@@ -153,9 +152,7 @@ def parse_fit(data: bytes) -> TrackResult:
                     no_timestamp += 1
                     continue
                 prev = records[-1] if records else None
-                if prev is not None and prev["_t"] == rec["_t"] and all(
-                    prev.get(k, v) == v for k, v in rec.items()
-                ):
+                if prev is not None and prev["_t"] == rec["_t"] and all(prev.get(k, v) == v for k, v in rec.items()):
                     # one second split over two records (Strava app: position in one, distance
                     # in the other): fill the gaps of the first. Records of the same second
                     # that disagree are both kept (two points, same time).
@@ -179,14 +176,23 @@ def parse_fit(data: bytes) -> TrackResult:
     except fitdecode.FitError as exc:
         damaged = True
         warnings.append(f"FIT file is damaged ({exc}); kept the {len(records)} records read before")
-    except (ValueError, TypeError, KeyError, IndexError, OverflowError, ZeroDivisionError,
-            struct.error, AssertionError) as exc:
+    except (
+        ValueError,
+        TypeError,
+        KeyError,
+        IndexError,
+        OverflowError,
+        ZeroDivisionError,
+        struct.error,
+        AssertionError,
+    ) as exc:
         # on garbage bytes fitdecode can fail with plain Python errors, even its own internal
         # asserts (seen when fuzzing: "assert self._chunk_size <= self._body_bytes_left");
         # that is still a data problem
         damaged = True
-        warnings.append(f"FIT decoder failed ({type(exc).__name__}: {exc}); kept the {len(records)} "
-                        f"records read before")
+        warnings.append(
+            f"FIT decoder failed ({type(exc).__name__}: {exc}); kept the {len(records)} records read before"
+        )
     finally:
         reader.close()
 
@@ -305,7 +311,7 @@ def _hr_asof(epoch: np.ndarray, hr_t: np.ndarray, hr_v: np.ndarray) -> np.ndarra
     return out
 
 
-def _device(file_id: Optional[dict]) -> Optional[str]:
+def _device(file_id: dict | None) -> str | None:
     if not file_id:
         return None
     maker = file_id.get("manufacturer")
@@ -318,7 +324,7 @@ def _device(file_id: Optional[dict]) -> Optional[str]:
     return " ".join(parts) or None
 
 
-def _utc_offset(activity: Optional[dict]) -> Optional[float]:
+def _utc_offset(activity: dict | None) -> float | None:
     """activity.local_timestamp - activity.timestamp when it is a real time-zone offset."""
     if not activity:
         return None
@@ -330,7 +336,7 @@ def _utc_offset(activity: Optional[dict]) -> Optional[float]:
         local_naive = local.replace(tzinfo=None)
     else:
         return None
-    offset = (local_naive - utc.astimezone(timezone.utc).replace(tzinfo=None)).total_seconds()
+    offset = (local_naive - utc.astimezone(UTC).replace(tzinfo=None)).total_seconds()
     # time zones are whole quarter hours within +-14 h; anything else is a bogus local clock
     rounded = round(offset / 900) * 900
     if abs(offset) > _MAX_OFFSET_S or abs(offset - rounded) > 60:

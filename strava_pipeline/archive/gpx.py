@@ -16,7 +16,7 @@ Decisions, from the real files (see the reference NOTES.md):
 
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import UTC
 
 import gpxpy
 import gpxpy.gpx
@@ -59,7 +59,7 @@ def parse_gpx(data: bytes) -> TrackResult:
     try:
         gpx = gpxpy.parse(text)
     except Exception as exc:  # gpxpy wraps XML errors, but value errors can surface raw
-        repaired = close_truncated(text[:_error_offset(text, exc)], "trkpt")
+        repaired = close_truncated(text[: _error_offset(text, exc)], "trkpt")
         gpx = None
         if repaired is not None:
             try:
@@ -81,7 +81,7 @@ def parse_gpx(data: bytes) -> TrackResult:
             for p in segment.points:
                 t = p.time
                 if t is not None and t.tzinfo is None:  # GPX times are UTC when no zone is written
-                    t = t.replace(tzinfo=timezone.utc)
+                    t = t.replace(tzinfo=UTC)
                 epoch.append(t.timestamp() if t is not None else None)
                 lat.append(p.latitude)
                 lng.append(p.longitude)

@@ -21,9 +21,9 @@ import time
 from collections import Counter, deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any
 
 import pyarrow as pa
 from dlt.pipeline.exceptions import PipelineStepFailed
@@ -31,8 +31,14 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from strava_pipeline import settings
 from strava_pipeline.archive.activities_csv import parse_activities_csv
 from strava_pipeline.archive.reader import CSV_NAME, Archive, ArchiveError, MemberBytes, open_archive
-from strava_pipeline.archive.rows import EXTRA_COLUMN, SOURCE, TRACK_FIELDS, activity_row, carried_track_values, \
-    track_values
+from strava_pipeline.archive.rows import (
+    EXTRA_COLUMN,
+    SOURCE,
+    TRACK_FIELDS,
+    activity_row,
+    carried_track_values,
+    track_values,
+)
 from strava_pipeline.archive.source import strava_archive
 from strava_pipeline.archive.tracks import parse_track
 from strava_pipeline.archive.types import CsvResult, TrackResult, to_stream_table
@@ -101,7 +107,7 @@ class ImportSummary:
     """What an import did, for the command line (lines()) and for orchestrators (the fields)."""
 
     archive: Path
-    warehouse: Optional[Path] = None
+    warehouse: Path | None = None
     activities: int = 0  # rows in activities.csv
     written: int = 0  # activity rows written (new or updated, source 'archive')
     kept_api: int = 0  # rows left alone because the API supplied them
@@ -113,7 +119,7 @@ class ImportSummary:
     stream_activities: int = 0  # activities whose streams were written
     points: int = 0  # stream points written
     batches: int = 0
-    athlete_id: Optional[int] = None
+    athlete_id: int | None = None
     athlete_note: str = ""
     warnings: list = field(default_factory=list)
     interrupted: bool = False
@@ -129,11 +135,16 @@ class ImportSummary:
         n = lambda x: f"{x:,}"  # noqa: E731
         out = []
         if self.interrupted:
-            out.append(f"Stopped by Ctrl-C: {n(self.batches)} batch(es) are committed; run the same command again "
-                       "to import the rest (activities already in are not read again).")
-        out.append(f"Activities: {n(self.activities)} in {CSV_NAME}; {n(self.written)} written (source archive)"
-                   + (f", {n(self.kept_api)} kept as the API supplied them" if self.kept_api else "")
-                   + (f", {n(self.kept_deleted)} left deleted (gone from Strava)" if self.kept_deleted else "") + ".")
+            out.append(
+                f"Stopped by Ctrl-C: {n(self.batches)} batch(es) are committed; run the same command again "
+                "to import the rest (activities already in are not read again)."
+            )
+        out.append(
+            f"Activities: {n(self.activities)} in {CSV_NAME}; {n(self.written)} written (source archive)"
+            + (f", {n(self.kept_api)} kept as the API supplied them" if self.kept_api else "")
+            + (f", {n(self.kept_deleted)} left deleted (gone from Strava)" if self.kept_deleted else "")
+            + "."
+        )
         skipped = sum(self.skipped.values())
         line = f"Files: {n(self.files_parsed)} parsed"
         if self.files_damaged:
@@ -142,21 +153,25 @@ class ImportSummary:
         if skipped:
             line += ": " + "; ".join(f"{n(c)} {why}" for why, c in self.skipped.most_common())
         out.append(line + ".")
-        out.append(f"Stream points: {n(self.points)} for {n(self.stream_activities)} activities, "
-                   f"{n(self.batches)} batch(es) in {self.seconds:.1f} s; warehouse: {self.warehouse} (dataset "
-                   f"{settings.DATASET_NAME}).")
+        out.append(
+            f"Stream points: {n(self.points)} for {n(self.stream_activities)} activities, "
+            f"{n(self.batches)} batch(es) in {self.seconds:.1f} s; warehouse: {self.warehouse} (dataset "
+            f"{settings.DATASET_NAME})."
+        )
         if self.warnings:
             out.append(f"{n(len(self.warnings))} warning(s), e.g. {self.warnings[0]}")
         c = self.cost
-        out.append(f"Through the API this history costs {n(c.total)} requests ({n(c.list_pages)} list pages, "
-                   f"{n(c.detail)} detail, {n(c.streams)} streams): {n(c.days())} day(s) at "
-                   f"{n(API_READS_PER_DAY)} a day.")
+        out.append(
+            f"Through the API this history costs {n(c.total)} requests ({n(c.list_pages)} list pages, "
+            f"{n(c.detail)} detail, {n(c.streams)} streams): {n(c.days())} day(s) at "
+            f"{n(API_READS_PER_DAY)} a day."
+        )
         if self.athlete_note:
             out.append(self.athlete_note)
         return out
 
 
-def check_archive(path: Union[str, os.PathLike]) -> tuple[Archive, CsvResult]:
+def check_archive(path: str | os.PathLike) -> tuple[Archive, CsvResult]:
     """Open the archive and read activities.csv, touching nothing else; ArchiveError when it is not an export.
 
     The caller closes the returned Archive."""
@@ -166,10 +181,12 @@ def check_archive(path: Union[str, os.PathLike]) -> tuple[Archive, CsvResult]:
         csv = parse_activities_csv(member)
         if not csv.rows and (csv.warnings or member.damaged):
             # the parser's reasons: empty, unreadable header, no Activity ID column; or a cut-off member
-            reason = (f"{CSV_NAME}: {member.warnings[0]}" if member.warnings else csv.warnings[0])
+            reason = f"{CSV_NAME}: {member.warnings[0]}" if member.warnings else csv.warnings[0]
             reason = reason.split(";")[0].rstrip("?. ")
-            raise ArchiveError(f"{archive.path} is not a usable Strava export ({reason}): pass the "
-                               "export .zip as downloaded from Strava, or the folder it was unpacked into.")
+            raise ArchiveError(
+                f"{archive.path} is not a usable Strava export ({reason}): pass the "
+                "export .zip as downloaded from Strava, or the folder it was unpacked into."
+            )
         if member.damaged:
             csv.warnings[:0] = [f"{CSV_NAME}: {w}" for w in member.warnings]
         return archive, csv
@@ -178,10 +195,18 @@ def check_archive(path: Union[str, os.PathLike]) -> tuple[Archive, CsvResult]:
         raise
 
 
-def import_archive(path: Union[str, os.PathLike], data_dir: Path, reporter: Optional[Reporter] = None, *,
-                   clock=None, lock_wait_s: Optional[float] = 0.0, holder: str = "strava.py import-archive",
-                   batch_activities: int = BATCH_ACTIVITIES, batch_points: int = BATCH_POINTS,
-                   workers: Optional[int] = None) -> ImportSummary:
+def import_archive(
+    path: str | os.PathLike,
+    data_dir: Path,
+    reporter: Reporter | None = None,
+    *,
+    clock=None,
+    lock_wait_s: float | None = 0.0,
+    holder: str = "strava.py import-archive",
+    batch_activities: int = BATCH_ACTIVITIES,
+    batch_points: int = BATCH_POINTS,
+    workers: int | None = None,
+) -> ImportSummary:
     """Import a bulk-export archive (.zip or unpacked folder) into <data_dir>/strava.duckdb (dataset strava).
 
     Raises ArchiveError before anything is written when the path is not a Strava export, and UserError when
@@ -199,8 +224,17 @@ def import_archive(path: Union[str, os.PathLike], data_dir: Path, reporter: Opti
         if csv.rows:
             summary.warehouse = warehouse_path(data_dir)
             with warehouse_lock(data_dir, wait_s=lock_wait_s, holder=holder), bulk_load():
-                _Import(archive, csv.rows, data_dir, reporter, clock or SystemClock(), summary,
-                        batch_activities, batch_points, workers or default_workers()).execute()
+                _Import(
+                    archive,
+                    csv.rows,
+                    data_dir,
+                    reporter,
+                    clock or SystemClock(),
+                    summary,
+                    batch_activities,
+                    batch_points,
+                    workers or default_workers(),
+                ).execute()
     summary.seconds = time.monotonic() - started
     return summary
 
@@ -210,11 +244,16 @@ def adopt_athlete(sql, athlete_id: int) -> None:
 
     The archive names no athlete; an API run learns it (GET /athlete). Call this once the athlete is known, with
     the warehouse lock held; rows that have an athlete are never changed."""
-    for table, mine in (("activities", f"source = '{SOURCE}'"), ("activity_streams", f"source = '{SOURCE}'"),
-                        ("fetch_log", f"status = '{FETCH_STATUS}'")):
+    for table, mine in (
+        ("activities", f"source = '{SOURCE}'"),
+        ("activity_streams", f"source = '{SOURCE}'"),
+        ("fetch_log", f"status = '{FETCH_STATUS}'"),
+    ):
         if table_exists(sql, table) and column_exists(sql, table, "athlete_id"):
-            sql.execute_sql(f"update {sql.make_qualified_table_name(table)} set athlete_id = ? "
-                            f"where athlete_id is null and {mine}", int(athlete_id))
+            sql.execute_sql(
+                f"update {sql.make_qualified_table_name(table)} set athlete_id = ? where athlete_id is null and {mine}",
+                int(athlete_id),
+            )
 
 
 class _Batch:
@@ -231,11 +270,11 @@ class _Job:
     """One activities.csv row on its way into a batch; `future` parses its file (in a worker when there are many)."""
 
     row: dict
-    athlete_id: Optional[int]
-    keep: Optional[str] = None  # the stored row stays as it is: 'api' (the API supplied it) or 'deleted'
-    values: Optional[dict] = None  # file-derived activity values carried over from the stored row
-    member: Optional[str] = None  # the member read, when the file is being parsed
-    future: Optional[Future] = None
+    athlete_id: int | None
+    keep: str | None = None  # the stored row stays as it is: 'api' (the API supplied it) or 'deleted'
+    values: dict | None = None  # file-derived activity values carried over from the stored row
+    member: str | None = None  # the member read, when the file is being parsed
+    future: Future | None = None
 
     def ready(self) -> bool:
         return self.future is None or self.future.done()
@@ -260,19 +299,29 @@ def default_workers() -> int:
 
 
 class _Import:
-    def __init__(self, archive: Archive, rows: list[dict], data_dir: Path, reporter: Reporter, clock,
-                 summary: ImportSummary, batch_activities: int, batch_points: int, workers: int) -> None:
+    def __init__(
+        self,
+        archive: Archive,
+        rows: list[dict],
+        data_dir: Path,
+        reporter: Reporter,
+        clock,
+        summary: ImportSummary,
+        batch_activities: int,
+        batch_points: int,
+        workers: int,
+    ) -> None:
         self.archive, self.rows, self.reporter, self.clock = archive, rows, reporter, clock
         self.summary = summary
         self.batch_activities, self.batch_points = batch_activities, batch_points
         self.workers = workers
         self.pipeline = make_pipeline(data_dir)
-        self.api_rows: dict[int, Optional[int]] = {}  # activity id -> athlete id, for rows the API supplied
+        self.api_rows: dict[int, int | None] = {}  # activity id -> athlete id, for rows the API supplied
         self.deleted: set[int] = set()  # rows a reconcile flagged deleted: an old archive must not bring them back
         self.streams_done: dict[int, str] = {}  # activity id -> fetch_log status ('ok' from the API, or 'archive')
         self.archive_streams: set[int] = set()  # activities with archive points (damaged files have no fetch_log)
         self.stored: dict[int, dict] = {}  # archive rows already in the warehouse, for their file-derived values
-        self.athlete_id: Optional[int] = None
+        self.athlete_id: int | None = None
         self.shown = 0
 
     # ------------------------------------------------------------------------------------------- the warehouse
@@ -288,8 +337,13 @@ class _Import:
             t = sql.make_qualified_table_name
             athletes: set[int] = set()
             if table_exists(sql, "athlete"):
-                athletes |= {r[0] for r in sql.execute_sql(
-                    f"select distinct athlete_id from {t('athlete')} where athlete_id is not null") or []}
+                athletes |= {
+                    r[0]
+                    for r in sql.execute_sql(
+                        f"select distinct athlete_id from {t('athlete')} where athlete_id is not null"
+                    )
+                    or []
+                }
             has_source = table_exists(sql, "activities") and column_exists(sql, "activities", "source")
             if table_exists(sql, "activities"):
                 source = "coalesce(source, 'api')" if has_source else "'api'"
@@ -303,16 +357,27 @@ class _Import:
                         if athlete is not None:
                             athletes.add(athlete)
             if table_exists(sql, "fetch_log"):
-                self.streams_done = {int(aid): status for aid, status in sql.execute_sql(
-                    f"select activity_id, status from {t('fetch_log')} where kind = 'streams' "
-                    f"and status in ('ok', '{FETCH_STATUS}')") or []}
+                self.streams_done = {
+                    int(aid): status
+                    for aid, status in sql.execute_sql(
+                        f"select activity_id, status from {t('fetch_log')} where kind = 'streams' "
+                        f"and status in ('ok', '{FETCH_STATUS}')"
+                    )
+                    or []
+                }
             if table_exists(sql, "activity_streams") and column_exists(sql, "activity_streams", "source"):
-                self.archive_streams = {int(r[0]) for r in sql.execute_sql(
-                    f"select distinct activity_id from {t('activity_streams')} where source = '{SOURCE}'") or []}
+                self.archive_streams = {
+                    int(r[0])
+                    for r in sql.execute_sql(
+                        f"select distinct activity_id from {t('activity_streams')} where source = '{SOURCE}'"
+                    )
+                    or []
+                }
             if has_source and column_exists(sql, "activities", EXTRA_COLUMN):
                 cols = ["id", EXTRA_COLUMN, *TRACK_FIELDS]
-                for values in sql.execute_sql(
-                        f"select {', '.join(cols)} from {t('activities')} where source = '{SOURCE}'") or []:
+                for values in (
+                    sql.execute_sql(f"select {', '.join(cols)} from {t('activities')} where source = '{SOURCE}'") or []
+                ):
                     self.stored[int(values[0])] = _from_warehouse(dict(zip(cols, values)))
             if len(athletes) == 1:
                 self.athlete_id = int(next(iter(athletes)))
@@ -322,11 +387,15 @@ class _Import:
         if self.athlete_id is not None:
             s.athlete_note = f"Athlete: {self.athlete_id} (the one this warehouse already holds)."
         elif athletes:
-            s.athlete_note = (f"Athlete: left empty, this warehouse holds {len(athletes)} athletes and the archive "
-                              "does not say whose it is.")
+            s.athlete_note = (
+                f"Athlete: left empty, this warehouse holds {len(athletes)} athletes and the archive "
+                "does not say whose it is."
+            )
         else:
-            s.athlete_note = ("Athlete: left empty (the archive does not name one); it is filled in once an API run "
-                              "has loaded your profile: run `uv run strava.py`, then this import again.")
+            s.athlete_note = (
+                "Athlete: left empty (the archive does not name one); it is filled in once an API run "
+                "has loaded your profile: run `uv run strava.py`, then this import again."
+            )
 
     # ------------------------------------------------------------------------------------------- the import
     def execute(self) -> None:
@@ -335,12 +404,16 @@ class _Import:
             self.reporter.say("Finishing the load an earlier run left pending...")
             self._load()
         self._read_state()
-        to_parse = sum(1 for r in self.rows if r.get("filename") and r["id"] not in self.streams_done
-                       and r["id"] not in self.archive_streams)
+        to_parse = sum(
+            1
+            for r in self.rows
+            if r.get("filename") and r["id"] not in self.streams_done and r["id"] not in self.archive_streams
+        )
         pool = None
         if self.workers > 1 and to_parse >= PARALLEL_MIN_FILES:
-            pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                       initializer=_ignore_sigint)
+            pool = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_ignore_sigint
+            )
         # files are parsed ahead (in order) so the workers stay busy while the main process loads a batch
         window = 4 * self.workers if pool else 1
         self.reporter.start(len(self.rows), "Archive activities")
@@ -363,7 +436,7 @@ class _Import:
         self._flush(batch)
         prune_loaded_packages(self.pipeline)
 
-    def _start(self, row: dict, pool: Optional[ProcessPoolExecutor]) -> _Job:
+    def _start(self, row: dict, pool: ProcessPoolExecutor | None) -> _Job:
         """Decide what the row needs; read its file's bytes here and hand the parse to the pool (or do it now)."""
         s = self.summary
         aid = row["id"]
@@ -427,7 +500,7 @@ class _Import:
             return _Batch()
         return batch
 
-    def _track(self, job: _Job, track: TrackResult, batch: _Batch) -> Optional[dict]:
+    def _track(self, job: _Job, track: TrackResult, batch: _Batch) -> dict | None:
         s = self.summary
         aid = job.row["id"]
         for w in track.warnings:
@@ -444,8 +517,15 @@ class _Import:
         s.stream_activities += 1
         if not track.damaged:
             # a damaged file's points are kept without this row: the API may still fetch the whole stream
-            batch.fetch_log.append({"activity_id": aid, "kind": "streams", "status": FETCH_STATUS,
-                                    "athlete_id": job.athlete_id, "fetched_at": self._now()})
+            batch.fetch_log.append(
+                {
+                    "activity_id": aid,
+                    "kind": "streams",
+                    "status": FETCH_STATUS,
+                    "athlete_id": job.athlete_id,
+                    "fetched_at": self._now(),
+                }
+            )
         return track_values(track, job.row.get("start_date"))
 
     def _flush(self, batch: _Batch) -> None:
@@ -454,11 +534,21 @@ class _Import:
         # one Arrow table per commit: dlt's per-item overhead would otherwise dominate for thousands of points
         # to_stream_table gives settings.STREAM_SCHEMA, whose activity_id is not null like dlt's column
         streams = [pa.concat_tables(batch.streams)] if batch.streams else []
-        names = [name for name, items in (("activities", batch.activities), ("activity_streams", streams),
-                                          ("fetch_log", batch.fetch_log)) if items]
+        names = [
+            name
+            for name, items in (
+                ("activities", batch.activities),
+                ("activity_streams", streams),
+                ("fetch_log", batch.fetch_log),
+            )
+            if items
+        ]
         started = time.monotonic()
-        self._load(strava_archive(activities=batch.activities, streams=streams,
-                                  fetch_log=batch.fetch_log).with_resources(*names))
+        self._load(
+            strava_archive(activities=batch.activities, streams=streams, fetch_log=batch.fetch_log).with_resources(
+                *names
+            )
+        )
         self.summary.batches += 1
         self.summary.load_seconds += time.monotonic() - started
 
@@ -471,7 +561,7 @@ class _Import:
             self.reporter.say("warning: more warnings follow; the summary counts them.")
 
     def _now(self) -> str:
-        return datetime.fromtimestamp(self.clock.now(), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return datetime.fromtimestamp(self.clock.now(), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _from_warehouse(row: dict) -> dict:
@@ -481,7 +571,7 @@ def _from_warehouse(row: dict) -> dict:
         if isinstance(value, str) and key in (EXTRA_COLUMN, "start_latlng", "end_latlng"):
             value = json.loads(value)
         elif isinstance(value, datetime):
-            value = value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            value = value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         out[key] = value
     return out
 
@@ -496,16 +586,22 @@ class InboxItem:
     name: str
     status: str  # imported | duplicate | failed | interrupted | waiting
     path: Path
-    summary: Optional[ImportSummary] = None
-    error: Optional[str] = None
+    summary: ImportSummary | None = None
+    error: str | None = None
 
 
 def inbox_dir(data_dir: Path) -> Path:
     return data_dir / INBOX_SUBDIR
 
 
-def import_inbox(data_dir: Path, reporter: Optional[Reporter] = None, *, clock=None, min_age_s: float = 60.0,
-                 lock_wait_s: Optional[float] = 600.0) -> list[InboxItem]:
+def import_inbox(
+    data_dir: Path,
+    reporter: Reporter | None = None,
+    *,
+    clock=None,
+    min_age_s: float = 60.0,
+    lock_wait_s: float | None = 600.0,
+) -> list[InboxItem]:
     """Import every archive (.zip or unpacked folder) dropped into <data_dir>/inbox/, oldest first, once.
 
     An imported archive moves to inbox/done/ and its sha256 goes into inbox/done/imported.jsonl, so the same zip
@@ -521,8 +617,13 @@ def import_inbox(data_dir: Path, reporter: Optional[Reporter] = None, *, clock=N
     known = _ledger_hashes(ledger)
     now = time.time()
     items: list[InboxItem] = []
-    candidates = [p for p in inbox.iterdir() if not p.name.startswith(".") and p.name not in (INBOX_DONE, INBOX_FAILED)
-                  and not p.name.lower().endswith(_PARTIAL_SUFFIXES)]
+    candidates = [
+        p
+        for p in inbox.iterdir()
+        if not p.name.startswith(".")
+        and p.name not in (INBOX_DONE, INBOX_FAILED)
+        and not p.name.lower().endswith(_PARTIAL_SUFFIXES)
+    ]
     for path in sorted(candidates, key=lambda p: (_latest_mtime(p), p.name)):
         if now - _latest_mtime(path) < min_age_s:
             items.append(InboxItem(path.name, "waiting", path))
@@ -532,8 +633,9 @@ def import_inbox(data_dir: Path, reporter: Optional[Reporter] = None, *, clock=N
             items.append(InboxItem(path.name, "duplicate", _move(path, done)))
             continue
         try:
-            summary = import_archive(path, data_dir, reporter, clock=clock, lock_wait_s=lock_wait_s,
-                                     holder="import_inbox")
+            summary = import_archive(
+                path, data_dir, reporter, clock=clock, lock_wait_s=lock_wait_s, holder="import_inbox"
+            )
         except ArchiveError as exc:
             target = _move(path, failed)
             target.with_name(target.name + ".error.txt").write_text(f"{exc}\n")
@@ -544,8 +646,18 @@ def import_inbox(data_dir: Path, reporter: Optional[Reporter] = None, *, clock=N
             break
         target = _move(path, done)
         with open(ledger, "a") as fh:
-            fh.write(json.dumps({"name": path.name, "sha256": digest, "imported_at": _utc_now(),
-                                 "activities": summary.activities, "points": summary.points}) + "\n")
+            fh.write(
+                json.dumps(
+                    {
+                        "name": path.name,
+                        "sha256": digest,
+                        "imported_at": _utc_now(),
+                        "activities": summary.activities,
+                        "points": summary.points,
+                    }
+                )
+                + "\n"
+            )
         if digest:
             known.add(digest)
         items.append(InboxItem(path.name, "imported", target, summary))
@@ -600,4 +712,4 @@ def _move(path: Path, folder: Path) -> Path:
 
 
 def _utc_now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

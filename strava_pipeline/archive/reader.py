@@ -12,7 +12,6 @@ import os
 import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
-from typing import Optional, Union
 
 CSV_NAME = "activities.csv"
 GZIP_MAGIC = b"\x1f\x8b"
@@ -41,7 +40,7 @@ class MemberBytes(bytes):
     damaged: bool
     warnings: list[str]
 
-    def __new__(cls, data: bytes, name: str, damaged: bool = False, warnings: Optional[list[str]] = None):
+    def __new__(cls, data: bytes, name: str, damaged: bool = False, warnings: list[str] | None = None):
         obj = super().__new__(cls, data)
         obj.name = name
         obj.damaged = damaged
@@ -63,7 +62,7 @@ def gunzip(data: bytes, limit: int = MAX_MEMBER_BYTES) -> tuple[bytes, bool, lis
         d = zlib.decompressobj(wbits=31)  # 31: gzip header and trailer
         i = pos
         while i < len(data) and not d.eof:
-            chunk = data[i:i + _READ_CHUNK]
+            chunk = data[i : i + _READ_CHUNK]
             saved = d.copy()
             try:
                 piece = d.decompress(chunk, max(limit - total, 1))
@@ -102,13 +101,13 @@ def _salvage(d, chunk: bytes, step: int = 64) -> bytes:
     out = []
     for j in range(0, len(chunk), step):
         try:
-            out.append(d.decompress(chunk[j:j + step]))
+            out.append(d.decompress(chunk[j : j + step]))
         except zlib.error:
             break
     return b"".join(out)
 
 
-def _clean_relpath(relpath: str) -> Optional[str]:
+def _clean_relpath(relpath: str) -> str | None:
     """Normalise a member path from the CSV; None when it is absolute or climbs out of the root."""
     rel = relpath.strip().replace("\\", "/")
     if not rel or rel.startswith("/") or (len(rel) > 1 and rel[1] == ":"):
@@ -147,7 +146,7 @@ class Archive:
         pass
 
     # --- public API -------------------------------------------------------------------------
-    def __enter__(self) -> "Archive":
+    def __enter__(self) -> Archive:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -160,7 +159,7 @@ class Archive:
             raise ArchiveError(f"{CSV_NAME} disappeared from {self.path}; check the export is complete and retry.")
         return data
 
-    def resolve(self, relpath: Optional[str]) -> Optional[str]:
+    def resolve(self, relpath: str | None) -> str | None:
         """The member path that relpath (a Filename from the CSV) refers to, or None when missing or unsafe."""
         if not relpath or not relpath.strip():
             return None
@@ -173,7 +172,7 @@ class Archive:
                 return candidate
         return None
 
-    def open_member(self, relpath: Optional[str]) -> Optional[MemberBytes]:
+    def open_member(self, relpath: str | None) -> MemberBytes | None:
         """The member's bytes, gunzipped when gzip; None when it is not in the archive.
 
         The result is a MemberBytes: `.name` is the member read, `.damaged`/`.warnings` say
@@ -209,8 +208,7 @@ class _ZipArchive(Archive):
                 f"{path} has no {CSV_NAME} at its root (or in a single top-level folder): pass the "
                 f"export .zip exactly as Strava sent it."
             )
-        self._infos = {name[len(self._prefix):]: info for name, info in infos.items()
-                       if name.startswith(self._prefix)}
+        self._infos = {name[len(self._prefix) :]: info for name, info in infos.items() if name.startswith(self._prefix)}
         try:
             # a zip with a broken directory can list its names and still fail on every read
             with zf.open(self._infos[CSV_NAME]) as fh:
@@ -257,7 +255,7 @@ class _FolderArchive(Archive):
         super().__init__(path, "folder")
         self._root = root.resolve()
 
-    def _full(self, rel: str) -> Optional[Path]:
+    def _full(self, rel: str) -> Path | None:
         full = (self._root / rel).resolve()
         # resolve() follows symlinks: a link pointing outside the export is refused too
         if not full.is_relative_to(self._root) or not full.is_file():
@@ -286,7 +284,7 @@ class _FolderArchive(Archive):
         return data, False, []
 
 
-def _find_root(names) -> Optional[str]:
+def _find_root(names) -> str | None:
     """'' when activities.csv is at the root, 'folder/' when one top-level folder holds it, else None."""
     names = set(names)
     if CSV_NAME in names:
@@ -296,7 +294,7 @@ def _find_root(names) -> Optional[str]:
     return f"{holders[0]}/" if len(holders) == 1 else None
 
 
-def open_archive(path: Union[str, os.PathLike]) -> Archive:
+def open_archive(path: str | os.PathLike) -> Archive:
     """Open a Strava export given as the .zip file or the folder it was unpacked into.
 
     Raises ArchiveError (a one-sentence message saying what to do) when the path does not exist,
@@ -311,8 +309,7 @@ def open_archive(path: Union[str, os.PathLike]) -> Archive:
     if p.is_dir():
         root = p
         if not (p / CSV_NAME).is_file():
-            subs = [c for c in p.iterdir()
-                    if c.is_dir() and c.name not in _JUNK_TOP_LEVEL and (c / CSV_NAME).is_file()]
+            subs = [c for c in p.iterdir() if c.is_dir() and c.name not in _JUNK_TOP_LEVEL and (c / CSV_NAME).is_file()]
             if len(subs) != 1:
                 raise ArchiveError(
                     f"{p} has no {CSV_NAME} (nor a single sub-folder with one): pass the folder the "
@@ -321,9 +318,7 @@ def open_archive(path: Union[str, os.PathLike]) -> Archive:
             root = subs[0]
         return _FolderArchive(p, root)
     if not p.is_file():
-        raise ArchiveError(
-            f"{p} is neither a file nor a folder: pass the Strava export .zip or its unpacked folder."
-        )
+        raise ArchiveError(f"{p} is neither a file nor a folder: pass the Strava export .zip or its unpacked folder.")
     try:
         is_zip = zipfile.is_zipfile(p)
     except OSError as exc:

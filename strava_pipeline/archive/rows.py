@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta, timezone
-from typing import Any, Optional
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -24,21 +24,32 @@ FROM_TRACK_KEY = "from_track"
 # Averages are over the recorded points (zeros kept for power, left out for cadence): close to, not exactly,
 # what Strava computes, and replaced by Strava's own values when the API lists the activity.
 TRACK_FIELDS = (
-    "start_date", "start_date_local", "utc_offset", "start_latlng", "end_latlng", "has_heartrate",
-    "average_heartrate", "max_heartrate", "average_watts", "max_watts", "average_cadence", "average_temp",
-    "elev_high", "elev_low",
+    "start_date",
+    "start_date_local",
+    "utc_offset",
+    "start_latlng",
+    "end_latlng",
+    "has_heartrate",
+    "average_heartrate",
+    "max_heartrate",
+    "average_watts",
+    "max_watts",
+    "average_cadence",
+    "average_temp",
+    "elev_high",
+    "elev_low",
 )
 
 
 def _iso(dt: datetime) -> str:
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _round(x: Optional[float], digits: int = 1) -> Optional[float]:
+def _round(x: float | None, digits: int = 1) -> float | None:
     return None if x is None or not math.isfinite(x) else round(float(x), digits)
 
 
-def _stat(table: pa.Table, column: str, fn: str, drop_zeros: bool = False) -> Optional[float]:
+def _stat(table: pa.Table, column: str, fn: str, drop_zeros: bool = False) -> float | None:
     values = table.column(column)
     if drop_zeros:
         values = pc.filter(values, pc.not_equal(values, 0.0))
@@ -47,7 +58,7 @@ def _stat(table: pa.Table, column: str, fn: str, drop_zeros: bool = False) -> Op
     return getattr(pc, fn)(values).as_py()
 
 
-def _fix(table: pa.Table, last: bool) -> Optional[list[float]]:
+def _fix(table: pa.Table, last: bool) -> list[float] | None:
     """[lat, lng] of the first (last) real fix; (0, 0) is what some devices write before a fix."""
     lat, lng = table.column("lat"), table.column("lng")
     ok = pc.and_(pc.is_valid(lat), pc.invert(pc.and_(pc.equal(lat, 0.0), pc.equal(lng, 0.0))))
@@ -58,7 +69,7 @@ def _fix(table: pa.Table, last: bool) -> Optional[list[float]]:
     return [lat[i].as_py(), lng[i].as_py()]
 
 
-def track_values(track: TrackResult, start_date: Optional[str]) -> dict[str, Any]:
+def track_values(track: TrackResult, start_date: str | None) -> dict[str, Any]:
     """What the activity file says about the activity, under the API's field names (None: not in the file)."""
     t = track.table
     start = start_date or (_iso(track.start_time_utc) if track.start_time_utc else None)
@@ -85,7 +96,7 @@ def track_values(track: TrackResult, start_date: Optional[str]) -> dict[str, Any
     }
 
 
-def activity_row(csv_row: dict, athlete_id: Optional[int], track: Optional[dict] = None) -> dict:
+def activity_row(csv_row: dict, athlete_id: int | None, track: dict | None = None) -> dict:
     """An `activities` row: the CSV's API-named fields, gaps filled from the file's values (`track`, from
     track_values), everything export-only in archive_fields, plus athlete_id, source and the deleted flag."""
     row: dict[str, Any] = {}

@@ -1,6 +1,7 @@
 """The dlt source `strava_archive`: a bulk-export import into the same raw tables the `strava` source feeds."""
 
-from typing import Any, Iterable, Optional
+from collections.abc import Iterable
+from typing import Any
 
 import dlt
 from dlt.sources import DltResource
@@ -15,15 +16,16 @@ RESOURCES = ("activities", "activity_streams", "fetch_log")
 
 def activities_resource(rows: Iterable[Any]) -> DltResource:
     """activities: one row per activity id, merged on id like the API's list (rows from rows.activity_row)."""
-    return dlt.resource(rows, name="activities", primary_key="id", write_disposition="merge",
-                        columns=ARCHIVE_ACTIVITY_COLUMNS)
+    return dlt.resource(
+        rows, name="activities", primary_key="id", write_disposition="merge", columns=ARCHIVE_ACTIVITY_COLUMNS
+    )
 
 
 @dlt.source(name="strava_archive", max_table_nesting=1)
 def strava_archive(
-    activities: Optional[list] = None,
-    streams: Optional[list] = None,
-    fetch_log: Optional[list] = None,
+    activities: list | None = None,
+    streams: list | None = None,
+    fetch_log: list | None = None,
 ):
     """The `strava_archive` source: activities.csv rows, the activity files as streams, and their fetch_log rows.
 

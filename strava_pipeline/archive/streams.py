@@ -7,8 +7,8 @@ derived value (relative time, distance from GPS, speed from distance, the moving
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Optional, Sequence
+from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import numpy as np
 import pyarrow as pa
@@ -21,7 +21,7 @@ MOVING_MIN_SPEED = 0.3
 
 # Times before 1990 cannot come from a working GPS/FIT clock (the FIT epoch is 1989-12-31);
 # Mojstrovka.gpx has 1901-12-13, i.e. -2**31 s, a broken clock.
-EARLIEST_PLAUSIBLE_EPOCH = datetime(1990, 1, 1, tzinfo=timezone.utc).timestamp()
+EARLIEST_PLAUSIBLE_EPOCH = datetime(1990, 1, 1, tzinfo=UTC).timestamp()
 # A point this far from the median time of its file is a corrupt timestamp (the damaged Strava
 # app FIT decodes one record as 2085), not a long activity.
 MAX_SPREAD_FROM_MEDIAN_S = 30 * 86400
@@ -123,7 +123,7 @@ def build_track(
     watts: Sequence = None,
     temp: Sequence = None,
     warnings: list[str],
-) -> tuple[pa.Table, Optional[datetime]]:
+) -> tuple[pa.Table, datetime | None]:
     """Build the TRACK_SCHEMA table from raw columns; returns it with the UTC time of `time == 0`.
 
     epoch: UTC seconds since 1970 per point (NaN/None = no time). Implausible times become null
@@ -134,14 +134,17 @@ def build_track(
     t = as_float_array(epoch, n).copy()
     bad = implausible_times(t)
     if bad.any():
-        warnings.append(f"{int(bad.sum())} of {n} point times are implausible (before 1990 or a month "
-                        f"away from the rest); their time is left null")
+        warnings.append(
+            f"{int(bad.sum())} of {n} point times are implausible (before 1990 or a month "
+            f"away from the rest); their time is left null"
+        )
         t[bad] = np.nan
 
     la = as_float_array(lat, n).copy()
     lo = as_float_array(lng, n).copy()
-    no_fix = (~np.isfinite(la) | ~np.isfinite(lo) | (np.abs(la) > 90) | (np.abs(lo) > 180)
-              | ((la == 0) & (lo == 0)))  # 0,0 is what devices write before the first fix
+    no_fix = (
+        ~np.isfinite(la) | ~np.isfinite(lo) | (np.abs(la) > 90) | (np.abs(lo) > 180) | ((la == 0) & (lo == 0))
+    )  # 0,0 is what devices write before the first fix
     la[no_fix] = np.nan
     lo[no_fix] = np.nan
 
@@ -171,7 +174,7 @@ def build_track(
     time_col = pa.nulls(n, pa.int32())
     if finite_t.any():
         t0 = float(np.min(t[finite_t]))
-        start = datetime.fromtimestamp(t0, timezone.utc)
+        start = datetime.fromtimestamp(t0, UTC)
         rel = np.round(np.where(finite_t, t - t0, 0.0))
         too_big = rel > _INT32_MAX
         if too_big.any():  # cannot happen after the plausibility rule; kept so int32 never wraps

@@ -16,8 +16,7 @@ Decisions, from the real files (see the reference NOTES.md):
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Optional
+from datetime import UTC, datetime
 from xml.etree.ElementTree import ParseError, XMLPullParser
 
 from strava_pipeline.archive.streams import build_track
@@ -39,10 +38,11 @@ def parse_tcx(data: bytes) -> TrackResult:
     if reason:
         return _failed_with(warnings, reason)
 
-    cols: dict[str, list] = {k: [] for k in
-                             ("epoch", "lat", "lng", "altitude", "distance", "speed", "heartrate", "cadence", "watts")}
-    sport: Optional[str] = None
-    device: Optional[str] = None
+    cols: dict[str, list] = {
+        k: [] for k in ("epoch", "lat", "lng", "altitude", "distance", "speed", "heartrate", "cadence", "watts")
+    }
+    sport: str | None = None
+    device: str | None = None
     bad_times = 0
     damaged = False
 
@@ -51,7 +51,7 @@ def parse_tcx(data: bytes) -> TrackResult:
     elems: list = []
     try:
         for offset in range(0, len(text), _CHUNK):
-            parser.feed(text[offset:offset + _CHUNK])
+            parser.feed(text[offset : offset + _CHUNK])
             for event, elem in parser.read_events():
                 if event == "start":
                     name = local_name(elem.tag)
@@ -67,14 +67,20 @@ def parse_tcx(data: bytes) -> TrackResult:
                         bad_times += 1
                     if elems:  # drop the finished point so memory stays flat on big files
                         elems[-1].remove(elem)
-                elif name == "Name" and len(names) >= 2 and names[-1] == "Creator" \
-                        and names[-2] == "Activity" and device is None:
+                elif (
+                    name == "Name"
+                    and len(names) >= 2
+                    and names[-1] == "Creator"
+                    and names[-2] == "Activity"
+                    and device is None
+                ):
                     device = (elem.text or "").strip() or None
         parser.close()
     except ParseError as exc:
         damaged = True
-        warnings.append(f"TCX is cut short or malformed ({exc}); kept the {len(cols['epoch'])} "
-                        f"trackpoints before the damage")
+        warnings.append(
+            f"TCX is cut short or malformed ({exc}); kept the {len(cols['epoch'])} trackpoints before the damage"
+        )
 
     n = len(cols["epoch"])
     if n == 0:
@@ -84,13 +90,14 @@ def parse_tcx(data: bytes) -> TrackResult:
 
     epoch = cols.pop("epoch")
     table, start = build_track(epoch=epoch, warnings=warnings, **cols)
-    return TrackResult(table=table, start_time_utc=start, sport=sport, device=device,
-                       warnings=warnings, damaged=damaged)
+    return TrackResult(
+        table=table, start_time_utc=start, sport=sport, device=device, warnings=warnings, damaged=damaged
+    )
 
 
 def _read_trackpoint(tp, cols: dict[str, list]) -> bool:
     """Append one <Trackpoint> to the columns; False when its time is missing or unreadable."""
-    values: dict[str, Optional[float]] = {}
+    values: dict[str, float | None] = {}
     epoch = None
     cadence = None
     run_cadence = None
@@ -132,7 +139,7 @@ def _read_trackpoint(tp, cols: dict[str, list]) -> bool:
     return epoch is not None
 
 
-def _float(text: Optional[str]) -> Optional[float]:
+def _float(text: str | None) -> float | None:
     if text is None:
         return None
     try:
@@ -141,7 +148,7 @@ def _float(text: Optional[str]) -> Optional[float]:
         return None
 
 
-def _epoch(text: Optional[str]) -> Optional[float]:
+def _epoch(text: str | None) -> float | None:
     """ISO 8601 time ('...Z', '.000Z', '+01:00') -> UTC epoch seconds; a time without zone is UTC."""
     if not text:
         return None
@@ -151,7 +158,7 @@ def _epoch(text: Optional[str]) -> Optional[float]:
     except ValueError:
         return None
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
     return dt.timestamp()
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 from strava_pipeline.archive.fit import parse_fit
 from strava_pipeline.archive.gpx import parse_gpx
 from strava_pipeline.archive.tcx import parse_tcx
@@ -13,7 +11,7 @@ from strava_pipeline.archive.xmltext import root_name
 PARSERS = {"fit": parse_fit, "gpx": parse_gpx, "tcx": parse_tcx}
 
 
-def detect_format(data: bytes, name: Optional[str] = None) -> Optional[str]:
+def detect_format(data: bytes, name: str | None = None) -> str | None:
     """'fit', 'gpx', 'tcx' or None. The content decides first: the real export lists a
     `.bin.gz` (older 2024 export), so extensions cannot be trusted; the name is the fallback
     for content too damaged to recognise."""
@@ -34,7 +32,7 @@ def detect_format(data: bytes, name: Optional[str] = None) -> Optional[str]:
     return None
 
 
-def parse_track(data: bytes, name: Optional[str] = None) -> TrackResult:
+def parse_track(data: bytes, name: str | None = None) -> TrackResult:
     """Detect the format and parse; an unrecognised file gives an empty damaged result.
 
     When data is a reader.MemberBytes that was cut short, the result is damaged too and

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Optional
 
 import numpy as np
 import pyarrow as pa
@@ -38,12 +37,12 @@ class TrackResult:
     """
 
     table: pa.Table
-    start_time_utc: Optional[datetime] = None
-    sport: Optional[str] = None
-    device: Optional[str] = None
+    start_time_utc: datetime | None = None
+    sport: str | None = None
+    device: str | None = None
     warnings: list[str] = field(default_factory=list)
     damaged: bool = False
-    utc_offset_s: Optional[float] = None
+    utc_offset_s: float | None = None
 
     @property
     def points(self) -> int:
@@ -63,13 +62,12 @@ def failed(warning: str, **kwargs) -> TrackResult:
     return TrackResult(table=empty_track_table(), damaged=True, warnings=[warning], **kwargs)
 
 
-def to_stream_table(
-    track: pa.Table, activity_id: int, athlete_id: Optional[int], source: str = "archive"
-) -> pa.Table:
+def to_stream_table(track: pa.Table, activity_id: int, athlete_id: int | None, source: str = "archive") -> pa.Table:
     """Add the caller's columns to a TRACK_SCHEMA table, giving a settings.STREAM_SCHEMA table."""
     n = track.num_rows
     extra = {
-        "athlete_id": pa.array(np.full(n, athlete_id, dtype=np.int64)) if athlete_id is not None
+        "athlete_id": pa.array(np.full(n, athlete_id, dtype=np.int64))
+        if athlete_id is not None
         else pa.nulls(n, pa.int64()),
         "activity_id": pa.array(np.full(n, activity_id, dtype=np.int64)),
         "source": pa.array([source] * n, type=pa.string()),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from typing import Optional
 
 _DECL_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding=["']([A-Za-z0-9._-]+)["']""")
 _DOCTYPE = re.compile(r"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
@@ -36,13 +35,13 @@ _ROOT = re.compile(r"<(?![?!])(?:[A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)")
 _PROLOG_NOISE = re.compile(r"<\?.*?\?>|<!--.*?-->", re.DOTALL)
 
 
-def root_name(head: str) -> Optional[str]:
+def root_name(head: str) -> str | None:
     """Local name of the document's first element ('gpx', 'TrainingCenterDatabase'), from its start."""
     m = _ROOT.search(_PROLOG_NOISE.sub("", head))
     return m.group(1) if m else None
 
 
-def refuse_dtd(text: str) -> Optional[str]:
+def refuse_dtd(text: str) -> str | None:
     """A reason to refuse the document, or None. Activity files never need a DTD, and entity
     declarations are how XML bombs and external-entity reads work, whatever parser runs next."""
     if _DOCTYPE.search(text):
@@ -60,7 +59,7 @@ def local_name(tag) -> str:
 _TAG = re.compile(r"<(/?)([A-Za-z_][\w:.-]*)[^<>]*?(/?)>")
 
 
-def close_truncated(text: str, last_complete: str) -> Optional[str]:
+def close_truncated(text: str, last_complete: str) -> str | None:
     """Cut text after the last `</last_complete>` and close the elements still open there.
 
     Used when a file was cut short (a truncated .gz): the points before the cut become a

@@ -25,14 +25,27 @@ def main(argv=None) -> int:
     ap.add_argument("--client-id", default="demo")
     ap.add_argument("--client-secret", default="demo-secret")
     ap.add_argument("--state-file", type=Path, default=None, help="keep OAuth tokens valid across restarts")
-    ap.add_argument("--limits", default="200,2000,100,1000",
-                    help="overall_15min,overall_daily,read_15min,read_daily (default: Strava's)")
+    ap.add_argument(
+        "--limits",
+        default="200,2000,100,1000",
+        help="overall_15min,overall_daily,read_15min,read_daily (default: Strava's)",
+    )
     args = ap.parse_args(argv)
     limits = RateLimits(*[int(x) for x in args.limits.split(",")])
-    athlete = "replay" if args.replay else AthleteSpec(seed=args.seed, first_day=args.first_day,
-                                                         activities_per_week=args.per_week)
-    fake = FakeStrava(athlete=athlete, limits=limits, state_file=args.state_file, client_id=args.client_id,
-                      client_secret=args.client_secret, host=args.host, port=args.port)
+    athlete = (
+        "replay"
+        if args.replay
+        else AthleteSpec(seed=args.seed, first_day=args.first_day, activities_per_week=args.per_week)
+    )
+    fake = FakeStrava(
+        athlete=athlete,
+        limits=limits,
+        state_file=args.state_file,
+        client_id=args.client_id,
+        client_secret=args.client_secret,
+        host=args.host,
+        port=args.port,
+    )
     base_url = fake.start()
     refresh = fake.issue_refresh_token()
     print(f"base_url       {base_url}", flush=True)
@@ -42,8 +55,10 @@ def main(argv=None) -> int:
     print(f"client_secret  {fake.client_secret}")
     print(f"refresh_token  {refresh}")
     print(f"athlete_id     {fake.athlete_id}")
-    print(f"try: curl -s -X POST {fake.token_url} -d client_id={fake.client_id} -d client_secret={fake.client_secret}"
-          f" -d grant_type=refresh_token -d refresh_token={refresh}")
+    print(
+        f"try: curl -s -X POST {fake.token_url} -d client_id={fake.client_id} -d client_secret={fake.client_secret}"
+        f" -d grant_type=refresh_token -d refresh_token={refresh}"
+    )
     print("Ctrl-C stops it.", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

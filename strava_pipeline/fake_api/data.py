@@ -10,14 +10,20 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
-from typing import Optional
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from strava_pipeline.fake_api.metrics import MILE_M, Derived, Zones, iso, pace_distribution, suffer_score, \
-    summary_metrics
+from strava_pipeline.fake_api.metrics import (
+    MILE_M,
+    Derived,
+    Zones,
+    iso,
+    pace_distribution,
+    suffer_score,
+    summary_metrics,
+)
 from strava_pipeline.fake_api.store import Dataset, Record, parse_time
 from strava_pipeline.fake_api.streams import StreamCache, StreamSpec, generate
 
@@ -32,8 +38,15 @@ FOOT = ("Run", "TrailRun", "Walk", "Hike")
 
 # target shares: Run 45 %, Ride 25 %, VirtualRide 5 %, Swim 8 %, WeightTraining/Hike/Walk 5 % each; weights are
 # tuned so that rides turned into runs on trips (no bike) still land on those shares
-SPORT_WEIGHTS = (("Run", 42.5), ("Ride", 25.5), ("VirtualRide", 5), ("Swim", 8), ("WeightTraining", 5), ("Hike", 5),
-                 ("Walk", 5))
+SPORT_WEIGHTS = (
+    ("Run", 42.5),
+    ("Ride", 25.5),
+    ("VirtualRide", 5),
+    ("Swim", 8),
+    ("WeightTraining", 5),
+    ("Hike", 5),
+    ("Walk", 5),
+)
 MONTHLY_TEMP_C = (0.5, 2.5, 7.0, 11.5, 16.0, 20.0, 22.0, 21.5, 16.5, 11.5, 6.0, 1.5)
 
 WATCH = "Garmin Forerunner 255"
@@ -49,7 +62,7 @@ class AthleteSpec:
     seed: int = 7
     first_day: date = date(2022, 1, 1)
     activities_per_week: float = 4.0
-    n_activities: Optional[int] = None
+    n_activities: int | None = None
     stream_scale: float = 1.0
 
 
@@ -63,20 +76,31 @@ class Place:
 
 
 HOME = Place("Ljubljana", 46.0569, 14.5058, "Europe/Ljubljana", 295.0)
-TRAILHEADS = (Place("Šmarna gora", 46.1262, 14.4633, "Europe/Ljubljana", 330.0),
-              Place("Krim", 45.9553, 14.4433, "Europe/Ljubljana", 300.0),
-              Place("Golovec", 46.0437, 14.5325, "Europe/Ljubljana", 330.0))
-TRIPS = (Place("Bled", 46.3683, 14.1146, "Europe/Ljubljana", 475.0),
-         Place("Piran", 45.5283, 13.5683, "Europe/Ljubljana", 5.0),
-         Place("Vienna", 48.2082, 16.3738, "Europe/Vienna", 180.0),
-         Place("London", 51.5072, -0.1276, "Europe/London", 20.0),
-         Place("Lisbon", 38.7223, -9.1393, "Europe/Lisbon", 40.0),
-         Place("New York", 40.7812, -73.9665, "America/New_York", 30.0),
-         Place("Gran Canaria", 27.7606, -15.5860, "Atlantic/Canary", 20.0),
-         Place("Cortina d'Ampezzo", 46.5405, 12.1357, "Europe/Rome", 1220.0))
+TRAILHEADS = (
+    Place("Šmarna gora", 46.1262, 14.4633, "Europe/Ljubljana", 330.0),
+    Place("Krim", 45.9553, 14.4433, "Europe/Ljubljana", 300.0),
+    Place("Golovec", 46.0437, 14.5325, "Europe/Ljubljana", 330.0),
+)
+TRIPS = (
+    Place("Bled", 46.3683, 14.1146, "Europe/Ljubljana", 475.0),
+    Place("Piran", 45.5283, 13.5683, "Europe/Ljubljana", 5.0),
+    Place("Vienna", 48.2082, 16.3738, "Europe/Vienna", 180.0),
+    Place("London", 51.5072, -0.1276, "Europe/London", 20.0),
+    Place("Lisbon", 38.7223, -9.1393, "Europe/Lisbon", 40.0),
+    Place("New York", 40.7812, -73.9665, "America/New_York", 30.0),
+    Place("Gran Canaria", 27.7606, -15.5860, "Atlantic/Canary", 20.0),
+    Place("Cortina d'Ampezzo", 46.5405, 12.1357, "Europe/Rome", 1220.0),
+)
 CUSTOM_NAMES = {
-    "Run": ("Tempo 8k", "Intervals 6x800 m", "Easy recovery", "Rožnik loop", "Long run along the Ljubljanica",
-            "Fartlek", "Parkrun"),
+    "Run": (
+        "Tempo 8k",
+        "Intervals 6x800 m",
+        "Easy recovery",
+        "Rožnik loop",
+        "Long run along the Ljubljanica",
+        "Fartlek",
+        "Parkrun",
+    ),
     "TrailRun": ("Šmarna gora up & down", "Trail miles", "Golovec trails"),
     "Ride": ("Coffee ride", "Hills of Polhov Gradec", "Krim loop", "Gravel exploration"),
     "Hike": ("Šmarna gora", "Krim summit", "Sunny ridge walk"),
@@ -85,8 +109,14 @@ CUSTOM_NAMES = {
     "WeightTraining": ("Gym: legs", "Core + mobility"),
     "VirtualRide": ("Zwift - Watopia", "Zwift - Makuri Islands", "Zwift - Group Ride"),
 }
-DESCRIPTIONS = ("Legs felt good.", "Windy today 🌬️", "Easy, conversational pace.", "Z Ano po Rožniku.",
-                "New shoes, first run.", "Rain the whole way, loved it.")
+DESCRIPTIONS = (
+    "Legs felt good.",
+    "Windy today 🌬️",
+    "Easy, conversational pace.",
+    "Z Ano po Rožniku.",
+    "New shoes, first run.",
+    "Rain the whole way, loved it.",
+)
 STATS_VISIBILITY = ("heart_rate", "pace", "power", "speed", "calories")
 
 
@@ -100,9 +130,9 @@ class Gear:
     retired: bool = False
     primary: bool = False
     power_meter: bool = False
-    frame_type: Optional[int] = None
-    weight: Optional[float] = None
-    description: Optional[str] = None
+    frame_type: int | None = None
+    weight: float | None = None
+    description: str | None = None
 
 
 @dataclass
@@ -119,13 +149,13 @@ class Plan:
     moving_time: int
     elapsed_time: int
     gain_dm: int
-    workout_type: Optional[int] = None
+    workout_type: int | None = None
     manual: bool = False
     trainer: bool = False
     commute: bool = False
     private: bool = False
-    gear_id: Optional[str] = None
-    device: Optional[str] = None
+    gear_id: str | None = None
+    device: str | None = None
     smart: bool = False
     gps: bool = True
     route: str = "loop"
@@ -139,15 +169,15 @@ class Plan:
     temp_base: float = 20.0
     workout: bool = False
     n_stops: int = 0
-    lap_m: Optional[float] = None
+    lap_m: float | None = None
     kudos_count: int = 0
     comment_count: int = 0
     achievement_count: int = 0
     athlete_count: int = 1
     pr_count: int = 0
     total_photo_count: int = 0
-    external_id: Optional[str] = None
-    description: Optional[str] = None
+    external_id: str | None = None
+    description: str | None = None
     extra: dict = field(default_factory=dict)
 
     @property
@@ -156,7 +186,7 @@ class Plan:
 
 
 def day_index(ts: float) -> int:
-    return (datetime.fromtimestamp(int(ts), tz=timezone.utc).date() - EPOCH_DAY).days
+    return (datetime.fromtimestamp(int(ts), tz=UTC).date() - EPOCH_DAY).days
 
 
 def _poisson(rng: random.Random, mu: float) -> int:
@@ -193,14 +223,46 @@ def _make_gear(seed: int) -> list[Gear]:
     r = random.Random(seed * 31 + 5)
     nums = r.sample(range(10_000_000, 29_999_999), 4)
     return [
-        Gear(f"g{nums[0]}", "shoe", "Nike Pegasus 39", "Nike", "Pegasus 39", retired=True,
-             description="Daily trainer, retired after a good run."),
-        Gear(f"g{nums[1]}", "shoe", "Saucony Endorphin Speed 3", "Saucony", "Endorphin Speed 3", primary=True,
-             description="Everyday and tempo."),
-        Gear(f"b{nums[2]}", "bike", "Canyon Ultimate CF SL 8", "Canyon", "Ultimate CF SL 8", primary=True,
-             power_meter=True, frame_type=3, weight=8.1, description="Road bike with a power meter."),
-        Gear(f"b{nums[3]}", "bike", "Specialized Diverge Comp", "Specialized", "Diverge Comp", frame_type=5,
-             weight=9.9, description="Gravel and commuting."),
+        Gear(
+            f"g{nums[0]}",
+            "shoe",
+            "Nike Pegasus 39",
+            "Nike",
+            "Pegasus 39",
+            retired=True,
+            description="Daily trainer, retired after a good run.",
+        ),
+        Gear(
+            f"g{nums[1]}",
+            "shoe",
+            "Saucony Endorphin Speed 3",
+            "Saucony",
+            "Endorphin Speed 3",
+            primary=True,
+            description="Everyday and tempo.",
+        ),
+        Gear(
+            f"b{nums[2]}",
+            "bike",
+            "Canyon Ultimate CF SL 8",
+            "Canyon",
+            "Ultimate CF SL 8",
+            primary=True,
+            power_meter=True,
+            frame_type=3,
+            weight=8.1,
+            description="Road bike with a power meter.",
+        ),
+        Gear(
+            f"b{nums[3]}",
+            "bike",
+            "Specialized Diverge Comp",
+            "Specialized",
+            "Diverge Comp",
+            frame_type=5,
+            weight=9.9,
+            description="Gravel and commuting.",
+        ),
     ]
 
 
@@ -245,8 +307,14 @@ class GeneratedAthlete(Dataset):
         else:
             self._grows = False
             self._build_fixed(now, int(spec.n_activities))
-        self.created_ts = int(datetime.combine(EPOCH_DAY + timedelta(days=self._first_day - 120),
-                                               datetime.min.time(), tzinfo=timezone.utc).timestamp()) + 66_730
+        self.created_ts = (
+            int(
+                datetime.combine(
+                    EPOCH_DAY + timedelta(days=self._first_day - 120), datetime.min.time(), tzinfo=UTC
+                ).timestamp()
+            )
+            + 66_730
+        )
 
     # ------------------------------------------------------------------ schedule
     def ensure(self, now: float) -> None:
@@ -280,7 +348,7 @@ class GeneratedAthlete(Dataset):
     def _record(self, p: Plan) -> Record:
         return Record(id=p.id, start_ts=p.start_ts, private=p.private, source=p)
 
-    def _week_place(self, week: int) -> Optional[Place]:
+    def _week_place(self, week: int) -> Place | None:
         r = random.Random(self.seed * 7_000_003 + week)
         if r.random() < 0.07:
             return r.choice(TRIPS)
@@ -345,9 +413,18 @@ class GeneratedAthlete(Dataset):
         self._starts.add(ts)
         return ts
 
-    def _make_plan(self, rng: random.Random, d: date, sport: str, trip: Optional[Place], prev_end: Optional[int],
-                   weekend: bool, start_ts: Optional[int] = None, manual: Optional[bool] = None,
-                   private: Optional[bool] = None) -> Optional[Plan]:
+    def _make_plan(
+        self,
+        rng: random.Random,
+        d: date,
+        sport: str,
+        trip: Place | None,
+        prev_end: int | None,
+        weekend: bool,
+        start_ts: int | None = None,
+        manual: bool | None = None,
+        private: bool | None = None,
+    ) -> Plan | None:
         place = trip or HOME
         if trip is not None and sport in ("Ride", "VirtualRide") and rng.random() < 0.8:
             sport = "Run"  # no bike on most trips
@@ -358,8 +435,9 @@ class GeneratedAthlete(Dataset):
                 if weekend:
                     hour = rng.uniform(7.5, 10.5)
                 else:
-                    hour = rng.choices((rng.gauss(6.4, 0.4), rng.gauss(12.1, 0.3), rng.gauss(17.6, 0.9)),
-                                       (0.35, 0.2, 0.45))[0]
+                    hour = rng.choices(
+                        (rng.gauss(6.4, 0.4), rng.gauss(12.1, 0.3), rng.gauss(17.6, 0.9)), (0.35, 0.2, 0.45)
+                    )[0]
                 hour = min(max(hour, 5.0), 21.0)
                 secs = int(hour * 3600) + rng.randint(0, 59)
                 local = datetime(d.year, d.month, d.day, tzinfo=_zone(tz)) + timedelta(seconds=secs)
@@ -373,10 +451,23 @@ class GeneratedAthlete(Dataset):
         drawn_private = rng.random() < PRIVATE_SHARE
         manual = drawn_manual if manual is None else manual
         private = drawn_private if private is None else private
-        p = Plan(id=0, seed=rng.getrandbits(62), start_ts=start_ts, tz=tz, sport_type=sport, name="",
-                 distance=0.0, moving_time=0, elapsed_time=0, gain_dm=0, manual=manual, private=private,
-                 origin=(place.lat, place.lng), base_alt=place.alt)
-        month = datetime.fromtimestamp(start_ts, tz=timezone.utc).month
+        p = Plan(
+            id=0,
+            seed=rng.getrandbits(62),
+            start_ts=start_ts,
+            tz=tz,
+            sport_type=sport,
+            name="",
+            distance=0.0,
+            moving_time=0,
+            elapsed_time=0,
+            gain_dm=0,
+            manual=manual,
+            private=private,
+            origin=(place.lat, place.lng),
+            base_alt=place.alt,
+        )
+        month = datetime.fromtimestamp(start_ts, tz=UTC).month
         outdoor_temp = MONTHLY_TEMP_C[month - 1] + (6.0 if place.name in ("Gran Canaria", "Lisbon") else 0.0)
         retired_shoe, shoe = self.gear_list[0], self.gear_list[1]
         road, gravel = self.gear_list[2], self.gear_list[3]
@@ -386,8 +477,10 @@ class GeneratedAthlete(Dataset):
             # start somewhere within ~radius m of the place (so privacy zones have something to hide)
             r_ = radius * math.sqrt(rng.random())
             a_ = rng.uniform(0, 2 * math.pi)
-            return (round(place_.lat + r_ * math.sin(a_) / 111_320, 6),
-                    round(place_.lng + r_ * math.cos(a_) / (111_320 * math.cos(math.radians(place_.lat))), 6))
+            return (
+                round(place_.lat + r_ * math.sin(a_) / 111_320, 6),
+                round(place_.lng + r_ * math.cos(a_) / (111_320 * math.cos(math.radians(place_.lat))), 6),
+            )
 
         p.origin = near(place)
         speed = 3.0
@@ -528,8 +621,12 @@ class GeneratedAthlete(Dataset):
                 p.external_id = f"zwift-activity-{rng.getrandbits(60)}.fit"
             elif p.device == PHONE:
                 p.external_id = "%08X-%04X-%04X-%04X-%012X-activity.fit" % (
-                    rng.getrandbits(32), rng.getrandbits(16), rng.getrandbits(16), rng.getrandbits(16),
-                    rng.getrandbits(48))
+                    rng.getrandbits(32),
+                    rng.getrandbits(16),
+                    rng.getrandbits(16),
+                    rng.getrandbits(16),
+                    rng.getrandbits(48),
+                )
             else:
                 p.external_id = f"garmin_ping_{rng.randint(100_000_000_000, 999_999_999_999)}"
         p.start_ts = self._unique_start(p.start_ts)
@@ -562,13 +659,31 @@ class GeneratedAthlete(Dataset):
 
     def stream_spec(self, p: Plan) -> StreamSpec:
         return StreamSpec(
-            seed=p.seed, sport_type=p.sport_type, distance=p.distance, moving_time=p.moving_time,
-            elapsed_time=p.elapsed_time, gain_dm=p.gain_dm, n_stops=p.n_stops, smart=p.smart, gps=p.gps,
-            route=p.route, origin=p.origin, base_alt=p.base_alt, altitude=p.gps, heartrate=p.has_hr,
-            cadence=p.has_cadence, watts=p.has_power, temp=p.has_temp, hr_target=p.hr_target,
-            hr_max=float(self.hr_max), ftp=float(self.ftp), temp_base=p.temp_base, workout=p.workout)
+            seed=p.seed,
+            sport_type=p.sport_type,
+            distance=p.distance,
+            moving_time=p.moving_time,
+            elapsed_time=p.elapsed_time,
+            gain_dm=p.gain_dm,
+            n_stops=p.n_stops,
+            smart=p.smart,
+            gps=p.gps,
+            route=p.route,
+            origin=p.origin,
+            base_alt=p.base_alt,
+            altitude=p.gps,
+            heartrate=p.has_hr,
+            cadence=p.has_cadence,
+            watts=p.has_power,
+            temp=p.has_temp,
+            hr_target=p.hr_target,
+            hr_max=float(self.hr_max),
+            ftp=float(self.ftp),
+            temp_base=p.temp_base,
+            workout=p.workout,
+        )
 
-    def streams_for(self, rec: Record) -> Optional[dict]:
+    def streams_for(self, rec: Record) -> dict | None:
         p: Plan = rec.source
         if p.manual:
             return None
@@ -580,28 +695,58 @@ class GeneratedAthlete(Dataset):
         streams = self.streams_for(rec)
         m = summary_metrics(streams, p.moving_time) if streams is not None else {}
         label, offset = tz_fields(p.tz, rec.start_ts)
-        s: dict = {"resource_state": 2, "athlete": {"id": self.athlete_id, "resource_state": 1}, "name": p.name,
-                   "distance": float(p.distance), "moving_time": p.moving_time, "elapsed_time": p.elapsed_time}
+        s: dict = {
+            "resource_state": 2,
+            "athlete": {"id": self.athlete_id, "resource_state": 1},
+            "name": p.name,
+            "distance": float(p.distance),
+            "moving_time": p.moving_time,
+            "elapsed_time": p.elapsed_time,
+        }
         gain = p.gain_dm / 10.0
         s["total_elevation_gain"] = gain if gain else 0
         s["type"] = p.type
         s["sport_type"] = p.sport_type
         if p.type in ("Run", "Ride"):
             s["workout_type"] = p.workout_type
-        s.update({
-            "id": p.id, "start_date": iso(rec.start_ts), "start_date_local": iso(rec.start_ts + int(offset)),
-            "timezone": label, "utc_offset": offset, "location_city": None, "location_state": None,
-            "location_country": None, "achievement_count": p.achievement_count, "kudos_count": p.kudos_count,
-            "comment_count": p.comment_count, "athlete_count": p.athlete_count, "photo_count": 0,
-            "map": {"id": f"a{p.id}", "summary_polyline": m.get("summary_polyline", ""), "resource_state": 2},
-            "trainer": p.trainer, "commute": p.commute, "manual": p.manual, "private": p.private,
-            "visibility": "only_me" if p.private else "everyone", "flagged": False, "gear_id": p.gear_id,
-            "start_latlng": m.get("start_latlng", []), "end_latlng": m.get("end_latlng", []),
-            "average_speed": round(p.distance / p.moving_time, 3) if p.distance > 0 else 0.0,
-            "max_speed": 0 if p.manual else m.get("max_speed", 0.0),
-        })
-        for k in ("average_cadence", "average_temp", "average_watts", "max_watts", "weighted_average_watts",
-                  "kilojoules", "device_watts"):
+        s.update(
+            {
+                "id": p.id,
+                "start_date": iso(rec.start_ts),
+                "start_date_local": iso(rec.start_ts + int(offset)),
+                "timezone": label,
+                "utc_offset": offset,
+                "location_city": None,
+                "location_state": None,
+                "location_country": None,
+                "achievement_count": p.achievement_count,
+                "kudos_count": p.kudos_count,
+                "comment_count": p.comment_count,
+                "athlete_count": p.athlete_count,
+                "photo_count": 0,
+                "map": {"id": f"a{p.id}", "summary_polyline": m.get("summary_polyline", ""), "resource_state": 2},
+                "trainer": p.trainer,
+                "commute": p.commute,
+                "manual": p.manual,
+                "private": p.private,
+                "visibility": "only_me" if p.private else "everyone",
+                "flagged": False,
+                "gear_id": p.gear_id,
+                "start_latlng": m.get("start_latlng", []),
+                "end_latlng": m.get("end_latlng", []),
+                "average_speed": round(p.distance / p.moving_time, 3) if p.distance > 0 else 0.0,
+                "max_speed": 0 if p.manual else m.get("max_speed", 0.0),
+            }
+        )
+        for k in (
+            "average_cadence",
+            "average_temp",
+            "average_watts",
+            "max_watts",
+            "weighted_average_watts",
+            "kilojoules",
+            "device_watts",
+        ):
             if k in m:
                 s[k] = m[k]
         has_hr = "average_heartrate" in m
@@ -618,19 +763,31 @@ class GeneratedAthlete(Dataset):
         if not p.manual:
             s["upload_id_str"] = str(s["upload_id"])
         s["external_id"] = p.external_id
-        s.update({"from_accepted_tag": False, "pr_count": p.pr_count, "total_photo_count": p.total_photo_count,
-                  "has_kudoed": False})
+        s.update(
+            {
+                "from_accepted_tag": False,
+                "pr_count": p.pr_count,
+                "total_photo_count": p.total_photo_count,
+                "has_kudoed": False,
+            }
+        )
         if has_hr:
             s["suffer_score"] = suffer_score(streams, self.zones)
         return s
 
     def _ctx(self, rec: Record, summary: dict) -> dict:
         off = (rec.id - ID_BASE) % 1_000_000_000
-        return {"activity_id": rec.id, "visibility": summary["visibility"], "athlete_id": self.athlete_id,
-                "start_ts": rec.start_ts, "utc_offset": summary["utc_offset"],
-                "lap_id_base": 50_000_000_000 + off * 100, "effort_id_base": 70_000_000_000 + off * 20}
+        return {
+            "activity_id": rec.id,
+            "visibility": summary["visibility"],
+            "athlete_id": self.athlete_id,
+            "start_ts": rec.start_ts,
+            "utc_offset": summary["utc_offset"],
+            "lap_id_base": 50_000_000_000 + off * 100,
+            "effort_id_base": 70_000_000_000 + off * 20,
+        }
 
-    def _derived(self, rec: Record) -> Optional[Derived]:
+    def _derived(self, rec: Record) -> Derived | None:
         streams = self.streams_for(rec)
         if streams is None:
             return None
@@ -660,8 +817,12 @@ class GeneratedAthlete(Dataset):
         d["resource_state"] = 3
         streams = self.streams_for(rec)
         m = summary_metrics(streams, p.moving_time, full_polyline=True) if streams is not None else {}
-        d["map"] = {"id": f"a{p.id}", "polyline": m.get("polyline", ""), "resource_state": 3,
-                    "summary_polyline": summary["map"]["summary_polyline"]}
+        d["map"] = {
+            "id": f"a{p.id}",
+            "polyline": m.get("polyline", ""),
+            "resource_state": 3,
+            "summary_polyline": summary["map"]["summary_polyline"],
+        }
         d["description"] = p.description
         d["calories"] = self._calories(p, summary)
         d["perceived_exertion"] = None
@@ -688,12 +849,23 @@ class GeneratedAthlete(Dataset):
         if p.type == "Run":
             speed = summary["average_speed"]
             d["similar_activities"] = {
-                "effort_count": 0 if p.manual else 3, "average_speed": speed, "min_average_speed": speed,
-                "mid_average_speed": speed, "max_average_speed": speed, "pr_rank": None,
+                "effort_count": 0 if p.manual else 3,
+                "average_speed": speed,
+                "min_average_speed": speed,
+                "mid_average_speed": speed,
+                "max_average_speed": speed,
+                "pr_rank": None,
                 "frequency_milestone": None,
-                "trend": {"speeds": [] if p.manual else [speed], "current_activity_index": None if p.manual else 0,
-                          "min_speed": speed, "mid_speed": speed, "max_speed": speed, "direction": 0},
-                "resource_state": 2}
+                "trend": {
+                    "speeds": [] if p.manual else [speed],
+                    "current_activity_index": None if p.manual else 0,
+                    "min_speed": speed,
+                    "mid_speed": speed,
+                    "max_speed": speed,
+                    "direction": 0,
+                },
+                "resource_state": 2,
+            }
         zones = []
         if summary.get("has_heartrate"):
             zones.append("heartrate")
@@ -720,17 +892,34 @@ class GeneratedAthlete(Dataset):
 
     # ------------------------------------------------------------------ athlete, gear
     def _gear_summary(self, g: Gear, distance: int) -> dict:
-        return {"id": g.id, "primary": g.primary, "name": g.name, "nickname": "", "resource_state": 2,
-                "retired": g.retired, "distance": distance, "converted_distance": round(distance / 1000.0, 1)}
+        return {
+            "id": g.id,
+            "primary": g.primary,
+            "name": g.name,
+            "nickname": "",
+            "resource_state": 2,
+            "retired": g.retired,
+            "distance": distance,
+            "converted_distance": round(distance / 1000.0, 1),
+        }
 
-    def gear(self, gear_id: str, now: float) -> Optional[dict]:
+    def gear(self, gear_id: str, now: float) -> dict | None:
         g = self._gear.get(gear_id)
         if g is None:
             return None
         dist = self.gear_distance(g.id, now)
-        out = {"id": g.id, "primary": g.primary, "name": g.name, "nickname": "", "resource_state": 3,
-               "retired": g.retired, "distance": dist, "converted_distance": round(dist / 1000.0, 1),
-               "brand_name": g.brand, "model_name": g.model}
+        out = {
+            "id": g.id,
+            "primary": g.primary,
+            "name": g.name,
+            "nickname": "",
+            "resource_state": 3,
+            "retired": g.retired,
+            "distance": dist,
+            "converted_distance": round(dist / 1000.0, 1),
+            "brand_name": g.brand,
+            "model_name": g.model,
+        }
         if g.kind == "bike":
             out["frame_type"] = g.frame_type
             out["description"] = g.description
@@ -741,43 +930,87 @@ class GeneratedAthlete(Dataset):
         return out
 
     def athlete_summary(self) -> dict:
-        return {"id": self.athlete_id, "username": f"{self.firstname.lower()}_{self.lastname.lower()}_{self.seed}",
-                "resource_state": 2, "firstname": self.firstname, "lastname": self.lastname, "city": "Ljubljana",
-                "state": "Ljubljana", "country": "Slovenia", "sex": self.sex, "premium": True, "summit": True,
-                "created_at": iso(self.created_ts), "updated_at": iso(self.created_ts + 86_400 * 30 + 4_411),
-                "badge_type_id": 1,
-                "profile_medium": f"https://fake-strava.invalid/pictures/athletes/{self.athlete_id}/medium.jpg",
-                "profile": f"https://fake-strava.invalid/pictures/athletes/{self.athlete_id}/large.jpg",
-                "friend": None, "follower": None}
+        return {
+            "id": self.athlete_id,
+            "username": f"{self.firstname.lower()}_{self.lastname.lower()}_{self.seed}",
+            "resource_state": 2,
+            "firstname": self.firstname,
+            "lastname": self.lastname,
+            "city": "Ljubljana",
+            "state": "Ljubljana",
+            "country": "Slovenia",
+            "sex": self.sex,
+            "premium": True,
+            "summit": True,
+            "created_at": iso(self.created_ts),
+            "updated_at": iso(self.created_ts + 86_400 * 30 + 4_411),
+            "badge_type_id": 1,
+            "profile_medium": f"https://fake-strava.invalid/pictures/athletes/{self.athlete_id}/medium.jpg",
+            "profile": f"https://fake-strava.invalid/pictures/athletes/{self.athlete_id}/large.jpg",
+            "friend": None,
+            "follower": None,
+        }
 
     def athlete(self, now: float) -> dict:
         s = self.athlete_summary()
         out = {k: s[k] for k in ("id", "username", "resource_state")}
         out["resource_state"] = 3
-        out.update({"firstname": s["firstname"], "lastname": s["lastname"],
-                    "bio": "Runs, rides and the occasional swim around Ljubljana.", "city": s["city"],
-                    "state": s["state"], "country": s["country"], "sex": s["sex"], "premium": True, "summit": True,
-                    "created_at": s["created_at"], "updated_at": s["updated_at"], "badge_type_id": 1,
-                    "weight": self.weight, "profile_medium": s["profile_medium"], "profile": s["profile"],
-                    "friend": None, "follower": None, "blocked": False, "can_follow": True, "follower_count": 42,
-                    "friend_count": 57, "mutual_friend_count": 0, "athlete_type": 1,
-                    "date_preference": "%d/%m/%Y", "measurement_preference": "meters", "clubs": [],
-                    "postable_clubs_count": 0, "ftp": self.ftp})
+        out.update(
+            {
+                "firstname": s["firstname"],
+                "lastname": s["lastname"],
+                "bio": "Runs, rides and the occasional swim around Ljubljana.",
+                "city": s["city"],
+                "state": s["state"],
+                "country": s["country"],
+                "sex": s["sex"],
+                "premium": True,
+                "summit": True,
+                "created_at": s["created_at"],
+                "updated_at": s["updated_at"],
+                "badge_type_id": 1,
+                "weight": self.weight,
+                "profile_medium": s["profile_medium"],
+                "profile": s["profile"],
+                "friend": None,
+                "follower": None,
+                "blocked": False,
+                "can_follow": True,
+                "follower_count": 42,
+                "friend_count": 57,
+                "mutual_friend_count": 0,
+                "athlete_type": 1,
+                "date_preference": "%d/%m/%Y",
+                "measurement_preference": "meters",
+                "clubs": [],
+                "postable_clubs_count": 0,
+                "ftp": self.ftp,
+            }
+        )
         # like Strava, retired gear is not listed on the athlete (only reachable through activities' gear_id)
-        out["bikes"] = [self._gear_summary(g, self.gear_distance(g.id, now)) for g in self.gear_list
-                        if g.kind == "bike" and not g.retired]
-        out["shoes"] = [self._gear_summary(g, self.gear_distance(g.id, now)) for g in self.gear_list
-                        if g.kind == "shoe" and not g.retired]
+        out["bikes"] = [
+            self._gear_summary(g, self.gear_distance(g.id, now))
+            for g in self.gear_list
+            if g.kind == "bike" and not g.retired
+        ]
+        out["shoes"] = [
+            self._gear_summary(g, self.gear_distance(g.id, now))
+            for g in self.gear_list
+            if g.kind == "shoe" and not g.retired
+        ]
         return out
 
     def athlete_zones(self) -> dict:
         hr = self.zones.hr_mins
         pw = self.zones.power_mins
         return {
-            "heart_rate": {"custom_zones": False, "zones": [
-                {"min": hr[i], "max": hr[i + 1] if i + 1 < len(hr) else -1} for i in range(len(hr))]},
-            "power": {"zones": [{"min": pw[i], "max": pw[i + 1] - 1 if i + 1 < len(pw) else -1}
-                                for i in range(len(pw))]},
+            "heart_rate": {
+                "custom_zones": False,
+                "zones": [{"min": hr[i], "max": hr[i + 1] if i + 1 < len(hr) else -1} for i in range(len(hr))],
+            },
+            "power": {
+                "zones": [{"min": pw[i], "max": pw[i + 1] - 1 if i + 1 < len(pw) else -1} for i in range(len(pw))]
+            },
         }
 
     # ------------------------------------------------------------------ add_activity
@@ -790,11 +1023,18 @@ class GeneratedAthlete(Dataset):
         rng = random.Random(self.seed * 1_000_003 + 900_000_000 + self._added)
         sport = overrides.pop("sport_type", None) or overrides.pop("type", None) or "Run"
         start = overrides.pop("start_date", None)
-        d = datetime.fromtimestamp(int(now), tz=timezone.utc).date()
-        p = self._make_plan(rng, d, sport, None, None, d.weekday() >= 5,
-                            start_ts=int(parse_time(start)) if start is not None else int(now) - 7200,
-                            manual=bool(overrides.pop("manual", False)),
-                            private=bool(overrides.pop("private", False)))
+        d = datetime.fromtimestamp(int(now), tz=UTC).date()
+        p = self._make_plan(
+            rng,
+            d,
+            sport,
+            None,
+            None,
+            d.weekday() >= 5,
+            start_ts=int(parse_time(start)) if start is not None else int(now) - 7200,
+            manual=bool(overrides.pop("manual", False)),
+            private=bool(overrides.pop("private", False)),
+        )
         p.sport_type = sport
         scale_gain = None
         for key in ("distance", "moving_time", "elapsed_time"):
@@ -825,7 +1065,18 @@ class GeneratedAthlete(Dataset):
 
 
 def _default_name(sport_type: str, hour: int) -> str:
-    part = ("Night" if hour < 4 else "Morning" if hour < 11 else "Lunch" if hour < 13 else "Afternoon" if hour < 17
-            else "Evening" if hour < 20 else "Night")
+    part = (
+        "Night"
+        if hour < 4
+        else "Morning"
+        if hour < 11
+        else "Lunch"
+        if hour < 13
+        else "Afternoon"
+        if hour < 17
+        else "Evening"
+        if hour < 20
+        else "Night"
+    )
     label = {"TrailRun": "Trail Run", "WeightTraining": "Weight Training"}.get(sport_type, sport_type)
     return f"{part} {label}"

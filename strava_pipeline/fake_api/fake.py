@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from pathlib import Path
-from typing import Optional, Union
 
 from strava_pipeline.clock import SystemClock
 from strava_pipeline.fake_api.data import AthleteSpec, GeneratedAthlete
@@ -23,10 +22,19 @@ class NotStarted(AttributeError, RuntimeError):
 class FakeStrava:
     """Start with start() (or use as a context manager); see the package docstring for the behaviour."""
 
-    def __init__(self, athlete: Union[AthleteSpec, str] = AthleteSpec(), clock=None,
-                 limits: RateLimits = RateLimits(), state_file: Optional[Path] = None,
-                 client_id: str = "demo", client_secret: str = "demo-secret", host: str = "127.0.0.1",
-                 port: int = 0, header_case: str = "docs", streams_without_ratelimit_headers: bool = False) -> None:
+    def __init__(
+        self,
+        athlete: AthleteSpec | str = AthleteSpec(),
+        clock=None,
+        limits: RateLimits = RateLimits(),
+        state_file: Path | None = None,
+        client_id: str = "demo",
+        client_secret: str = "demo-secret",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        header_case: str = "docs",
+        streams_without_ratelimit_headers: bool = False,
+    ) -> None:
         if header_case not in HEADER_NAMES:
             raise ValueError(f"header_case must be one of {sorted(HEADER_NAMES)}")
         self.clock = clock if clock is not None else SystemClock()
@@ -48,13 +56,18 @@ class FakeStrava:
         self.host = host
         self.port = int(port)
         self._limiter = ServerRateLimiter(limits, self.clock)
-        self._tokens = TokenStore(self.clock, self.client_id, self.client_secret, self._data.athlete_id,
-                                  Path(state_file) if state_file is not None else None)
+        self._tokens = TokenStore(
+            self.clock,
+            self.client_id,
+            self.client_secret,
+            self._data.athlete_id,
+            Path(state_file) if state_file is not None else None,
+        )
         self.faults = Faults()
         self._log = RequestLog()
-        self._server: Optional[FakeHTTPServer] = None
-        self._thread: Optional[threading.Thread] = None
-        self._root: Optional[str] = None
+        self._server: FakeHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._root: str | None = None
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> str:
@@ -65,8 +78,9 @@ class FakeStrava:
         host, port = self._server.server_address[:2]
         self.port = port
         self._root = f"http://{host}:{port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=f"fake-strava-{port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"fake-strava-{port}", daemon=True
+        )
         self._thread.start()
         return self.base_url
 
@@ -81,7 +95,7 @@ class FakeStrava:
             thread.join(timeout=10)
         self._server = self._thread = None
 
-    def __enter__(self) -> "FakeStrava":
+    def __enter__(self) -> FakeStrava:
         if self._server is None:
             self.start()
         return self
@@ -138,8 +152,9 @@ class FakeStrava:
 
     def set_usage(self, read_15min=None, read_daily=None, overall_15min=None, overall_daily=None) -> Usage:
         """Budget already used in the current windows (by "another app" of the same client)."""
-        return self._limiter.set_usage(overall_15min=overall_15min, overall_daily=overall_daily,
-                                       read_15min=read_15min, read_daily=read_daily)
+        return self._limiter.set_usage(
+            overall_15min=overall_15min, overall_daily=overall_daily, read_15min=read_15min, read_daily=read_daily
+        )
 
     @property
     def log(self) -> list[RequestLogEntry]:

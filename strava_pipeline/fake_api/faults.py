@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass
-from typing import Optional
 
 KINDS = ("5xx", "slow", "drop", "truncate", "html")
 
@@ -14,7 +13,7 @@ KINDS = ("5xx", "slow", "drop", "truncate", "html")
 class Fault:
     kind: str
     remaining: int
-    path: Optional[str]
+    path: str | None
     status: int
     delay: float
 
@@ -32,7 +31,7 @@ class Faults:
         self._lock = threading.Lock()
         self._pending: list[Fault] = []
 
-    def add(self, kind: str, count: int = 1, path: Optional[str] = None, status: int = 503, delay: float = 2.0) -> None:
+    def add(self, kind: str, count: int = 1, path: str | None = None, status: int = 503, delay: float = 2.0) -> None:
         if kind not in KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; expected one of {', '.join(KINDS)}")
         if int(count) < 1:
@@ -53,7 +52,7 @@ class Faults:
         with self._lock:
             return [Fault(f.kind, f.remaining, f.path, f.status, f.delay) for f in self._pending]
 
-    def take(self, path: str, is_api: bool) -> Optional[Fault]:
+    def take(self, path: str, is_api: bool) -> Fault | None:
         with self._lock:
             for i, fault in enumerate(self._pending):
                 if fault.matches(path, is_api):

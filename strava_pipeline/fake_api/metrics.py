@@ -4,17 +4,28 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Optional
+from datetime import UTC, datetime
 
 import numpy as np
 
 from strava_pipeline.fake_api import polyline
 
 # Strava's best-effort names and distances (names as in activity_detail.json)
-BEST_EFFORTS = (("400m", 400), ("1/2 mile", 805), ("1K", 1000), ("1 mile", 1609), ("2 mile", 3219), ("5K", 5000),
-                ("10K", 10000), ("15K", 15000), ("10 mile", 16090), ("20K", 20000), ("Half-Marathon", 21097),
-                ("30K", 30000), ("Marathon", 42195))
+BEST_EFFORTS = (
+    ("400m", 400),
+    ("1/2 mile", 805),
+    ("1K", 1000),
+    ("1 mile", 1609),
+    ("2 mile", 3219),
+    ("5K", 5000),
+    ("10K", 10000),
+    ("15K", 15000),
+    ("10 mile", 16090),
+    ("20K", 20000),
+    ("Half-Marathon", 21097),
+    ("30K", 30000),
+    ("Marathon", 42195),
+)
 # relative-effort points per hour in each heart-rate zone (calibrated on the recorded marathon: 656 points)
 EFFORT_PER_HOUR = (25.0, 60.0, 110.0, 170.0, 220.0)
 SUMMARY_POLYLINE_POINTS = 150
@@ -54,7 +65,7 @@ def zone_times(values: np.ndarray, dt: np.ndarray, mins) -> np.ndarray:
     return np.bincount(idx, weights=dt, minlength=len(mins)).astype(np.float64)
 
 
-def suffer_score(streams: dict, zones: Zones) -> Optional[float]:
+def suffer_score(streams: dict, zones: Zones) -> float | None:
     if "heartrate" not in streams:
         return None
     times = zone_times(streams["heartrate"], _dt(streams["time"]), zones.hr_mins)
@@ -149,7 +160,7 @@ class Derived:
     def moving_between(self, i0: int, i1: int) -> int:
         return int(self.cum_moving[i1] - self.cum_moving[i0])
 
-    def _hr_mean(self, i0: int, i1: int) -> Optional[float]:
+    def _hr_mean(self, i0: int, i1: int) -> float | None:
         if self.hr_cum is None or i1 <= i0:
             return None
         return float((self.hr_cum[i1] - self.hr_cum[i0]) / (i1 - i0))
@@ -161,9 +172,14 @@ class Derived:
             dist = round(float(self.d[i1] - self.d[i0]), 1)
             mov = self.moving_between(i0, i1)
             speed = dist / mov if mov > 0 else 0.0
-            sp = {"distance": dist, "elapsed_time": int(self.t[i1] - self.t[i0]),
-                  "elevation_difference": round(float(alt[i1] - alt[i0]), 1) if alt is not None else None,
-                  "moving_time": mov, "split": k, "average_speed": round(speed, 2)}
+            sp = {
+                "distance": dist,
+                "elapsed_time": int(self.t[i1] - self.t[i0]),
+                "elevation_difference": round(float(alt[i1] - alt[i0]), 1) if alt is not None else None,
+                "moving_time": mov,
+                "split": k,
+                "average_speed": round(speed, 2),
+            }
             if self.is_run:
                 grade = (float(alt[i1] - alt[i0]) / dist) if alt is not None and dist > 0 else 0.0
                 sp["average_grade_adjusted_speed"] = round(speed * (1 + 3.3 * grade), 2)
@@ -174,13 +190,13 @@ class Derived:
             out.append(sp)
         return out
 
-    def lap_ranges(self, lap_m: Optional[float]) -> list[tuple[int, int]]:
+    def lap_ranges(self, lap_m: float | None) -> list[tuple[int, int]]:
         n = len(self.t)
         if not lap_m or self.d[-1] <= lap_m:
             return [(0, n - 1)]
         return _segments(self.d, lap_m) or [(0, n - 1)]
 
-    def laps(self, lap_m: Optional[float], ctx: dict) -> list[dict]:
+    def laps(self, lap_m: float | None, ctx: dict) -> list[dict]:
         """ctx: activity_id, visibility, athlete_id, start_ts, utc_offset, lap_id_base."""
         out = []
         alt = self.s.get("altitude")
@@ -190,28 +206,35 @@ class Derived:
             mov = self.moving_between(i0, i1)
             elapsed = int(self.t[i1] - self.t[i0])
             lap = {
-                "id": ctx["lap_id_base"] + k, "resource_state": 2, "name": f"Lap {k}",
+                "id": ctx["lap_id_base"] + k,
+                "resource_state": 2,
+                "name": f"Lap {k}",
                 "activity": {"id": ctx["activity_id"], "visibility": ctx["visibility"], "resource_state": 1},
                 "athlete": {"id": ctx["athlete_id"], "resource_state": 1},
-                "elapsed_time": elapsed, "moving_time": mov,
+                "elapsed_time": elapsed,
+                "moving_time": mov,
                 "start_date": iso(ctx["start_ts"] + int(self.t[i0])),
                 "start_date_local": iso(ctx["start_ts"] + int(self.t[i0]) + int(ctx["utc_offset"])),
-                "distance": dist, "average_speed": round(dist / mov, 2) if mov > 0 else 0.0,
-                "max_speed": round(float(v[i0:i1 + 1].max()), 3) if v is not None else 0.0,
-                "lap_index": k, "split": k, "start_index": int(i0), "end_index": int(i1),
+                "distance": dist,
+                "average_speed": round(dist / mov, 2) if mov > 0 else 0.0,
+                "max_speed": round(float(v[i0 : i1 + 1].max()), 3) if v is not None else 0.0,
+                "lap_index": k,
+                "split": k,
+                "start_index": int(i0),
+                "end_index": int(i1),
             }
-            gain = total_gain(alt[i0:i1 + 1]) if alt is not None else 0
+            gain = total_gain(alt[i0 : i1 + 1]) if alt is not None else 0
             lap["total_elevation_gain"] = gain if gain else 0
             if "cadence" in self.s:
-                c = self.s["cadence"][i0:i1 + 1]
+                c = self.s["cadence"][i0 : i1 + 1]
                 c = c[c > 0]
                 if len(c):
                     lap["average_cadence"] = round(float(c.mean()), 1)
             lap["device_watts"] = "watts" in self.s
             if "watts" in self.s:
-                lap["average_watts"] = round(float(self.s["watts"][i0:i1 + 1].mean()), 1)
+                lap["average_watts"] = round(float(self.s["watts"][i0 : i1 + 1].mean()), 1)
             if "heartrate" in self.s:
-                hr = self.s["heartrate"][i0:i1 + 1]
+                hr = self.s["heartrate"][i0 : i1 + 1]
                 lap["average_heartrate"] = round(float(hr.mean()), 1)
                 lap["max_heartrate"] = float(hr.max())
             if self.is_run:
@@ -236,37 +259,65 @@ class Derived:
             best = int(np.argmin(spans))
             i0, i1 = int(i_idx[best]), int(j[ok][best])
             elapsed = int(spans[best])
-            out.append({
-                "id": ctx["effort_id_base"] + k, "resource_state": 2, "name": name,
-                "activity": {"id": ctx["activity_id"], "visibility": ctx["visibility"], "resource_state": 1},
-                "athlete": {"id": ctx["athlete_id"], "resource_state": 1},
-                "elapsed_time": elapsed, "moving_time": elapsed,
-                "start_date": iso(ctx["start_ts"] + int(t[i0])),
-                "start_date_local": iso(ctx["start_ts"] + int(t[i0]) + int(ctx["utc_offset"])),
-                "distance": meters, "pr_rank": None, "achievements": [], "start_index": i0, "end_index": i1,
-            })
+            out.append(
+                {
+                    "id": ctx["effort_id_base"] + k,
+                    "resource_state": 2,
+                    "name": name,
+                    "activity": {"id": ctx["activity_id"], "visibility": ctx["visibility"], "resource_state": 1},
+                    "athlete": {"id": ctx["athlete_id"], "resource_state": 1},
+                    "elapsed_time": elapsed,
+                    "moving_time": elapsed,
+                    "start_date": iso(ctx["start_ts"] + int(t[i0])),
+                    "start_date_local": iso(ctx["start_ts"] + int(t[i0]) + int(ctx["utc_offset"])),
+                    "distance": meters,
+                    "pr_rank": None,
+                    "achievements": [],
+                    "start_index": i0,
+                    "end_index": i1,
+                }
+            )
         return out
 
-    def zone_distributions(self, score: Optional[float]) -> list[dict]:
+    def zone_distributions(self, score: float | None) -> list[dict]:
         out = []
         dt = _dt(self.t)
         if "heartrate" in self.s:
             mins = self.zones.hr_mins
             times = zone_times(self.s["heartrate"], dt, mins)
-            buckets = [{"min": int(mins[i]), "max": int(mins[i + 1]) - 1 if i + 1 < len(mins) else -1,
-                        "time": float(times[i])} for i in range(len(mins))]
+            buckets = [
+                {"min": int(mins[i]), "max": int(mins[i + 1]) - 1 if i + 1 < len(mins) else -1, "time": float(times[i])}
+                for i in range(len(mins))
+            ]
             buckets[0]["min"] = 0
-            out.append({"score": float(score or 0.0), "distribution_buckets": buckets, "type": "heartrate",
-                        "resource_state": 3, "sensor_based": True, "points": int(round((score or 0) * 0.9)),
-                        "custom_zones": False})
+            out.append(
+                {
+                    "score": float(score or 0.0),
+                    "distribution_buckets": buckets,
+                    "type": "heartrate",
+                    "resource_state": 3,
+                    "sensor_based": True,
+                    "points": int(round((score or 0) * 0.9)),
+                    "custom_zones": False,
+                }
+            )
         if "watts" in self.s and self.zones.power_mins:
             mins = self.zones.power_mins
             times = zone_times(self.s["watts"], dt, mins)
-            buckets = [{"min": int(mins[i]), "max": int(mins[i + 1]) if i + 1 < len(mins) else -1,
-                        "time": float(times[i])} for i in range(len(mins))]
+            buckets = [
+                {"min": int(mins[i]), "max": int(mins[i + 1]) if i + 1 < len(mins) else -1, "time": float(times[i])}
+                for i in range(len(mins))
+            ]
             load = float(np.dot(times / 3600.0, (20, 40, 60, 80, 110, 140, 170)))
-            out.append({"score": int(round(load)), "distribution_buckets": buckets, "type": "power",
-                        "resource_state": 3, "sensor_based": True})
+            out.append(
+                {
+                    "score": int(round(load)),
+                    "distribution_buckets": buckets,
+                    "type": "power",
+                    "resource_state": 3,
+                    "sensor_based": True,
+                }
+            )
         if self.is_run and self.zones.pace_mins and "velocity_smooth" in self.s:
             out.append(pace_distribution(self.s["velocity_smooth"], dt, self.zones))
         return out
@@ -275,13 +326,18 @@ class Derived:
 def pace_distribution(speed: np.ndarray, dt: np.ndarray, zones: Zones) -> dict:
     mins = zones.pace_mins
     times = zone_times(speed, dt, mins)
-    buckets = [{"max": round(float(mins[i + 1]), 3) if i + 1 < len(mins) else -1, "min": round(float(mins[i]), 3),
-                "time": int(round(times[i]))} for i in range(len(mins))]
+    buckets = [
+        {
+            "max": round(float(mins[i + 1]), 3) if i + 1 < len(mins) else -1,
+            "min": round(float(mins[i]), 3),
+            "time": int(round(times[i])),
+        }
+        for i in range(len(mins))
+    ]
     score = int(round(float(np.dot(times / 3600.0, (1, 2, 4, 8, 12, 16)))))
-    return {"score": score, "distribution_buckets": buckets, "type": "pace", "resource_state": 3,
-            "sensor_based": True}
+    return {"score": score, "distribution_buckets": buckets, "type": "pace", "resource_state": 3, "sensor_based": True}
 
 
 def iso(ts: float) -> str:
     """Epoch seconds -> "YYYY-MM-DDTHH:MM:SSZ" (also used for local wall time, as Strava does)."""
-    return datetime.fromtimestamp(int(ts), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(int(ts), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

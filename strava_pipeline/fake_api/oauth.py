@@ -7,7 +7,6 @@ import os
 import secrets
 import threading
 from pathlib import Path
-from typing import Optional
 
 ACCESS_TTL_S = 21600
 # a refresh while the access token still has more than this left returns the same access token (as recorded)
@@ -15,7 +14,7 @@ KEEP_ACCESS_IF_REMAINING_S = 3600
 DEFAULT_SCOPE = "read_all,activity:read_all,profile:read_all"
 
 
-def normalize_scope(scope: Optional[str]) -> str:
+def normalize_scope(scope: str | None) -> str:
     """Comma-separated scopes as Strava reports them back: "read" is always granted, duplicates dropped."""
     parts = [p.strip() for p in (scope or "").replace(" ", ",").split(",") if p.strip()]
     out = ["read"]
@@ -33,8 +32,9 @@ def _token() -> str:
 class TokenStore:
     """All state behind one lock; never logs token values."""
 
-    def __init__(self, clock, client_id: str, client_secret: str, athlete_id: int,
-                 state_file: Optional[Path] = None) -> None:
+    def __init__(
+        self, clock, client_id: str, client_secret: str, athlete_id: int, state_file: Path | None = None
+    ) -> None:
         self.clock = clock
         self.client_id = str(client_id)
         self.client_secret = str(client_secret)
@@ -67,8 +67,11 @@ class TokenStore:
             return
         now = self.clock.now()
         # drop access tokens that expired more than a day ago: they can only ever answer "expired"
-        self._access = {k: v for k, v in self._access.items() if v["expires_at"] > now - 86400
-                        or self._grants.get(v["grant"], {}).get("access_token") == k}
+        self._access = {
+            k: v
+            for k, v in self._access.items()
+            if v["expires_at"] > now - 86400 or self._grants.get(v["grant"], {}).get("access_token") == k
+        }
         data = {"version": 1, "athlete_id": self.athlete_id, "grants": self._grants, "access_tokens": self._access}
         self.state_file.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.state_file.with_name(self.state_file.name + ".tmp")
@@ -116,7 +119,7 @@ class TokenStore:
         self._grants[grant_id]["access_token"] = tok
         return tok, expires_at
 
-    def exchange_code(self, code: str) -> Optional[dict]:
+    def exchange_code(self, code: str) -> dict | None:
         """grant_type=authorization_code: a code works once."""
         with self._lock:
             scope = self._codes.pop(code, None)
@@ -127,10 +130,15 @@ class TokenStore:
             self._grants[grant_id] = {"scope": scope, "refresh_token": rt, "access_token": None}
             at, expires_at = self._new_access(grant_id)
             self._save()
-            return {"access_token": at, "refresh_token": rt, "expires_at": expires_at,
-                    "expires_in": expires_at - int(self.clock.now()), "scope": scope}
+            return {
+                "access_token": at,
+                "refresh_token": rt,
+                "expires_at": expires_at,
+                "expires_in": expires_at - int(self.clock.now()),
+                "scope": scope,
+            }
 
-    def refresh(self, refresh_token: str) -> Optional[dict]:
+    def refresh(self, refresh_token: str) -> dict | None:
         """grant_type=refresh_token: always a new refresh token (the old one dies); access token kept if > 1 h left."""
         with self._lock:
             grant_id = next((g for g, v in self._grants.items() if v["refresh_token"] == refresh_token), None)
@@ -146,10 +154,14 @@ class TokenStore:
                 at, expires_at = self._new_access(grant_id)
             grant["refresh_token"] = _token()
             self._save()
-            return {"access_token": at, "refresh_token": grant["refresh_token"], "expires_at": expires_at,
-                    "expires_in": expires_at - now}
+            return {
+                "access_token": at,
+                "refresh_token": grant["refresh_token"],
+                "expires_at": expires_at,
+                "expires_in": expires_at - now,
+            }
 
-    def authenticate(self, access_token: Optional[str]) -> tuple[str, Optional[str]]:
+    def authenticate(self, access_token: str | None) -> tuple[str, str | None]:
         """-> ("ok", scope) | ("invalid", None) | ("expired", None)."""
         if not access_token:
             return "invalid", None
@@ -161,7 +173,7 @@ class TokenStore:
                 return "expired", None
             return "ok", self._grants[info["grant"]]["scope"]
 
-    def deauthorize(self, access_token: Optional[str]) -> bool:
+    def deauthorize(self, access_token: str | None) -> bool:
         """Revokes the whole authorization the token belongs to (all its tokens)."""
         with self._lock:
             info = self._access.get(access_token or "")

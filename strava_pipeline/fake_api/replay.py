@@ -11,7 +11,6 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Optional
 
 from strava_pipeline.fake_api.metrics import MILE_M, Derived, Zones, iso, suffer_score
 from strava_pipeline.fake_api.store import Dataset, Record, parse_time
@@ -27,7 +26,8 @@ def reference_dir() -> Path:
     if not (path / "api" / "activities_page_001.json").is_file():
         raise FileNotFoundError(
             f"Strava reference recordings not found in {path} (expected api/activities_page_001.json); "
-            "set STRAVA_REFERENCE_DIR to the strava-reference folder")
+            "set STRAVA_REFERENCE_DIR to the strava-reference folder"
+        )
     return path
 
 
@@ -35,7 +35,7 @@ def _load(path: Path):
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def _recorded_activity_id(api: Path, name: str) -> Optional[int]:
+def _recorded_activity_id(api: Path, name: str) -> int | None:
     """The activity a recording belongs to, from the request path in its .meta.json."""
     meta = api / f"{name}.meta.json"
     if not meta.is_file():
@@ -56,8 +56,9 @@ class ReplayAthlete(Dataset):
         recs = []
         for page in pages:
             for a in _load(page):
-                recs.append(Record(id=int(a["id"]), start_ts=parse_time(a["start_date"]), private=bool(a["private"]),
-                                   source=a))
+                recs.append(
+                    Record(id=int(a["id"]), start_ts=parse_time(a["start_date"]), private=bool(a["private"]), source=a)
+                )
                 self.listing_order.append(int(a["id"]))
         self._add_records(recs)
         self._athlete = _load(api / "athlete.json")
@@ -97,10 +98,10 @@ class ReplayAthlete(Dataset):
     def base_value(self, rec: Record, key: str):
         return rec.source.get(key)
 
-    def recorded_streams(self, activity_id: int) -> Optional[dict]:
+    def recorded_streams(self, activity_id: int) -> dict | None:
         return self._recorded_streams.get(activity_id)
 
-    def streams_for(self, rec: Record) -> Optional[dict]:
+    def streams_for(self, rec: Record) -> dict | None:
         summary = self.summary(rec)
         if summary.get("manual"):
             return None
@@ -112,12 +113,17 @@ class ReplayAthlete(Dataset):
         return self._stream_cache.get(rec.id, make)
 
     def _ctx(self, rec: Record, summary: dict) -> dict:
-        return {"activity_id": rec.id, "visibility": summary["visibility"], "athlete_id": self.athlete_id,
-                "start_ts": rec.start_ts, "utc_offset": summary["utc_offset"],
-                "lap_id_base": 60_000_000_000 + (rec.id % 100_000_000) * 100,
-                "effort_id_base": 80_000_000_000 + (rec.id % 100_000_000) * 20}
+        return {
+            "activity_id": rec.id,
+            "visibility": summary["visibility"],
+            "athlete_id": self.athlete_id,
+            "start_ts": rec.start_ts,
+            "utc_offset": summary["utc_offset"],
+            "lap_id_base": 60_000_000_000 + (rec.id % 100_000_000) * 100,
+            "effort_id_base": 80_000_000_000 + (rec.id % 100_000_000) * 20,
+        }
 
-    def _derived(self, rec: Record, summary: dict) -> Optional[Derived]:
+    def _derived(self, rec: Record, summary: dict) -> Derived | None:
         streams = self.streams_for(rec)
         if streams is None:
             return None
@@ -148,8 +154,12 @@ class ReplayAthlete(Dataset):
         d = copy.deepcopy(summary)
         d["resource_state"] = 3
         streams = self.streams_for(rec)
-        d["map"] = {"id": summary["map"]["id"], "polyline": summary["map"].get("summary_polyline") or "",
-                    "resource_state": 3, "summary_polyline": summary["map"].get("summary_polyline") or ""}
+        d["map"] = {
+            "id": summary["map"]["id"],
+            "polyline": summary["map"].get("summary_polyline") or "",
+            "resource_state": 3,
+            "summary_polyline": summary["map"].get("summary_polyline") or "",
+        }
         d["description"] = None
         hours = (summary.get("moving_time") or 0) / 3600.0
         d["calories"] = float(round(hours * (650 if summary.get("type") == "Run" else 450)))
@@ -185,7 +195,7 @@ class ReplayAthlete(Dataset):
         return d
 
     # ------------------------------------------------------------------ athlete, gear
-    def _gear_summary(self, gear_id: Optional[str]) -> Optional[dict]:
+    def _gear_summary(self, gear_id: str | None) -> dict | None:
         if not gear_id:
             return None
         for g in self._athlete.get("shoes", []) + self._athlete.get("bikes", []):
@@ -194,10 +204,21 @@ class ReplayAthlete(Dataset):
         full = self.gear(gear_id, self.clock.now())
         if full is None:
             return None
-        return {k: full[k] for k in ("id", "primary", "name", "nickname", "resource_state", "retired", "distance",
-                                     "converted_distance")} | {"resource_state": 2}
+        return {
+            k: full[k]
+            for k in (
+                "id",
+                "primary",
+                "name",
+                "nickname",
+                "resource_state",
+                "retired",
+                "distance",
+                "converted_distance",
+            )
+        } | {"resource_state": 2}
 
-    def gear(self, gear_id: str, now: float) -> Optional[dict]:
+    def gear(self, gear_id: str, now: float) -> dict | None:
         if gear_id in self._gear_files:
             return copy.deepcopy(self._gear_files[gear_id])
         for g in self._athlete.get("shoes", []) + self._athlete.get("bikes", []):
@@ -216,9 +237,18 @@ class ReplayAthlete(Dataset):
         # gear that only appears on activities (retired): rebuilt from them
         dist = self.gear_distance(gear_id, now)
         shoe = gear_id.startswith("g")
-        out = {"id": gear_id, "primary": False, "name": "Retired shoes" if shoe else "Retired bike",
-               "nickname": "", "resource_state": 3, "retired": True, "distance": dist,
-               "converted_distance": round(dist / 1609.344, 1), "brand_name": None, "model_name": None}
+        out = {
+            "id": gear_id,
+            "primary": False,
+            "name": "Retired shoes" if shoe else "Retired bike",
+            "nickname": "",
+            "resource_state": 3,
+            "retired": True,
+            "distance": dist,
+            "converted_distance": round(dist / 1609.344, 1),
+            "brand_name": None,
+            "model_name": None,
+        }
         if shoe:
             out.update({"description": None, "notification_distance": 0})
         else:
@@ -229,9 +259,26 @@ class ReplayAthlete(Dataset):
         return copy.deepcopy(self._athlete)
 
     def athlete_summary(self) -> dict:
-        keys = ("id", "username", "resource_state", "firstname", "lastname", "city", "state", "country", "sex",
-                "premium", "summit", "created_at", "updated_at", "badge_type_id", "profile_medium", "profile",
-                "friend", "follower")
+        keys = (
+            "id",
+            "username",
+            "resource_state",
+            "firstname",
+            "lastname",
+            "city",
+            "state",
+            "country",
+            "sex",
+            "premium",
+            "summit",
+            "created_at",
+            "updated_at",
+            "badge_type_id",
+            "profile_medium",
+            "profile",
+            "friend",
+            "follower",
+        )
         out = {k: self._athlete.get(k) for k in keys}
         out["resource_state"] = 2
         return out
@@ -246,14 +293,28 @@ class ReplayAthlete(Dataset):
     def new_record(self, now: float, overrides: dict) -> tuple[Record, dict]:
         self._added += 1
         sport = overrides.pop("sport_type", None) or overrides.get("type") or "Run"
-        template = next((r.source for r in reversed(self._sorted()[0]) if r.source.get("sport_type") == sport),
-                        self._sorted()[0][-1].source)
+        template = next(
+            (r.source for r in reversed(self._sorted()[0]) if r.source.get("sport_type") == sport),
+            self._sorted()[0][-1].source,
+        )
         s = copy.deepcopy(template)
         new_id = max(self._records) + 1000 * self._added
-        start = parse_time(overrides.pop("start_date")) if "start_date" in overrides else \
-            int(now) - int(s["elapsed_time"]) - 60
-        s.update({"id": new_id, "start_date": iso(start), "start_date_local": iso(start + int(s["utc_offset"])),
-                  "sport_type": sport, "kudos_count": 0, "comment_count": 0, "achievement_count": 0})
+        start = (
+            parse_time(overrides.pop("start_date"))
+            if "start_date" in overrides
+            else int(now) - int(s["elapsed_time"]) - 60
+        )
+        s.update(
+            {
+                "id": new_id,
+                "start_date": iso(start),
+                "start_date_local": iso(start + int(s["utc_offset"])),
+                "sport_type": sport,
+                "kudos_count": 0,
+                "comment_count": 0,
+                "achievement_count": 0,
+            }
+        )
         s["map"] = dict(s["map"], id=f"a{new_id}")
         if s.get("upload_id") is not None:
             s["upload_id"] = s["upload_id"] + 1000 * self._added

@@ -9,10 +9,11 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 from strava_pipeline.fake_api import errors
@@ -39,7 +40,7 @@ class Request:
     headers: object  # email.message.Message (case-insensitive get)
     body: bytes = b""
 
-    def param(self, name: str) -> Optional[str]:
+    def param(self, name: str) -> str | None:
         vals = self.query.get(name)
         return vals[0] if vals else None
 
@@ -70,7 +71,7 @@ class Response:
     drop: bool = False  # close the connection without answering
 
 
-def json_response(status: int, obj, headers: Optional[list] = None) -> Response:
+def json_response(status: int, obj, headers: list | None = None) -> Response:
     body = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     return Response(status, body, JSON_TYPE, [CACHE_CONTROL] + list(headers or []))
 
@@ -81,7 +82,7 @@ class BadParam(Exception):
         self.name = name
 
 
-def _int_param(req: Request, name: str) -> Optional[int]:
+def _int_param(req: Request, name: str) -> int | None:
     raw = req.param(name)
     if raw is None or raw == "":
         return None
@@ -93,7 +94,7 @@ def _int_param(req: Request, name: str) -> Optional[int]:
 # ---------------------------------------------------------------------------------------------------- API
 @dataclass
 class Ctx:
-    fake: "FakeStrava"
+    fake: FakeStrava
     req: Request
     now: float
     scope: str
@@ -103,7 +104,7 @@ class Ctx:
     def read_all(self) -> bool:
         return "activity:read_all" in self.scope.split(",")
 
-    def activity_scope_error(self) -> Optional[Response]:
+    def activity_scope_error(self) -> Response | None:
         scopes = self.scope.split(",")
         if "activity:read" in scopes or "activity:read_all" in scopes:
             return None
@@ -234,7 +235,7 @@ def match_api(method: str, sub: str):
     return None, None, {}
 
 
-def bearer_token(req: Request) -> Optional[str]:
+def bearer_token(req: Request) -> str | None:
     auth = req.headers.get("Authorization") or ""
     parts = auth.split(None, 1)
     if len(parts) == 2 and parts[0].lower() == "bearer":
@@ -242,7 +243,7 @@ def bearer_token(req: Request) -> Optional[str]:
     return req.param("access_token")
 
 
-def handle_api(fake: "FakeStrava", req: Request, now: float, sub: str, over_limit: bool) -> Response:
+def handle_api(fake: FakeStrava, req: Request, now: float, sub: str, over_limit: bool) -> Response:
     template, handler, groups = match_api(req.method, sub)
     if over_limit:
         return json_response(429, errors.RATE_LIMITED)
@@ -257,7 +258,7 @@ def handle_api(fake: "FakeStrava", req: Request, now: float, sub: str, over_limi
 
 
 # ---------------------------------------------------------------------------------------------------- OAuth
-def handle_oauth(fake: "FakeStrava", req: Request) -> Response:
+def handle_oauth(fake: FakeStrava, req: Request) -> Response:
     tokens = fake._tokens
     if req.path == "/oauth/token" and req.method == "POST":
         p = req.form()
@@ -268,17 +269,31 @@ def handle_oauth(fake: "FakeStrava", req: Request) -> Response:
             res = tokens.exchange_code(p.get("code", ""))
             if res is None:
                 return json_response(400, errors.INVALID_CODE)
-            return json_response(200, {"token_type": "Bearer", "expires_at": res["expires_at"],
-                                       "expires_in": res["expires_in"], "refresh_token": res["refresh_token"],
-                                       "access_token": res["access_token"],
-                                       "athlete": fake._data.athlete_summary()})
+            return json_response(
+                200,
+                {
+                    "token_type": "Bearer",
+                    "expires_at": res["expires_at"],
+                    "expires_in": res["expires_in"],
+                    "refresh_token": res["refresh_token"],
+                    "access_token": res["access_token"],
+                    "athlete": fake._data.athlete_summary(),
+                },
+            )
         if grant == "refresh_token":
             res = tokens.refresh(p.get("refresh_token", ""))
             if res is None:
                 return json_response(400, errors.INVALID_REFRESH)
-            return json_response(200, {"token_type": "Bearer", "access_token": res["access_token"],
-                                       "expires_at": res["expires_at"], "expires_in": res["expires_in"],
-                                       "refresh_token": res["refresh_token"]})
+            return json_response(
+                200,
+                {
+                    "token_type": "Bearer",
+                    "access_token": res["access_token"],
+                    "expires_at": res["expires_at"],
+                    "expires_in": res["expires_in"],
+                    "refresh_token": res["refresh_token"],
+                },
+            )
         return json_response(400, errors.bad_request("grant_type"))
     if req.path == "/oauth/authorize" and req.method == "GET":
         p = req.form()
@@ -303,8 +318,11 @@ def handle_oauth(fake: "FakeStrava", req: Request) -> Response:
     return json_response(404, errors.UNKNOWN_ROUTE)
 
 
-OAUTH_ROUTES = {"/oauth/token": "/oauth/token", "/oauth/authorize": "/oauth/authorize",
-                "/oauth/deauthorize": "/oauth/deauthorize"}
+OAUTH_ROUTES = {
+    "/oauth/token": "/oauth/token",
+    "/oauth/authorize": "/oauth/authorize",
+    "/oauth/deauthorize": "/oauth/deauthorize",
+}
 
 
 # ---------------------------------------------------------------------------------------------------- faults
@@ -312,25 +330,29 @@ def fault_5xx(status: int) -> Response:
     if status == 500:
         return json_response(500, {"message": "Internal Server Error", "errors": []})
     reason = {502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}.get(status, "Server Error")
-    html = (f"<html><head><title>{status} {reason}</title></head><body><h1>{status} {reason}</h1>"
-            f"<p>The server is temporarily unable to service your request.</p></body></html>")
+    html = (
+        f"<html><head><title>{status} {reason}</title></head><body><h1>{status} {reason}</h1>"
+        f"<p>The server is temporarily unable to service your request.</p></body></html>"
+    )
     return Response(status, html.encode(), HTML_TYPE)
 
 
 def fault_html() -> Response:
-    html = ("<!DOCTYPE html><html><head><title>Wi-Fi login</title></head><body>"
-            "<h1>Welcome to Hotel Wi-Fi</h1><p>Please accept the terms of use to continue.</p>"
-            "<form method='post'><button>Accept</button></form></body></html>")
+    html = (
+        "<!DOCTYPE html><html><head><title>Wi-Fi login</title></head><body>"
+        "<h1>Welcome to Hotel Wi-Fi</h1><p>Please accept the terms of use to continue.</p>"
+        "<form method='post'><button>Accept</button></form></body></html>"
+    )
     return Response(200, html.encode(), HTML_TYPE)
 
 
 # ---------------------------------------------------------------------------------------------------- dispatch
-def dispatch(fake: "FakeStrava", req: Request) -> Response:
+def dispatch(fake: FakeStrava, req: Request) -> Response:
     if req.path == ADMIN_PREFIX or req.path.startswith(ADMIN_PREFIX + "/"):
         return handle_admin(fake, req)  # not rate limited, not logged
     now = fake.clock.now()
     is_api = req.path == API_PREFIX or req.path.startswith(API_PREFIX + "/")
-    sub = req.path[len(API_PREFIX):] if is_api else ""
+    sub = req.path[len(API_PREFIX) :] if is_api else ""
     over_limit = False
     usage = None
     if is_api:
@@ -343,7 +365,7 @@ def dispatch(fake: "FakeStrava", req: Request) -> Response:
     else:
         route = f"{req.method} {req.path}"
     fault = fake.faults.take(req.path, is_api)
-    resp: Optional[Response] = None
+    resp: Response | None = None
     rate_headers = is_api
     if fault is not None:
         if fault.kind == "drop":
@@ -367,14 +389,15 @@ def dispatch(fake: "FakeStrava", req: Request) -> Response:
     if rate_headers and usage is not None and not resp.drop:
         if not (fake.streams_without_ratelimit_headers and route.endswith("/streams")):
             resp.headers.extend(fake._limiter.headers(usage, fake.header_case))
-    fake._log.add(now, req.method, req.path, {k: v[0] for k, v in req.query.items() if v},
-                  0 if resp.drop else resp.status, route)
+    fake._log.add(
+        now, req.method, req.path, {k: v[0] for k, v in req.query.items() if v}, 0 if resp.drop else resp.status, route
+    )
     return resp
 
 
-def handle_admin(fake: "FakeStrava", req: Request) -> Response:
+def handle_admin(fake: FakeStrava, req: Request) -> Response:
     """Test controls for a client running in another process."""
-    sub = req.path[len(ADMIN_PREFIX):]
+    sub = req.path[len(ADMIN_PREFIX) :]
     try:
         body = json.loads(req.body.decode("utf-8")) if req.body.strip() else {}
         if not isinstance(body, dict):
@@ -386,15 +409,20 @@ def handle_admin(fake: "FakeStrava", req: Request) -> Response:
                 elif "set" in body:
                     fake.clock.set(float(body["set"]))
                 else:
-                    raise ValueError("expected {\"advance\": seconds} or {\"set\": epoch}")
+                    raise ValueError('expected {"advance": seconds} or {"set": epoch}')
             return json_response(200, {"now": fake.clock.now()})
         if sub == "/faults":
             if req.method == "POST":
                 if body.get("clear"):
                     fake.faults.clear()
                 else:
-                    fake.faults.add(body["kind"], int(body.get("count", 1)), body.get("path"),
-                                    int(body.get("status", 503)), float(body.get("delay", 2.0)))
+                    fake.faults.add(
+                        body["kind"],
+                        int(body.get("count", 1)),
+                        body.get("path"),
+                        int(body.get("status", 503)),
+                        float(body.get("delay", 2.0)),
+                    )
             return json_response(200, {"pending": [f.__dict__ for f in fake.faults.pending]})
         if sub == "/usage":
             if req.method == "POST":
@@ -411,9 +439,13 @@ def handle_admin(fake: "FakeStrava", req: Request) -> Response:
             action = body.get("action", "issue_refresh_token")
             scope = body.get("scope") or None
             if action == "issue_refresh_token":
-                return json_response(200, {"refresh_token": fake.issue_refresh_token(**({"scope": scope} if scope else {}))})
+                return json_response(
+                    200, {"refresh_token": fake.issue_refresh_token(**({"scope": scope} if scope else {}))}
+                )
             if action == "issue_authorization_code":
-                return json_response(200, {"code": fake.issue_authorization_code(**({"scope": scope} if scope else {}))})
+                return json_response(
+                    200, {"code": fake.issue_authorization_code(**({"scope": scope} if scope else {}))}
+                )
             if action == "expire_access_tokens":
                 fake.expire_access_tokens()
                 return json_response(200, {"ok": True})
@@ -493,7 +525,7 @@ class _Handler(BaseHTTPRequestHandler):
             if self.command != "HEAD":
                 self._headers_buffer.append(resp.body)
             self.flush_headers()  # status line, headers and body in one write
-        except (BrokenPipeError, ConnectionResetError, socket.timeout):
+        except (TimeoutError, BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the client gave up (e.g. its timeout during a "slow" fault)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _dispatch
@@ -503,7 +535,7 @@ class FakeHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address, app: "FakeStrava") -> None:
+    def __init__(self, address, app: FakeStrava) -> None:
         self.app = app
         self._conns: set = set()
         self._conns_lock = threading.Lock()
@@ -527,4 +559,3 @@ class FakeHTTPServer(ThreadingHTTPServer):
                 c.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
-

@@ -10,28 +10,90 @@ import bisect
 import copy
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Optional
+from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from strava_pipeline.fake_api.metrics import iso
 
 # SummaryActivity keys in the order Strava sends them (SHAPES.md); power keys placed where Strava puts them
 SUMMARY_KEYS = (
-    "resource_state", "athlete", "name", "distance", "moving_time", "elapsed_time", "total_elevation_gain", "type",
-    "sport_type", "workout_type", "id", "start_date", "start_date_local", "timezone", "utc_offset", "location_city",
-    "location_state", "location_country", "achievement_count", "kudos_count", "comment_count", "athlete_count",
-    "photo_count", "map", "trainer", "commute", "manual", "private", "visibility", "flagged", "gear_id",
-    "start_latlng", "end_latlng", "average_speed", "max_speed", "average_cadence", "average_temp", "average_watts",
-    "max_watts", "weighted_average_watts", "kilojoules", "device_watts", "has_heartrate", "average_heartrate",
-    "max_heartrate", "heartrate_opt_out", "display_hide_heartrate_option", "elev_high", "elev_low", "upload_id",
-    "upload_id_str", "external_id", "from_accepted_tag", "pr_count", "total_photo_count", "has_kudoed",
+    "resource_state",
+    "athlete",
+    "name",
+    "distance",
+    "moving_time",
+    "elapsed_time",
+    "total_elevation_gain",
+    "type",
+    "sport_type",
+    "workout_type",
+    "id",
+    "start_date",
+    "start_date_local",
+    "timezone",
+    "utc_offset",
+    "location_city",
+    "location_state",
+    "location_country",
+    "achievement_count",
+    "kudos_count",
+    "comment_count",
+    "athlete_count",
+    "photo_count",
+    "map",
+    "trainer",
+    "commute",
+    "manual",
+    "private",
+    "visibility",
+    "flagged",
+    "gear_id",
+    "start_latlng",
+    "end_latlng",
+    "average_speed",
+    "max_speed",
+    "average_cadence",
+    "average_temp",
+    "average_watts",
+    "max_watts",
+    "weighted_average_watts",
+    "kilojoules",
+    "device_watts",
+    "has_heartrate",
+    "average_heartrate",
+    "max_heartrate",
+    "heartrate_opt_out",
+    "display_hide_heartrate_option",
+    "elev_high",
+    "elev_low",
+    "upload_id",
+    "upload_id_str",
+    "external_id",
+    "from_accepted_tag",
+    "pr_count",
+    "total_photo_count",
+    "has_kudoed",
     "suffer_score",
 )
 DETAIL_EXTRA_KEYS = (
-    "description", "calories", "perceived_exertion", "prefer_perceived_exertion", "segment_efforts", "splits_metric",
-    "splits_standard", "laps", "best_efforts", "gear", "photos", "stats_visibility", "hide_from_home", "device_name",
-    "embed_token", "similar_activities", "available_zones",
+    "description",
+    "calories",
+    "perceived_exertion",
+    "prefer_perceived_exertion",
+    "segment_efforts",
+    "splits_metric",
+    "splits_standard",
+    "laps",
+    "best_efforts",
+    "gear",
+    "photos",
+    "stats_visibility",
+    "hide_from_home",
+    "device_name",
+    "embed_token",
+    "similar_activities",
+    "available_zones",
 )
 _KEY_RANK = {k: i for i, k in enumerate(SUMMARY_KEYS + DETAIL_EXTRA_KEYS)}
 RIDE_TYPES = ("Ride", "VirtualRide", "EBikeRide", "Handcycle", "Velomobile")
@@ -44,12 +106,12 @@ def parse_time(value) -> int:
         return int(value)
     if isinstance(value, datetime):
         if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
+            value = value.replace(tzinfo=UTC)
         return int(value.timestamp())
     if isinstance(value, str):
         dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
         if dt.tzinfo is None:
-            dt = dt.replace(tzinfo=timezone.utc)
+            dt = dt.replace(tzinfo=UTC)
         return int(dt.timestamp())
     raise TypeError(f"cannot read a time from {value!r}")
 
@@ -64,7 +126,7 @@ class Record:
     overrides: dict = field(default_factory=dict)
 
 
-def _merge(base: dict, overrides: dict, allowed: Optional[set] = None) -> dict:
+def _merge(base: dict, overrides: dict, allowed: set | None = None) -> dict:
     if not overrides:
         return base
     out = dict(base)
@@ -87,7 +149,7 @@ class Dataset:
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._records: dict[int, Record] = {}
-        self._order: Optional[list[Record]] = None
+        self._order: list[Record] | None = None
         self._order_ts: list[int] = []
         self._summaries: dict[int, dict] = {}
 
@@ -104,7 +166,7 @@ class Dataset:
     def detail_for(self, rec: Record) -> dict:
         raise NotImplementedError
 
-    def streams_for(self, rec: Record) -> Optional[dict]:
+    def streams_for(self, rec: Record) -> dict | None:
         raise NotImplementedError
 
     def laps_for(self, rec: Record) -> list:
@@ -122,7 +184,7 @@ class Dataset:
     def athlete_zones(self) -> dict:
         raise NotImplementedError
 
-    def gear(self, gear_id: str, now: float) -> Optional[dict]:
+    def gear(self, gear_id: str, now: float) -> dict | None:
         raise NotImplementedError
 
     def new_record(self, now: float, overrides: dict) -> tuple[Record, dict]:
@@ -139,13 +201,15 @@ class Dataset:
     def _sorted(self) -> tuple[list[Record], list[int]]:
         with self._lock:
             if self._order is None:
-                self._order = sorted((r for r in self._records.values() if not r.deleted),
-                                     key=lambda r: (r.start_ts, r.id))
+                self._order = sorted(
+                    (r for r in self._records.values() if not r.deleted), key=lambda r: (r.start_ts, r.id)
+                )
                 self._order_ts = [r.start_ts for r in self._order]
             return self._order, self._order_ts
 
-    def visible(self, now: float, include_private: bool = True, after: Optional[int] = None,
-                before: Optional[int] = None) -> list[Record]:
+    def visible(
+        self, now: float, include_private: bool = True, after: int | None = None, before: int | None = None
+    ) -> list[Record]:
         """Activities started by `now` (not deleted), ascending by start_date; after/before are exclusive."""
         self.ensure(now)
         order, ts = self._sorted()
@@ -158,21 +222,22 @@ class Dataset:
             recs = [r for r in recs if not r.private]
         return recs
 
-    def lookup(self, activity_id: int, now: float, include_private: bool) -> Optional[Record]:
+    def lookup(self, activity_id: int, now: float, include_private: bool) -> Record | None:
         self.ensure(now)
         rec = self._records.get(activity_id)
         if rec is None or rec.deleted or rec.start_ts > now or (rec.private and not include_private):
             return None
         return rec
 
-    def listing(self, now: float, include_private: bool, after: Optional[int], before: Optional[int],
-                page: int, per_page: int) -> list[dict]:
+    def listing(
+        self, now: float, include_private: bool, after: int | None, before: int | None, page: int, per_page: int
+    ) -> list[dict]:
         recs = self.visible(now, include_private, after, before)
         # Strava: oldest first when only `after` is given, newest first otherwise
         if not (after is not None and before is None):
             recs = recs[::-1]
         start = (page - 1) * per_page
-        return [self.summary(r) for r in recs[start:start + per_page]]
+        return [self.summary(r) for r in recs[start : start + per_page]]
 
     def summary(self, rec: Record) -> dict:
         base = self._summaries.get(rec.id)
@@ -245,8 +310,7 @@ class Dataset:
     def stats(self, now: float) -> dict:
         """athlete_stats.json shape; like Strava only activities with Everyone visibility count."""
         recs = [r for r in self.visible(now, include_private=False)]
-        year_start = int(datetime(datetime.fromtimestamp(int(now), tz=timezone.utc).year, 1, 1,
-                                  tzinfo=timezone.utc).timestamp())
+        year_start = int(datetime(datetime.fromtimestamp(int(now), tz=UTC).year, 1, 1, tzinfo=UTC).timestamp())
         groups = {"ride": [], "run": [], "swim": []}
         for r in recs:
             t = self.value(r, "type")
@@ -280,8 +344,15 @@ class Dataset:
         return result
 
     def gear_distance(self, gear_id: str, now: float) -> int:
-        return int(round(sum(float(self.value(r, "distance") or 0) for r in self.visible(now)
-                             if self.value(r, "gear_id") == gear_id)))
+        return int(
+            round(
+                sum(
+                    float(self.value(r, "distance") or 0)
+                    for r in self.visible(now)
+                    if self.value(r, "gear_id") == gear_id
+                )
+            )
+        )
 
     def all_summaries(self, now: float, visible_only: bool = True) -> list[dict]:
         """Newest first; private ones included (the owner sees everything)."""

@@ -12,16 +12,27 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Callable, Optional
 
 import numpy as np
 
 from strava_pipeline.fake_api import polyline
 
 # order of the keys in a streams response: distance first (as in the recordings), then the others
-STREAM_ORDER = ("distance", "altitude", "latlng", "time", "velocity_smooth", "heartrate", "cadence", "watts",
-                "temp", "moving", "grade_smooth")
+STREAM_ORDER = (
+    "distance",
+    "altitude",
+    "latlng",
+    "time",
+    "velocity_smooth",
+    "heartrate",
+    "cadence",
+    "watts",
+    "temp",
+    "moving",
+    "grade_smooth",
+)
 INT_STREAMS = ("time", "heartrate", "cadence", "watts", "temp")
 M_PER_DEG_LAT = 111_320.0
 
@@ -40,7 +51,7 @@ class StreamSpec:
     smart: bool = False  # Garmin "smart recording": 1-5 s between points instead of 1 s
     gps: bool = True
     route: str = "loop"  # loop | out_back | point
-    origin: Optional[tuple[float, float]] = None
+    origin: tuple[float, float] | None = None
     base_alt: float = 295.0
     altitude: bool = True
     heartrate: bool = True
@@ -52,7 +63,7 @@ class StreamSpec:
     ftp: float = 250.0
     temp_base: float = 20.0
     workout: bool = False
-    n_points: Optional[int] = None  # force the number of points (replay: the length of a recorded stream)
+    n_points: int | None = None  # force the number of points (replay: the length of a recorded stream)
 
 
 # ------------------------------------------------------------------------------------------------ helpers
@@ -126,14 +137,14 @@ def fit_gain(dm: np.ndarray, target: int) -> np.ndarray:
         if r > 0:
             if len(peaks):
                 k = peaks[np.argmax(vals[peaks])]
-                a[starts[k]:ends[k] + 1] += r
+                a[starts[k] : ends[k] + 1] += r
             else:
                 a[-1] = a[-2] + r
             continue
         k = peaks[np.argmax(vals[peaks])]
         right = vals[k + 1] if k + 1 < m else -(1 << 62)
         room = int(vals[k] - max(vals[k - 1], right))
-        a[starts[k]:ends[k] + 1] -= min(room, -r)
+        a[starts[k] : ends[k] + 1] -= min(room, -r)
     raise AssertionError("could not fit the elevation gain")  # pragma: no cover
 
 
@@ -365,9 +376,13 @@ def generate(spec: StreamSpec, scale: float = 1.0) -> dict[str, np.ndarray]:
             # cardiac drift: a few beats in the first hours, levelling off
             drift = rng.uniform(4, 10) * (1 - np.exp(-tt / 5400.0))
             rel_speed = np.concatenate([[1.0], shape / shape.mean()])
-            hr = (spec.hr_target + drift + 4 * _noise(rng, n, samples(90))
-                  + np.clip(120 * _smooth(grade_pt, samples(30)), -10, 14)
-                  + np.clip(25 * (_smooth(rel_speed, samples(30)) - 1), -12, 12))
+            hr = (
+                spec.hr_target
+                + drift
+                + 4 * _noise(rng, n, samples(90))
+                + np.clip(120 * _smooth(grade_pt, samples(30)), -10, 14)
+                + np.clip(25 * (_smooth(rel_speed, samples(30)) - 1), -12, 12)
+            )
             warm = 1 - np.exp(-tt / rng.uniform(120, 300))
             hr = 92 + (hr - 92) * warm
             hr = np.where(stop_pt, hr - 15, hr)
@@ -401,7 +416,9 @@ def generate(spec: StreamSpec, scale: float = 1.0) -> dict[str, np.ndarray]:
         out["watts"] = np.clip(np.round(w), 0, 1500).astype(np.int64)
 
     if spec.temp:
-        tmp = spec.temp_base + 1.5 * np.sin(2 * np.pi * t / rng.uniform(1800, 7200)) + 0.8 * _noise(rng, n, samples(300))
+        tmp = (
+            spec.temp_base + 1.5 * np.sin(2 * np.pi * t / rng.uniform(1800, 7200)) + 0.8 * _noise(rng, n, samples(300))
+        )
         out["temp"] = np.round(tmp).astype(np.int64)
 
     out["moving"] = moving
@@ -417,8 +434,9 @@ def generate(spec: StreamSpec, scale: float = 1.0) -> dict[str, np.ndarray]:
 
 
 # ------------------------------------------------------------------------------------------------ replay
-def synthesize_from_summary(summary: dict, scale: float = 1.0, recorded_distance: Optional[list] = None
-                            ) -> Optional[dict[str, np.ndarray]]:
+def synthesize_from_summary(
+    summary: dict, scale: float = 1.0, recorded_distance: list | None = None
+) -> dict[str, np.ndarray] | None:
     """Plausible streams for a recorded summary that has no recorded streams: same distance, times, route."""
     if summary.get("manual"):
         return None
@@ -427,13 +445,23 @@ def synthesize_from_summary(summary: dict, scale: float = 1.0, recorded_distance
     moving = max(int(summary.get("moving_time") or 1), 2)
     elapsed = max(int(summary.get("elapsed_time") or moving), moving)
     spec = StreamSpec(
-        seed=int(summary["id"]) % (2**63), sport_type=summary.get("sport_type") or summary.get("type") or "Run",
-        distance=round(float(summary.get("distance") or 0.0), 1), moving_time=moving, elapsed_time=elapsed,
+        seed=int(summary["id"]) % (2**63),
+        sport_type=summary.get("sport_type") or summary.get("type") or "Run",
+        distance=round(float(summary.get("distance") or 0.0), 1),
+        moving_time=moving,
+        elapsed_time=elapsed,
         gain_dm=max(int(round(float(summary.get("total_elevation_gain") or 0) * 10)), 1),
-        n_stops=3, smart=False, gps=False, route="point", altitude="elev_high" in summary and has_gps,
-        heartrate=bool(summary.get("has_heartrate")), cadence="average_cadence" in summary,
-        watts=bool(summary.get("device_watts")), temp="average_temp" in summary,
-        hr_target=float(summary.get("average_heartrate") or 140), hr_max=float(summary.get("max_heartrate") or 190),
+        n_stops=3,
+        smart=False,
+        gps=False,
+        route="point",
+        altitude="elev_high" in summary and has_gps,
+        heartrate=bool(summary.get("has_heartrate")),
+        cadence="average_cadence" in summary,
+        watts=bool(summary.get("device_watts")),
+        temp="average_temp" in summary,
+        hr_target=float(summary.get("average_heartrate") or 140),
+        hr_max=float(summary.get("max_heartrate") or 190),
         temp_base=float(summary.get("average_temp") or 20),
     )
     if recorded_distance is not None and len(recorded_distance) >= 2:
@@ -492,7 +520,7 @@ def _stream_data(key: str, arr: np.ndarray) -> list:
     return arr.astype(np.float64).tolist()
 
 
-def render_streams(streams: dict[str, np.ndarray], keys: Optional[list[str]], key_by_type: bool):
+def render_streams(streams: dict[str, np.ndarray], keys: list[str] | None, key_by_type: bool):
     """The /streams body: distance always (when the activity has it); only the asked-for types besides."""
     wanted = {"distance"} | set(keys or [])
     chosen = [k for k in STREAM_ORDER if k in wanted and k in streams]
@@ -513,7 +541,7 @@ class StreamCache:
         self._lock = threading.Lock()
         self._items: OrderedDict = OrderedDict()
 
-    def get(self, key, make: Callable[[], Optional[dict]]):
+    def get(self, key, make: Callable[[], dict | None]):
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)

@@ -24,9 +24,13 @@ def served_folders(data_dir: Path) -> dict:
 
 
 _WHERE = {
-    "ExportResult": "export", "export_routes": "export",
-    "TileResult": "tiles", "update_tiles": "tiles",
-    "PageResult": "page", "build_map_page": "page", "build_heatmap_page": "page",
+    "ExportResult": "export",
+    "export_routes": "export",
+    "TileResult": "tiles",
+    "update_tiles": "tiles",
+    "PageResult": "page",
+    "build_map_page": "page",
+    "build_heatmap_page": "page",
 }
 __all__ = sorted([*_WHERE, "served_folders"])
 

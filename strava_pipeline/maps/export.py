@@ -14,10 +14,11 @@ import json
 import math
 import os
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Iterable, Optional, TextIO
+from typing import TextIO
 from xml.sax.saxutils import escape
 
 import numpy as np
@@ -53,8 +54,13 @@ def grid_transform(bbox: tuple, quantum_m: float = settings.QUANTUM_M) -> dict:
 
 def properties(chunk: RouteChunk, i: int) -> dict:
     distance = chunk.distance_km[i]
-    return {"id": int(chunk.ids[i]), "name": chunk.names[i], "date": chunk.days[i], "sport": chunk.sports[i],
-            "distance_km": None if distance is None else round(float(distance), 2)}
+    return {
+        "id": int(chunk.ids[i]),
+        "name": chunk.names[i],
+        "date": chunk.days[i],
+        "sport": chunk.sports[i],
+        "distance_km": None if distance is None else round(float(distance), 2),
+    }
 
 
 def _json(value) -> str:
@@ -68,7 +74,7 @@ class TopoJSONWriter:
     """Streams a Topology with one GeometryCollection of MultiLineStrings: header and arcs as chunks arrive,
     the (small) geometry objects at the end."""
 
-    def __init__(self, out: TextIO, bbox: Optional[tuple], quantum_m: float = settings.QUANTUM_M) -> None:
+    def __init__(self, out: TextIO, bbox: tuple | None, quantum_m: float = settings.QUANTUM_M) -> None:
         self.out = out
         self.transform = grid_transform(bbox, quantum_m) if bbox else None
         self.arcs = 0
@@ -102,7 +108,7 @@ class TopoJSONWriter:
             delta = np.diff(q, axis=0, prepend=q[:1])
             delta[starts] = q[starts]
             flat = delta.tolist()
-            arcs = [flat[s:s + n] for s, n in zip(starts.tolist(), counts.tolist())]
+            arcs = [flat[s : s + n] for s, n in zip(starts.tolist(), counts.tolist())]
             if arcs:
                 self.out.write(("," if self.arcs else "") + _json(arcs)[1:-1])
             for k, route in enumerate(owner[kept].tolist()):
@@ -110,8 +116,9 @@ class TopoJSONWriter:
             self.arcs += len(arcs)
             self.points += len(q)
         for i, arcs_list in enumerate(arcs_of_route):
-            self.objects.append('{"type":"MultiLineString","arcs":%s,"properties":%s}'
-                                % (_json(arcs_list), _json(properties(chunk, i))))
+            self.objects.append(
+                '{"type":"MultiLineString","arcs":%s,"properties":%s}' % (_json(arcs_list), _json(properties(chunk, i)))
+            )
 
     def close(self) -> None:
         self.out.write('],"objects":{"%s":{"type":"GeometryCollection","geometries":[' % OBJECT_NAME)
@@ -126,17 +133,22 @@ class TopoJSONWriter:
 class GeoJSONWriter:
     """A FeatureCollection (RFC 7946) of MultiLineStrings, coordinates as stored in the mart (no rounding)."""
 
-    def __init__(self, out: TextIO, bbox: Optional[tuple]) -> None:
+    def __init__(self, out: TextIO, bbox: tuple | None) -> None:
         self.out, self.features, self.points = out, 0, 0
-        out.write('{"type":"FeatureCollection",' + (f'"bbox":{_json([float(v) for v in bbox])},' if bbox else "")
-                  + '"features":[')
+        out.write(
+            '{"type":"FeatureCollection",'
+            + (f'"bbox":{_json([float(v) for v in bbox])},' if bbox else "")
+            + '"features":['
+        )
 
     def add(self, chunk: RouteChunk) -> None:
         geometries = shapely.to_geojson(chunk.geometries)
         self.points += chunk.points
         for i, geometry in enumerate(geometries.tolist()):
-            self.out.write(("," if self.features else "") + '{"type":"Feature","properties":%s,"geometry":%s}'
-                           % (_json(properties(chunk, i)), geometry))
+            self.out.write(
+                ("," if self.features else "")
+                + '{"type":"Feature","properties":%s,"geometry":%s}' % (_json(properties(chunk, i)), geometry)
+            )
             self.features += 1
 
     def close(self) -> None:
@@ -150,26 +162,35 @@ class GPXWriter:
     """GPX 1.1: one track per route, one segment per part; the date and distance in the description. Masked
     routes have no timestamps per point."""
 
-    def __init__(self, out: TextIO, bbox: Optional[tuple]) -> None:
+    def __init__(self, out: TextIO, bbox: tuple | None) -> None:
         self.out, self.points = out, 0
-        out.write('<?xml version="1.0" encoding="UTF-8"?>\n'
-                  '<gpx version="1.1" creator="strava-datastack (privacy-masked routes)" '
-                  'xmlns="http://www.topografix.com/GPX/1/1">\n')
+        out.write(
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<gpx version="1.1" creator="strava-datastack (privacy-masked routes)" '
+            'xmlns="http://www.topografix.com/GPX/1/1">\n'
+        )
         if bbox:
-            out.write('<metadata><name>Masked routes</name><bounds minlat="%.7f" minlon="%.7f" maxlat="%.7f" '
-                      'maxlon="%.7f"/></metadata>\n' % (bbox[1], bbox[0], bbox[3], bbox[2]))
+            out.write(
+                '<metadata><name>Masked routes</name><bounds minlat="%.7f" minlon="%.7f" maxlat="%.7f" '
+                'maxlon="%.7f"/></metadata>\n' % (bbox[1], bbox[0], bbox[3], bbox[2])
+            )
 
     def add(self, chunk: RouteChunk) -> None:
         for i, geometry in enumerate(chunk.geometries):
             p = properties(chunk, i)
             desc = p["date"] + (f", {p['distance_km']} km" if p["distance_km"] is not None else "")
-            lines = [f"<trk><name>{escape(p['name'])}</name><desc>{escape(desc)}</desc>"
-                     f"<number>{p['id']}</number><type>{escape(p['sport'])}</type>"]
+            lines = [
+                f"<trk><name>{escape(p['name'])}</name><desc>{escape(desc)}</desc>"
+                f"<number>{p['id']}</number><type>{escape(p['sport'])}</type>"
+            ]
             for part in shapely.get_parts(geometry):
                 xy = shapely.get_coordinates(part)
                 self.points += len(xy)
-                lines.append("<trkseg>" + "".join('<trkpt lat="%.7f" lon="%.7f"/>' % (y, x) for x, y in xy.tolist())
-                             + "</trkseg>")
+                lines.append(
+                    "<trkseg>"
+                    + "".join('<trkpt lat="%.7f" lon="%.7f"/>' % (y, x) for x, y in xy.tolist())
+                    + "</trkseg>"
+                )
             lines.append("</trk>\n")
             self.out.write("".join(lines))
 
@@ -183,8 +204,14 @@ WRITERS = {"topojson": TopoJSONWriter, "geojson": GeoJSONWriter, "gpx": GPXWrite
 # ------------------------------------------------------------------------------------------------ exports
 
 
-def write_routes(source: RouteSource, flt: RouteFilter, fmt: str, out: TextIO,
-                 quantum_m: float = settings.QUANTUM_M, zones: Optional[tuple] = None) -> tuple:
+def write_routes(
+    source: RouteSource,
+    flt: RouteFilter,
+    fmt: str,
+    out: TextIO,
+    quantum_m: float = settings.QUANTUM_M,
+    zones: tuple | None = None,
+) -> tuple:
     """Writes the matching routes to an open text file; returns (routes, points). Every chunk passes the privacy
     check before any of it is written."""
     warehouse_zones, seed_zones = zones if zones is not None else (source.warehouse_zones(), csv_zones())
@@ -192,8 +219,9 @@ def write_routes(source: RouteSource, flt: RouteFilter, fmt: str, out: TextIO,
     writer = TopoJSONWriter(out, bbox, quantum_m) if fmt == "topojson" else WRITERS[fmt](out, bbox)
     routes = 0
     for chunk in source.chunks(flt):
-        check_outside_zones(chunk.geometries, chunk.ids, warehouse_zones, seed_zones,
-                            slack_m=quantum_m if fmt == "topojson" else 0.01)
+        check_outside_zones(
+            chunk.geometries, chunk.ids, warehouse_zones, seed_zones, slack_m=quantum_m if fmt == "topojson" else 0.01
+        )
         writer.add(chunk)
         routes += len(chunk)
     writer.close()
@@ -204,10 +232,18 @@ def default_path(data_dir: Path, fmt: str) -> Path:
     return data_dir / settings.EXPORTS_SUBDIR / f"{settings.EXPORT_STEM}.{settings.FORMATS[fmt]}"
 
 
-def export_routes(data_dir: Path, fmt: str = "topojson", sports: Iterable[str] = (), since: Optional[date] = None,
-                  until: Optional[date] = None, public_only: bool = False, output: Optional[Path] = None,
-                  quantum_m: float = settings.QUANTUM_M, allow_empty: bool = True,
-                  lock_warehouse: bool = False) -> ExportResult:
+def export_routes(
+    data_dir: Path,
+    fmt: str = "topojson",
+    sports: Iterable[str] = (),
+    since: date | None = None,
+    until: date | None = None,
+    public_only: bool = False,
+    output: Path | None = None,
+    quantum_m: float = settings.QUANTUM_M,
+    allow_empty: bool = True,
+    lock_warehouse: bool = False,
+) -> ExportResult:
     """Writes <data dir>/exports/routes.<fmt> (or `output`) from marts.activity_routes_masked, atomically.
 
     For Dagster and scripts as for the CLI. Raises UserError when the warehouse or the mart is missing, and, with

@@ -12,7 +12,6 @@ import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 from strava_pipeline.config import UserError, warehouse_path
 from strava_pipeline.maps import settings
@@ -61,14 +60,24 @@ def ensure_npm_packages(npm_dir: Path = settings.NPM_DIR) -> Path:
     elif all(p.exists() for p in wanted):
         return modules  # installed before; the pages only need the files
     else:
-        raise UserError("The map pages need Leaflet from npm, but npm is not on PATH: install Node 20 with npm "
-                        "(e.g. `apt-get install nodejs npm`) and run again.")
-    proc = subprocess.run([npm, "ci", "--prefer-offline", "--no-audit", "--no-fund", "--ignore-scripts"],
-                          cwd=npm_dir, capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
+        raise UserError(
+            "The map pages need Leaflet from npm, but npm is not on PATH: install Node 20 with npm "
+            "(e.g. `apt-get install nodejs npm`) and run again."
+        )
+    proc = subprocess.run(
+        [npm, "ci", "--prefer-offline", "--no-audit", "--no-fund", "--ignore-scripts"],
+        cwd=npm_dir,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        stdin=subprocess.DEVNULL,
+    )
     if proc.returncode != 0:
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-5:])
-        raise UserError(f"`npm ci` in {npm_dir} failed (exit {proc.returncode}): check the network to the npm "
-                        f"registry and run again. Last lines:\n{tail}")
+        raise UserError(
+            f"`npm ci` in {npm_dir} failed (exit {proc.returncode}): check the network to the npm "
+            f"registry and run again. Last lines:\n{tail}"
+        )
     stamp_file.write_text(stamp + "\n")
     return modules
 
@@ -97,20 +106,26 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 def _blank_tile() -> str:
     """A transparent 1x1 PNG as a data URL: what the map shows where no heatmap tile exists."""
-    from strava_pipeline.maps.png import encode_palette
     import numpy as np
+
+    from strava_pipeline.maps.png import encode_palette
 
     png = encode_palette(np.zeros((1, 1), dtype=np.uint8), np.zeros((1, 4), dtype=np.uint8))
     return "data:image/png;base64," + base64.b64encode(png).decode()
 
 
-def _base_config(tile_url: Optional[str]) -> dict:
+def _base_config(tile_url: str | None) -> dict:
     tile_url = tile_url if tile_url is not None else os.environ.get(settings.TILE_URL_ENV) or None
     if tile_url and not re.match(r"^(https?://|/|\.\./)", tile_url):
-        raise UserError(f"Tile URL {tile_url!r} must start with http://, https:// or /: for example "
-                        "https://tile.openstreetmap.org/{z}/{x}/{y}.png.")
-    return {"tileUrl": tile_url, "attribution": os.environ.get(settings.TILE_ATTRIBUTION_ENV, ""),
-            "blankTile": _blank_tile()}
+        raise UserError(
+            f"Tile URL {tile_url!r} must start with http://, https:// or /: for example "
+            "https://tile.openstreetmap.org/{z}/{x}/{y}.png."
+        )
+    return {
+        "tileUrl": tile_url,
+        "attribution": os.environ.get(settings.TILE_ATTRIBUTION_ENV, ""),
+        "blankTile": _blank_tile(),
+    }
 
 
 def _render(template: str, config: dict) -> bytes:
@@ -122,12 +137,14 @@ def _render(template: str, config: dict) -> bytes:
 def sport_colours(sports: list) -> dict:
     colours = {}
     for sport in sports:
-        colours[sport] = settings.SPORT_COLOURS.get(sport) or settings.OTHER_COLOURS[
-            zlib.crc32(sport.encode()) % len(settings.OTHER_COLOURS)]
+        colours[sport] = (
+            settings.SPORT_COLOURS.get(sport)
+            or settings.OTHER_COLOURS[zlib.crc32(sport.encode()) % len(settings.OTHER_COLOURS)]
+        )
     return colours
 
 
-def _tilejson(data_dir: Path) -> Optional[dict]:
+def _tilejson(data_dir: Path) -> dict | None:
     path = data_dir / settings.TILES_SUBDIR / "tiles.json"
     try:
         return json.loads(path.read_text())
@@ -135,21 +152,28 @@ def _tilejson(data_dir: Path) -> Optional[dict]:
         return None
 
 
-def build_heatmap_page(data_dir: Path, tile_url: Optional[str] = None) -> Path:
+def build_heatmap_page(data_dir: Path, tile_url: str | None = None) -> Path:
     """<data dir>/maps/heatmap.html for the tiles in <data dir>/tiles (their tiles.json read now)."""
     target = maps_dir(data_dir)
     vendor(target)
     colours = palette()
-    config = {**_base_config(tile_url), "tiles": _tilejson(data_dir), "saturation": settings.HEAT_SATURATION,
-              "legend": ["rgba(%d,%d,%d,%.2f)" % (r, g, b, a / 255) for r, g, b, a in
-                         colours[[1, 2, 4, 8, 16, settings.HEAT_SATURATION]].tolist()]}
+    config = {
+        **_base_config(tile_url),
+        "tiles": _tilejson(data_dir),
+        "saturation": settings.HEAT_SATURATION,
+        "legend": [
+            "rgba(%d,%d,%d,%.2f)" % (r, g, b, a / 255)
+            for r, g, b, a in colours[[1, 2, 4, 8, 16, settings.HEAT_SATURATION]].tolist()
+        ],
+    }
     page = target / "heatmap.html"
     _write_atomic(page, _render("heatmap.html", config))
     return page
 
 
-def build_map_page(data_dir: Path, tile_url: Optional[str] = None, quantum_m: float = settings.QUANTUM_M,
-                   lock_warehouse: bool = False) -> PageResult:
+def build_map_page(
+    data_dir: Path, tile_url: str | None = None, quantum_m: float = settings.QUANTUM_M, lock_warehouse: bool = False
+) -> PageResult:
     """<data dir>/maps/index.html: every masked route (routes.js, TopoJSON), coloured by sport, a popup per route,
     date and sport filters; the heatmap as an overlay when tiles exist. Also (re)writes heatmap.html.
     lock_warehouse: hold the writer lock while reading (see routes.open_warehouse)."""
@@ -173,8 +197,12 @@ def build_map_page(data_dir: Path, tile_url: Optional[str] = None, quantum_m: fl
             tmp.unlink(missing_ok=True)
     tiles = _tilejson(data_dir)
     centre = [(bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2] if bbox else [14.5058, 46.0569]
-    config = {**base, "colours": sport_colours(sports), "center": centre,
-              "heatmap": {"maxzoom": tiles["maxzoom"]} if tiles and tiles.get("activities") else None}
+    config = {
+        **base,
+        "colours": sport_colours(sports),
+        "center": centre,
+        "heatmap": {"maxzoom": tiles["maxzoom"]} if tiles and tiles.get("activities") else None,
+    }
     page = target / "index.html"
     _write_atomic(page, _render("route_map.html", config))
     build_heatmap_page(data_dir, tile_url)

@@ -31,17 +31,20 @@ def encode_palette(pixels: np.ndarray, palette: np.ndarray) -> bytes:
     rows[:, 0] = 0  # filter: none (palette images compress best without one)
     rows[:, 1:] = pixels
     # trailing opaque entries need no tRNS value
-    opaque_tail = len(alpha[:used]) - (np.flatnonzero(alpha[:used] != 255).max() + 1 if (alpha[:used] != 255).any()
-                                       else 0)
+    opaque_tail = len(alpha[:used]) - (
+        np.flatnonzero(alpha[:used] != 255).max() + 1 if (alpha[:used] != 255).any() else 0
+    )
     trns = alpha[: used - opaque_tail].tobytes()
-    return b"".join([
-        _SIGNATURE,
-        _chunk(b"IHDR", header),
-        _chunk(b"PLTE", palette[:used, :3].tobytes()),
-        *([_chunk(b"tRNS", trns)] if trns else []),
-        _chunk(b"IDAT", _deflate(rows.tobytes())),
-        _chunk(b"IEND", b""),
-    ])
+    return b"".join(
+        [
+            _SIGNATURE,
+            _chunk(b"IHDR", header),
+            _chunk(b"PLTE", palette[:used, :3].tobytes()),
+            *([_chunk(b"tRNS", trns)] if trns else []),
+            _chunk(b"IDAT", _deflate(rows.tobytes())),
+            _chunk(b"IEND", b""),
+        ]
+    )
 
 
 def decode(data: bytes) -> np.ndarray:
@@ -52,8 +55,8 @@ def decode(data: bytes) -> np.ndarray:
     pos, idat, palette, trns = 8, [], None, None
     width = height = ctype = depth = interlace = None
     while pos < len(data):
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        body = data[pos + 8:pos + 8 + length]
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        body = data[pos + 8 : pos + 8 + length]
         pos += 12 + length
         if kind == b"IHDR":
             width, height, depth, ctype, _, _, interlace = struct.unpack(">IIBBBBB", body)

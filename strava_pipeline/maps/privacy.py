@@ -4,8 +4,8 @@ The dbt masking already cut the zones out (with a 25 m margin); this guards agai
 last dbt build and against a masking bug, with the zones of both the warehouse and dbt_project/seeds."""
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import shapely
@@ -69,8 +69,9 @@ def violations(geometries, zones: Sequence, slack_m: float = 0.0) -> list:
     return found
 
 
-def check_outside_zones(geometries, ids, warehouse_zones: Sequence, seed_zones: Sequence,
-                        slack_m: float = settings.QUANTUM_M) -> None:
+def check_outside_zones(
+    geometries, ids, warehouse_zones: Sequence, seed_zones: Sequence, slack_m: float = settings.QUANTUM_M
+) -> None:
     """Raises unless every route keeps clear of every zone of the warehouse and of the seed file."""
     # the warehouse's zones first: the mart was masked with them, so a route too close to one is a masking bug
     for source, zones in (("the warehouse", warehouse_zones), ("seeds/privacy_zones.csv", seed_zones)):
@@ -78,11 +79,17 @@ def check_outside_zones(geometries, ids, warehouse_zones: Sequence, seed_zones: 
         if not found:
             continue
         v = found[0]
-        what = (f"{len(found)} route(s), e.g. activity {ids[v.route_index]}, come within {v.distance_m:.0f} m of "
-                f"privacy zone {v.zone!r} of {source}")
+        what = (
+            f"{len(found)} route(s), e.g. activity {ids[v.route_index]}, come within {v.distance_m:.0f} m of "
+            f"privacy zone {v.zone!r} of {source}"
+        )
         if source.startswith("seeds"):
             # the seed changed since the masked mart was built: the fix is a dbt build
-            raise UserError(f"{what}: the masked routes are older than the privacy zones, run "
-                            f"`{settings.DBT_BUILD}` and export again.")
-        raise RuntimeError(f"{what}, although the masking should have removed them: nothing was written; "
-                           "check int_activity_tracks__masked.")
+            raise UserError(
+                f"{what}: the masked routes are older than the privacy zones, run "
+                f"`{settings.DBT_BUILD}` and export again."
+            )
+        raise RuntimeError(
+            f"{what}, although the masking should have removed them: nothing was written; "
+            "check int_activity_tracks__masked."
+        )

@@ -2,10 +2,10 @@
 
 import contextlib
 import csv
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Iterator, Optional, Sequence
 
 import numpy as np
 import shapely
@@ -22,8 +22,8 @@ class RouteFilter:
     """Which routes: sport types (case-insensitive, empty = all), local start day range, public only."""
 
     sports: tuple = ()
-    since: Optional[date] = None
-    until: Optional[date] = None
+    since: date | None = None
+    until: date | None = None
     public_only: bool = False
 
     def describe(self) -> str:
@@ -88,8 +88,9 @@ def open_warehouse(data_dir: Path, lock: bool = False):
 
     path = warehouse_path(data_dir)
     if not path.exists():
-        raise UserError(f"No warehouse at {path}: load one with `uv run strava.py` (or --demo), then run "
-                        f"`{settings.DBT_BUILD}`.")
+        raise UserError(
+            f"No warehouse at {path}: load one with `uv run strava.py` (or --demo), then run `{settings.DBT_BUILD}`."
+        )
     with contextlib.ExitStack() as stack:
         if lock:
             from strava_pipeline.lock import warehouse_lock
@@ -99,8 +100,10 @@ def open_warehouse(data_dir: Path, lock: bool = False):
             con = duckdb.connect(str(path), read_only=True)
         except duckdb.IOException as exc:
             if "lock" in str(exc).lower():
-                raise UserError(f"The warehouse {path} is being written by another process (an import or dbt "
-                                "build): run this again when it has finished.") from None
+                raise UserError(
+                    f"The warehouse {path} is being written by another process (an import or dbt "
+                    "build): run this again when it has finished."
+                ) from None
             raise
         stack.callback(con.close)
         yield con
@@ -112,24 +115,33 @@ class RouteSource:
     def __init__(self, con, warehouse: Path) -> None:
         self.con = con
         self.warehouse = warehouse
-        relations = {tuple(r) for r in con.sql(
-            "select table_schema, table_name from information_schema.tables").fetchall()}
+        relations = {
+            tuple(r) for r in con.sql("select table_schema, table_name from information_schema.tables").fetchall()
+        }
         self.relations = relations
         if settings.ROUTES_RELATION not in relations:
-            raise UserError(f"The masked routes are not built yet ({'.'.join(settings.ROUTES_RELATION)} is missing in "
-                            f"{warehouse}): run `{settings.DBT_BUILD}` first.")
+            raise UserError(
+                f"The masked routes are not built yet ({'.'.join(settings.ROUTES_RELATION)} is missing in "
+                f"{warehouse}): run `{settings.DBT_BUILD}` first."
+            )
         self.columns = self._columns(settings.ROUTES_RELATION)
         missing = {"activity_id", "activity_name", "sport_type", "start_date_local", "distance_km"} - set(self.columns)
         if "route_geom" not in self.columns and "route_wkt" not in self.columns:
             missing.add("route_geom")
         if missing:
-            raise UserError(f"{'.'.join(settings.ROUTES_RELATION)} lacks {', '.join(sorted(missing))}: rebuild it "
-                            f"with `{settings.DBT_BUILD}`.")
+            raise UserError(
+                f"{'.'.join(settings.ROUTES_RELATION)} lacks {', '.join(sorted(missing))}: rebuild it "
+                f"with `{settings.DBT_BUILD}`."
+            )
 
     def _columns(self, relation: tuple) -> dict:
-        return dict(self.con.sql("select column_name, data_type from information_schema.columns "
-                                 "where table_schema = ? and table_name = ? order by ordinal_position",
-                                 params=list(relation)).fetchall())
+        return dict(
+            self.con.sql(
+                "select column_name, data_type from information_schema.columns "
+                "where table_schema = ? and table_name = ? order by ordinal_position",
+                params=list(relation),
+            ).fetchall()
+        )
 
     # --------------------------------------------------------------------------------------------- filtering
 
@@ -147,13 +159,16 @@ class RouteSource:
         join = ""
         if flt.public_only:
             if settings.ACTIVITIES_RELATION not in self.relations:
-                raise UserError(f"--public-only needs {'.'.join(settings.ACTIVITIES_RELATION)}: run "
-                                f"`{settings.DBT_BUILD}` first.")
+                raise UserError(
+                    f"--public-only needs {'.'.join(settings.ACTIVITIES_RELATION)}: run `{settings.DBT_BUILD}` first."
+                )
             cols = self._columns(settings.ACTIVITIES_RELATION)
             if "visibility" not in cols and "is_private" not in cols:
                 relation = ".".join(settings.ACTIVITIES_RELATION)
-                raise UserError(f"--public-only needs the visibility of the activities, which {relation} lacks: "
-                                f"rebuild it with `{settings.DBT_BUILD}`.")
+                raise UserError(
+                    f"--public-only needs the visibility of the activities, which {relation} lacks: "
+                    f"rebuild it with `{settings.DBT_BUILD}`."
+                )
             visible = "a.visibility = ?" if "visibility" in cols else "null"
             private = "not a.is_private" if "is_private" in cols else "null"
             join = f" join {_rel(settings.ACTIVITIES_RELATION)} a on a.activity_id = r.activity_id"
@@ -173,21 +188,27 @@ class RouteSource:
         return self.con.sql("select count(*)" + body, params=params).fetchone()[0]
 
     def sports(self) -> list:
-        return [r[0] for r in self.con.sql(f"select distinct sport_type from {_rel(settings.ROUTES_RELATION)} "
-                                           "order by 1").fetchall()]
+        return [
+            r[0]
+            for r in self.con.sql(
+                f"select distinct sport_type from {_rel(settings.ROUTES_RELATION)} order by 1"
+            ).fetchall()
+        ]
 
-    def bbox(self, flt: RouteFilter) -> Optional[tuple]:
+    def bbox(self, flt: RouteFilter) -> tuple | None:
         """(min lng, min lat, max lng, max lat) of the matching routes, None when there are none."""
         body, params = self._where(flt)
         if {"min_lat", "max_lat", "min_lng", "max_lng"} <= set(self.columns):
-            row = self.con.sql("select min(r.min_lng), min(r.min_lat), max(r.max_lng), max(r.max_lat)" + body,
-                               params=params).fetchone()
+            row = self.con.sql(
+                "select min(r.min_lng), min(r.min_lat), max(r.max_lng), max(r.max_lat)" + body, params=params
+            ).fetchone()
             return None if row[0] is None else tuple(float(v) for v in row)
         bounds = None
         for chunk in self.chunks(flt):
             b = shapely.total_bounds(chunk.geometries)
-            bounds = b if bounds is None else np.concatenate([np.minimum(bounds[:2], b[:2]),
-                                                              np.maximum(bounds[2:], b[2:])])
+            bounds = (
+                b if bounds is None else np.concatenate([np.minimum(bounds[:2], b[:2]), np.maximum(bounds[2:], b[2:])])
+            )
         return None if bounds is None else tuple(float(v) for v in bounds)
 
     # ------------------------------------------------------------------------------------------------ rows
@@ -195,9 +216,12 @@ class RouteSource:
     def ordered_ids(self, flt: RouteFilter) -> list:
         """Ids of the matching routes in order of local start day, then id."""
         body, params = self._where(flt)
-        return [r[0] for r in self.con.execute(
-            "select r.activity_id" + body + " order by cast(r.start_date_local as date), r.activity_id",
-            params).fetchall()]
+        return [
+            r[0]
+            for r in self.con.execute(
+                "select r.activity_id" + body + " order by cast(r.start_date_local as date), r.activity_id", params
+            ).fetchall()
+        ]
 
     def chunks(self, flt: RouteFilter, max_points: int = settings.CHUNK_POINTS) -> Iterator[RouteChunk]:
         """The matching routes in order of start day and id, in chunks of about max_points vertices (a single
@@ -206,13 +230,15 @@ class RouteSource:
         The order is taken first (ids only); the rows then come _FETCH_ROWS at a time, so neither DuckDB (no sort
         of the geometries) nor Python ever holds more than a few batches."""
         ids = self.ordered_ids(flt)
-        sql = (f"select r.activity_id, r.activity_name, strftime(cast(r.start_date_local as date), '%Y-%m-%d'), "
-               f"r.sport_type, r.distance_km, {self._geometry_sql()} from {_rel(settings.ROUTES_RELATION)} r "
-               "where r.activity_id in (select unnest(?::bigint[]))")
+        sql = (
+            f"select r.activity_id, r.activity_name, strftime(cast(r.start_date_local as date), '%Y-%m-%d'), "
+            f"r.sport_type, r.distance_km, {self._geometry_sql()} from {_rel(settings.ROUTES_RELATION)} r "
+            "where r.activity_id in (select unnest(?::bigint[]))"
+        )
         pending: list = []
         pending_points = 0
         for first in range(0, len(ids), _FETCH_ROWS):
-            wanted = ids[first:first + _FETCH_ROWS]
+            wanted = ids[first : first + _FETCH_ROWS]
             table = self.con.execute(sql, [wanted]).to_arrow_table()
             position = {activity_id: i for i, activity_id in enumerate(table.column(0).to_pylist())}
             batch = table.take([position[i] for i in wanted])
@@ -243,7 +269,9 @@ class RouteSource:
             return {}
         rows = self.con.execute(
             f"select r.activity_id, {self._geometry_sql()} from {_rel(settings.ROUTES_RELATION)} r "
-            "where r.activity_id in (select unnest(?::bigint[]))", [list(ids)]).fetchall()
+            "where r.activity_id in (select unnest(?::bigint[]))",
+            [list(ids)],
+        ).fetchall()
         ids_out = [r[0] for r in rows]
         geoms = join_parts(_parse([r[1] for r in rows]))
         return dict(zip(ids_out, shapely.to_wkb(geoms).tolist()))
@@ -257,7 +285,7 @@ class RouteSource:
         return [Zone(str(n), float(a), float(o), float(r)) for n, a, o, r in rows if None not in (a, o, r)]
 
 
-def csv_zones(path: Optional[Path] = None) -> list:
+def csv_zones(path: Path | None = None) -> list:
     """The privacy zones of the dbt seed file (name, lat, lon, radius_m); rows that are not numbers are skipped
     here (the dbt build rejects them)."""
     path = Path(path or settings.ZONES_CSV)
@@ -292,16 +320,27 @@ def _to_chunk(batch) -> RouteChunk:
 
 
 def _slice(chunk: RouteChunk, a: int, b: int) -> RouteChunk:
-    return RouteChunk(chunk.ids[a:b], chunk.names[a:b], chunk.days[a:b], chunk.sports[a:b],
-                      chunk.distance_km[a:b], chunk.geometries[a:b])
+    return RouteChunk(
+        chunk.ids[a:b],
+        chunk.names[a:b],
+        chunk.days[a:b],
+        chunk.sports[a:b],
+        chunk.distance_km[a:b],
+        chunk.geometries[a:b],
+    )
 
 
 def _concat(chunks: list) -> RouteChunk:
     if len(chunks) == 1:
         return chunks[0]
-    return RouteChunk(np.concatenate([c.ids for c in chunks]), sum((c.names for c in chunks), []),
-                      sum((c.days for c in chunks), []), sum((c.sports for c in chunks), []),
-                      sum((c.distance_km for c in chunks), []), np.concatenate([c.geometries for c in chunks]))
+    return RouteChunk(
+        np.concatenate([c.ids for c in chunks]),
+        sum((c.names for c in chunks), []),
+        sum((c.days for c in chunks), []),
+        sum((c.sports for c in chunks), []),
+        sum((c.distance_km for c in chunks), []),
+        np.concatenate([c.geometries for c in chunks]),
+    )
 
 
 def join_parts(geometries: np.ndarray) -> np.ndarray:

@@ -65,9 +65,21 @@ TILE_ATTRIBUTION_ENV = "STRAVA_TILE_ATTRIBUTION"
 
 # colours of the sports on the route map (others get one of OTHER_COLOURS by name)
 SPORT_COLOURS = {
-    "Ride": "#e8590c", "VirtualRide": "#e8590c", "GravelRide": "#d9480f", "MountainBikeRide": "#a61e4d",
-    "EBikeRide": "#f08c00", "Run": "#1971c2", "TrailRun": "#0c8599", "VirtualRun": "#1971c2",
-    "Walk": "#2f9e44", "Hike": "#5c940d", "Swim": "#3bc9db", "NordicSki": "#7048e8", "AlpineSki": "#9c36b5",
-    "BackcountrySki": "#862e9c", "Rowing": "#1098ad", "Kayaking": "#0b7285",
+    "Ride": "#e8590c",
+    "VirtualRide": "#e8590c",
+    "GravelRide": "#d9480f",
+    "MountainBikeRide": "#a61e4d",
+    "EBikeRide": "#f08c00",
+    "Run": "#1971c2",
+    "TrailRun": "#0c8599",
+    "VirtualRun": "#1971c2",
+    "Walk": "#2f9e44",
+    "Hike": "#5c940d",
+    "Swim": "#3bc9db",
+    "NordicSki": "#7048e8",
+    "AlpineSki": "#9c36b5",
+    "BackcountrySki": "#862e9c",
+    "Rowing": "#1098ad",
+    "Kayaking": "#0b7285",
 }
 OTHER_COLOURS = ("#c2255c", "#5f3dc4", "#364fc7", "#087f5b", "#e67700", "#495057")

@@ -7,10 +7,10 @@ centimetres over a few tens of km), so no PROJ is needed.
 """
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Iterable, Optional, Sequence
 
 import numpy as np
 import shapely
@@ -69,9 +69,12 @@ def mask(track_xy: np.ndarray, zones: Sequence[Zone], lat0: float = CENTER_LAT, 
     """The dbt masking on a metric track: zones + margin cut out, 5 m snap, 15 m simplification; WGS84 out."""
     line = shapely.LineString(track_xy)
     if zones:
-        cover = shapely.union_all([
-            shapely.Point(*np.ravel(to_metric(z.lon, z.lat, lat0, lng0))).buffer(z.radius_m + PRIVACY_MARGIN_M, 16)
-            for z in zones])
+        cover = shapely.union_all(
+            [
+                shapely.Point(*np.ravel(to_metric(z.lon, z.lat, lat0, lng0))).buffer(z.radius_m + PRIVACY_MARGIN_M, 16)
+                for z in zones
+            ]
+        )
         line = line.difference(cover)
     line = shapely.make_valid(shapely.simplify(shapely.set_precision(line, GRID_M), SIMPLIFY_M))
     parts = [g for g in shapely.get_parts(line) if g.geom_type == "LineString" and g.length > 0]
@@ -84,9 +87,15 @@ def mask(track_xy: np.ndarray, zones: Sequence[Zone], lat0: float = CENTER_LAT, 
     return shapely.MultiLineString(out)
 
 
-def generate_routes(count: int, seed: int = 1, zones: Sequence[Zone] = DEFAULT_ZONES,
-                    first_day: date = date(2024, 1, 1), first_id: int = 10_000_000_000,
-                    length_km: tuple = (4.0, 60.0), step_s: float = 4.0) -> list:
+def generate_routes(
+    count: int,
+    seed: int = 1,
+    zones: Sequence[Zone] = DEFAULT_ZONES,
+    first_day: date = date(2024, 1, 1),
+    first_id: int = 10_000_000_000,
+    length_km: tuple = (4.0, 60.0),
+    step_s: float = 4.0,
+) -> list:
     """`count` masked routes, most of them starting at home (so the masking matters), some on repeated loops."""
     rng = np.random.default_rng(seed)
     names = [s[0] for s in SPORTS]
@@ -105,9 +114,17 @@ def generate_routes(count: int, seed: int = 1, zones: Sequence[Zone] = DEFAULT_Z
         if geometry is None:
             continue
         visibility = "everyone" if rng.random() < 0.8 else str(rng.choice(["followers_only", "only_me"]))
-        routes.append(Route(activity_id, f"{['Morning', 'Lunch', 'Evening'][int(rng.integers(3))]} {sport} "
-                                         f"<{len(routes) + 1}> & \"co\"", sport, day, round(length / 1000, 2),
-                            geometry, visibility))
+        routes.append(
+            Route(
+                activity_id,
+                f'{["Morning", "Lunch", "Evening"][int(rng.integers(3))]} {sport} <{len(routes) + 1}> & "co"',
+                sport,
+                day,
+                round(length / 1000, 2),
+                geometry,
+                visibility,
+            )
+        )
     return routes
 
 
@@ -115,8 +132,9 @@ def point_count(routes: Iterable[Route]) -> int:
     return int(sum(shapely.get_num_coordinates(r.geometry) for r in routes))
 
 
-def write_warehouse(path: Path, routes: Sequence[Route], zones: Sequence[Zone] = DEFAULT_ZONES,
-                    with_routes: bool = True) -> Path:
+def write_warehouse(
+    path: Path, routes: Sequence[Route], zones: Sequence[Zone] = DEFAULT_ZONES, with_routes: bool = True
+) -> Path:
     """A DuckDB file with the tables the maps read, shaped like the dbt marts: marts.activity_routes_masked,
     marts.fct_activities (visibility) and seeds.privacy_zones. Replaces the file."""
     import duckdb
@@ -128,15 +146,28 @@ def write_warehouse(path: Path, routes: Sequence[Route], zones: Sequence[Zone] =
         for schema in ("marts", "seeds"):
             con.execute(f"create schema {schema}")
         con.execute("create table seeds.privacy_zones (name varchar, lat double, lon double, radius_m double)")
-        con.executemany("insert into seeds.privacy_zones values (?, ?, ?, ?)",
-                        [(z.name, z.lat, z.lon, z.radius_m) for z in zones])
+        con.executemany(
+            "insert into seeds.privacy_zones values (?, ?, ?, ?)", [(z.name, z.lat, z.lon, z.radius_m) for z in zones]
+        )
         con.execute("""create table marts.fct_activities (activity_id bigint, athlete_id bigint, activity_name varchar,
                        sport_type varchar, start_date_local date, distance_km double, is_private boolean,
                        visibility varchar)""")
         if routes:
-            con.executemany("insert into marts.fct_activities values (?, 1, ?, ?, ?, ?, ?, ?)",
-                            [(r.activity_id, r.name, r.sport_type, r.start_date_local, r.distance_km,
-                              r.visibility == "only_me", r.visibility) for r in routes])
+            con.executemany(
+                "insert into marts.fct_activities values (?, 1, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        r.activity_id,
+                        r.name,
+                        r.sport_type,
+                        r.start_date_local,
+                        r.distance_km,
+                        r.visibility == "only_me",
+                        r.visibility,
+                    )
+                    for r in routes
+                ],
+            )
         if with_routes:
             _create_routes_table(con)
             insert_routes(con, routes)
@@ -159,23 +190,45 @@ def insert_routes(con, routes: Sequence[Route]) -> None:
     for r in routes:
         x0, y0, x1, y1 = shapely.bounds(r.geometry)
         wkt = shapely.to_wkt(r.geometry, rounding_precision=-1)
-        rows.append((r.activity_id, r.name, r.sport_type, datetime.combine(r.start_date_local, datetime.min.time()),
-                     r.start_date_local, r.distance_km, y0, y1, x0, x1, wkt, shapely.to_geojson(r.geometry), wkt))
+        rows.append(
+            (
+                r.activity_id,
+                r.name,
+                r.sport_type,
+                datetime.combine(r.start_date_local, datetime.min.time()),
+                r.start_date_local,
+                r.distance_km,
+                y0,
+                y1,
+                x0,
+                x1,
+                wkt,
+                shapely.to_geojson(r.geometry),
+                wkt,
+            )
+        )
     con.executemany("delete from marts.activity_routes_masked where activity_id = ?", [(r[0],) for r in rows])
-    con.executemany("insert into marts.activity_routes_masked values "
-                    "(?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::geometry)", rows)
+    con.executemany(
+        "insert into marts.activity_routes_masked values (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::geometry)", rows
+    )
 
 
 def delete_routes(con, activity_ids: Iterable[int]) -> None:
     activity_ids = list(activity_ids)
     if activity_ids:
-        con.executemany("delete from marts.activity_routes_masked where activity_id = ?",
-                        [(i,) for i in activity_ids])
+        con.executemany("delete from marts.activity_routes_masked where activity_id = ?", [(i,) for i in activity_ids])
 
 
-def shifted(route: Route, metres_east: float, new_id: Optional[int] = None) -> Route:
+def shifted(route: Route, metres_east: float, new_id: int | None = None) -> Route:
     """The same route moved east (a changed activity), optionally under a new id."""
     kx = M_PER_DEG_LAT * math.cos(math.radians(CENTER_LAT))
     geometry = shapely.transform(route.geometry, lambda c: c + np.array([metres_east / kx, 0.0]))
-    return Route(new_id or route.activity_id, route.name, route.sport_type, route.start_date_local,
-                 route.distance_km, geometry, route.visibility)
+    return Route(
+        new_id or route.activity_id,
+        route.name,
+        route.sport_type,
+        route.start_date_local,
+        route.distance_km,
+        geometry,
+        route.visibility,
+    )

@@ -16,9 +16,9 @@ import os
 import shutil
 import sqlite3
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Optional
 
 import numpy as np
 import shapely
@@ -55,8 +55,9 @@ class TileResult:
 def palette(saturation: int = settings.HEAT_SATURATION) -> np.ndarray:
     """RGBA per pixel value 0..saturation: transparent, then dark red through orange to pale yellow on a log
     scale of the number of activities."""
-    stops = np.array([[0.0, 178, 24, 43, 150], [0.35, 239, 59, 44, 205], [0.7, 253, 174, 97, 240],
-                      [1.0, 255, 255, 191, 255]])
+    stops = np.array(
+        [[0.0, 178, 24, 43, 150], [0.35, 239, 59, 44, 205], [0.7, 253, 174, 97, 240], [1.0, 255, 255, 191, 255]]
+    )
     counts = np.arange(1, saturation + 1)
     t = np.log(counts) / math.log(saturation) if saturation > 1 else np.ones(1)
     rgba = np.stack([np.interp(t, stops[:, 0], stops[:, k]) for k in range(1, 5)], axis=1)
@@ -146,8 +147,16 @@ def inputs_path(data_dir: Path) -> Path:
 
 
 def fingerprint(max_zoom: int, public_only: bool) -> str:
-    return json.dumps({"version": settings.TILE_RENDER_VERSION, "max_zoom": max_zoom, "public_only": public_only,
-                       "saturation": settings.HEAT_SATURATION, "tile": TILE}, sort_keys=True)
+    return json.dumps(
+        {
+            "version": settings.TILE_RENDER_VERSION,
+            "max_zoom": max_zoom,
+            "public_only": public_only,
+            "saturation": settings.HEAT_SATURATION,
+            "tile": TILE,
+        },
+        sort_keys=True,
+    )
 
 
 _SCHEMA = """
@@ -213,11 +222,10 @@ def _zoom_deltas(old: list, new: list, max_zoom: int, batch: int = 256) -> dict:
     items = [(g, -1) for g in old] + [(g, 1) for g in new]
     running = {z: (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)) for z in range(max_zoom + 1)}
     for start in range(0, len(items), batch):
-        part = items[start:start + batch]
+        part = items[start : start + batch]
         drawn = [pixel_keys(world_px(g), max_zoom) for g, _ in part]
         for zoom in range(max_zoom + 1):
-            running[zoom] = _merge_running(running[zoom], _accumulate([d[zoom] for d in drawn],
-                                                                      [w for _, w in part]))
+            running[zoom] = _merge_running(running[zoom], _accumulate([d[zoom] for d in drawn], [w for _, w in part]))
     out = {}
     for zoom, (keys, delta) in running.items():
         nonzero = delta != 0
@@ -241,10 +249,16 @@ def _apply(con: sqlite3.Connection, tiles_dir: Path, deltas: dict, fresh: bool) 
         if not fresh:
             ids = np.unique(tiles).tolist()
             for i in range(0, len(ids), 900):  # sqlite's limit on parameters
-                part = ids[i:i + 900]
-                stored.update({t: _sparse(p, c) for t, p, c in con.execute(
-                    f"select tile, pixels, counts from tiles where z = ? and tile in ({','.join('?' * len(part))})",
-                    [zoom, *part])})
+                part = ids[i : i + 900]
+                stored.update(
+                    {
+                        t: _sparse(p, c)
+                        for t, p, c in con.execute(
+                            f"select tile, pixels, counts from tiles where z = ? and tile in ({','.join('?' * len(part))})",
+                            [zoom, *part],
+                        )
+                    }
+                )
         for s, e in zip(starts.tolist(), ends.tolist()):
             tile_id = int(tiles[s])
             pixels, counts = keys[s:e] & 0xFFFF, delta[s:e]
@@ -255,8 +269,10 @@ def _apply(con: sqlite3.Connection, tiles_dir: Path, deltas: dict, fresh: bool) 
                 summed = np.rint(summed).astype(np.int64)  # sums of integers well below 2^53: exact
                 pixels, counts = merged[summed != 0], summed[summed != 0]
             if (counts < 0).any():
-                raise RuntimeError(f"The tile inputs in {settings.TILE_INPUTS_FILE} are inconsistent (tile {zoom}/"
-                                   f"{_tile_xy(tile_id, zoom)}): run `uv run strava.py tiles --rebuild`.")
+                raise RuntimeError(
+                    f"The tile inputs in {settings.TILE_INPUTS_FILE} are inconsistent (tile {zoom}/"
+                    f"{_tile_xy(tile_id, zoom)}): run `uv run strava.py tiles --rebuild`."
+                )
             x, y = _tile_xy(tile_id, zoom)
             path = tile_path(tiles_dir, zoom, x, y)
             if len(pixels):
@@ -301,19 +317,35 @@ def regions(boxes: list, radius_m: float = 60_000.0, limit: int = 8) -> list:
     out = []
     for g in groups[:limit]:
         b = np.array(g["boxes"])
-        out.append({"activities": len(b), "centre": [round(g["lng"], 4), round(g["lat"], 4)],
-                    "bounds": [round(float(v), 6) for v in (*b[:, :2].min(axis=0), *b[:, 2:].max(axis=0))]})
+        out.append(
+            {
+                "activities": len(b),
+                "centre": [round(g["lng"], 4), round(g["lat"], 4)],
+                "bounds": [round(float(v), 6) for v in (*b[:, :2].min(axis=0), *b[:, 2:].max(axis=0))],
+            }
+        )
     return out
 
 
 def _write_tilejson(con: sqlite3.Connection, tiles_dir: Path, max_zoom: int, public_only: bool) -> None:
     boxes = con.execute("select min_lng, min_lat, max_lng, max_lat from activities order by activity_id").fetchall()
     count = len(boxes)
-    bounds = [min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes),
-              max(b[3] for b in boxes)] if boxes else None
-    doc = {"tilejson": "3.0.0", "name": "Heatmap of the masked routes", "tiles": ["{z}/{x}/{y}.png"],
-           "minzoom": 0, "maxzoom": max_zoom, "activities": count, "public_only": public_only,
-           "bounds": [round(b, 6) for b in bounds] if bounds else None, "regions": regions(boxes)}
+    bounds = (
+        [min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes)]
+        if boxes
+        else None
+    )
+    doc = {
+        "tilejson": "3.0.0",
+        "name": "Heatmap of the masked routes",
+        "tiles": ["{z}/{x}/{y}.png"],
+        "minzoom": 0,
+        "maxzoom": max_zoom,
+        "activities": count,
+        "public_only": public_only,
+        "bounds": [round(b, 6) for b in bounds] if bounds else None,
+        "regions": regions(boxes),
+    }
     data = (json.dumps(doc, indent=1) + "\n").encode()
     path = tiles_dir / "tiles.json"
     if not path.exists() or path.read_bytes() != data:
@@ -321,8 +353,14 @@ def _write_tilejson(con: sqlite3.Connection, tiles_dir: Path, max_zoom: int, pub
         _write_atomic(path, data)
 
 
-def update_tiles(data_dir: Path, max_zoom: int = settings.DEFAULT_MAX_ZOOM, public_only: bool = False,
-                 rebuild: bool = False, tiles_dir: Optional[Path] = None, lock_warehouse: bool = False) -> TileResult:
+def update_tiles(
+    data_dir: Path,
+    max_zoom: int = settings.DEFAULT_MAX_ZOOM,
+    public_only: bool = False,
+    rebuild: bool = False,
+    tiles_dir: Path | None = None,
+    lock_warehouse: bool = False,
+) -> TileResult:
     """Brings <data dir>/tiles up to date with marts.activity_routes_masked: only the tiles of activities that
     were added, changed or deleted since the last run are re-rendered; a full rebuild when asked, on the first
     run, or when max_zoom, public_only or the drawing changed.
@@ -332,8 +370,10 @@ def update_tiles(data_dir: Path, max_zoom: int = settings.DEFAULT_MAX_ZOOM, publ
     caller that holds it already (Dagster). For Dagster and scripts as for the CLI; raises UserError for a missing
     warehouse or mart."""
     if not 0 <= max_zoom <= settings.MAX_ZOOM_LIMIT:
-        raise UserError(f"--max-zoom {max_zoom} is out of range: use 0 to {settings.MAX_ZOOM_LIMIT} "
-                        f"(default {settings.DEFAULT_MAX_ZOOM}).")
+        raise UserError(
+            f"--max-zoom {max_zoom} is out of range: use 0 to {settings.MAX_ZOOM_LIMIT} "
+            f"(default {settings.DEFAULT_MAX_ZOOM})."
+        )
     started = time.perf_counter()
     tiles_dir = Path(tiles_dir) if tiles_dir else data_dir / settings.TILES_SUBDIR
     flt = RouteFilter(public_only=public_only)
@@ -354,8 +394,9 @@ def update_tiles(data_dir: Path, max_zoom: int = settings.DEFAULT_MAX_ZOOM, publ
                 new_wkb = source.geometries(sorted(added + changed))
                 zones = (source.warehouse_zones(), csv_zones())
             steps["read"] = time.perf_counter() - started
-            result = TileResult(tiles_dir, "full" if full else "incremental", len(current), len(added),
-                                len(changed), len(removed))
+            result = TileResult(
+                tiles_dir, "full" if full else "incremental", len(current), len(added), len(changed), len(removed)
+            )
             if not full and not (added or removed or changed):
                 result.mode = "unchanged"
                 _write_tilejson(con, tiles_dir, max_zoom, public_only)
@@ -386,8 +427,10 @@ def update_tiles(data_dir: Path, max_zoom: int = settings.DEFAULT_MAX_ZOOM, publ
             steps["tiles"] = time.perf_counter() - t
             con.executemany("delete from activities where activity_id = ?", [(i,) for i in removed + changed])
             bounds = shapely.bounds(new) if len(new) else np.empty((0, 4))
-            con.executemany("insert into activities values (?, ?, ?, ?, ?, ?, ?)",
-                            [(i, current[i], new_wkb[i], *map(float, b)) for i, b in zip(ids_new, bounds)])
+            con.executemany(
+                "insert into activities values (?, ?, ?, ?, ?, ?, ?)",
+                [(i, current[i], new_wkb[i], *map(float, b)) for i, b in zip(ids_new, bounds)],
+            )
             con.execute("insert or replace into meta values ('fingerprint', ?)", [fingerprint(max_zoom, public_only)])
             _write_tilejson(con, tiles_dir, max_zoom, public_only)
             # the state is committed last: after a crash the next run redoes the same changes, to the same bytes
@@ -408,8 +451,9 @@ def _stored_geometries(con: sqlite3.Connection, ids: Iterable[int]) -> dict:
     ids = list(ids)
     out = {}
     for i in range(0, len(ids), 900):
-        part = ids[i:i + 900]
+        part = ids[i : i + 900]
         for activity_id, wkb in con.execute(
-                f"select activity_id, wkb from activities where activity_id in ({','.join('?' * len(part))})", part):
+            f"select activity_id, wkb from activities where activity_id in ({','.join('?' * len(part))})", part
+        ):
             out[activity_id] = shapely.from_wkb(wkb)
     return out

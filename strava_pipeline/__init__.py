@@ -1,7 +1,7 @@
 """The dlt source `strava`: resources for the Strava API v3 raw tables (dataset `strava`)."""
 
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, Optional
+from typing import Any
 
 import dlt
 from dlt.sources import DltResource

@@ -87,7 +87,8 @@ class StravaAuth:
         if self.cfg.refresh_token:
             return Tokens(client_id=self.cfg.client_id, refresh_token=self.cfg.refresh_token, seeded_from=seed)
         raise UserError(
-            "No Strava refresh token yet: run `uv run strava.py auth` (or set sources.strava.credentials.refresh_token)."
+            "No Strava refresh token yet: run `uv run strava.py auth`"
+            " (or set sources.strava.credentials.refresh_token)."
         )
 
     def access_token(self) -> str:
@@ -173,5 +174,8 @@ def _rejection_message(resp: requests.Response, grant_type: str) -> str:
             "in .dlt/secrets.toml."
         )
     if grant_type == "authorization_code":
-        return "Strava rejected the authorization code (codes work once and expire quickly): run `uv run strava.py auth` again."
+        return (
+            "Strava rejected the authorization code (codes work once and expire quickly):"
+            " run `uv run strava.py auth` again."
+        )
     return f"Strava rejected the refresh token (revoked, or replaced by a newer one): {REAUTHORIZE}."

@@ -76,7 +76,7 @@ class StravaClient:
             except requests.exceptions.InvalidURL:
                 raise UserError(
                     f"sources.strava.base_url {self.base_url!r} is not a valid URL: fix it in .dlt/config.toml."
-                )
+                ) from None
             except (requests.ConnectionError, requests.Timeout) as exc:
                 last_problem = type(exc).__name__
                 log.warning("GET %s failed (%s), attempt %d/%d", label, last_problem, attempt + 1, MAX_ATTEMPTS)
@@ -119,7 +119,8 @@ class StravaClient:
                 raise ItemError(f"GET {label} returned {kind}") from None
         if not self.reached_server:
             raise UserError(
-                f"Cannot reach the Strava API at {self.base_url} ({last_problem}): check sources.strava.base_url and your network."
+                f"Cannot reach the Strava API at {self.base_url} ({last_problem}):"
+                " check sources.strava.base_url and your network."
             )
         raise ItemError(f"GET {label} failed {MAX_ATTEMPTS} times ({last_problem})")
 

@@ -1,4 +1,4 @@
-"""Where things live (data dir, warehouse, state) and the Strava settings read the dlt way (config.toml, secrets.toml, env)."""
+"""Where things live (data dir, warehouse, state) and the Strava settings read the dlt way (config, secrets, env)."""
 
 import os
 from dataclasses import dataclass

@@ -1,4 +1,4 @@
-"""dlt plugin: in this project, dlt keeps its pipelines under the data dir, for our code and `dlt pipeline ...` alike."""
+"""dlt plugin: in this project dlt keeps its pipelines under the data dir, for our code and `dlt pipeline ...` alike."""
 
 import os
 from pathlib import Path

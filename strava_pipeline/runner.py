@@ -291,7 +291,7 @@ class Run:
             self._load(strava(fetch_page=fetch_page, initial_value=initial, end_value=end).with_resources("activities"))
         except ListingAborted:
             self.reporter.say("The budget ran out in the middle of the activity list; nothing of it was kept.")
-            raise stop[0]
+            raise stop[0] from None
         listed_set = set(listed)
         self.summary.new_activities += len(listed_set - existing)
         self.summary.updated_activities += len(listed_set & existing)

@@ -1,4 +1,4 @@
-"""Constants of the Strava source: endpoints, page sizes, stream keys, raw table names. No secrets, no URLs of a host."""
+"""Constants of the Strava source: endpoints, page sizes, stream keys, raw table names. No secrets, no host URLs."""
 
 import pyarrow as pa
 

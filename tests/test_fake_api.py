@@ -514,7 +514,7 @@ def test_streams_shapes(gen_api, gen_acts):
         assert list(s) == ["type", "data", "series_type", "original_size", "resolution"]
         assert s["data"] == by_type[s["type"]]["data"]
         assert s["original_size"] == len(s["data"]) == n and s["series_type"] == "distance"
-    for k, v in by_type.items():
+    for v in by_type.values():
         assert list(v) == ["data", "series_type", "original_size", "resolution"] and v["resolution"] == "high"
     assert all(isinstance(p, list) and len(p) == 2 for p in by_type["latlng"]["data"])
     assert all(isinstance(x, int) for x in by_type["time"]["data"] + by_type["heartrate"]["data"])
@@ -532,7 +532,7 @@ def test_streams_missing_for_manual_and_no_gps(gen_api, gen_acts):
     assert manual["map"]["summary_polyline"] == "" and manual["start_latlng"] == [] and manual["upload_id"] is None
     assert "upload_id_str" not in manual and manual["max_speed"] == 0 and manual["total_elevation_gain"] == 0
     for sport in ("Swim", "WeightTraining", "VirtualRide"):
-        a = pick(gen_acts, lambda x: x["sport_type"] == sport and not x["manual"])
+        a = pick(gen_acts, lambda x, sport=sport: x["sport_type"] == sport and not x["manual"])
         st = gen_api.json(f"/activities/{a['id']}/streams", keys="latlng,altitude,time", key_by_type="true")
         assert "latlng" not in st and "time" in st, sport
         assert a["start_latlng"] == [] and a["end_latlng"] == [] and a["map"]["summary_polyline"] == ""

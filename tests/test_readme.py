@@ -15,7 +15,7 @@ def rendered_help() -> str:
 
     parser = build_parser()
     parts = [parser.format_help()]
-    for name, sub in parser._subparsers._group_actions[0].choices.items():
+    for sub in parser._subparsers._group_actions[0].choices.values():
         parts.append(sub.format_help())
     return "".join(
         f"```text\n$ uv run strava.py {'' if i == 0 else name + ' '}--help\n{text}```\n"

@@ -1,4 +1,4 @@
-"""dbt-duckdb plugin of the Strava project: finds the warehouse like the CLI does and loads spatial offline from the wheel."""
+"""dbt-duckdb plugin of the Strava project: finds the warehouse like the CLI, loads spatial offline from the wheel."""
 
 import importlib.util
 from pathlib import Path

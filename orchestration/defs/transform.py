@@ -82,7 +82,7 @@ def prepare_manifest(project: DbtProject) -> Path:
         if proc.returncode != 0:
             tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
             if manifest.exists():
-                warnings.warn(f"dbt parse failed, the dbt assets use the previous manifest:\n{tail}")
+                warnings.warn(f"dbt parse failed, the dbt assets use the previous manifest:\n{tail}", stacklevel=2)
                 return manifest
             raise RuntimeError(f"dbt parse failed, so the dbt assets cannot load:\n{tail}")
     return manifest

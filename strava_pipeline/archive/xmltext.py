@@ -68,12 +68,10 @@ def close_truncated(text: str, last_complete: str) -> str | None:
     end = text.rfind(f"</{last_complete}>")
     if end < 0:
         # prefixed element names: find '</prefix:last_complete>'
-        m = None
-        for m in re.finditer(rf"</[\w.-]+:{re.escape(last_complete)}>", text):
-            pass
-        if m is None:
+        closings = list(re.finditer(rf"</[\w.-]+:{re.escape(last_complete)}>", text))
+        if not closings:
             return None
-        cut = m.end()
+        cut = closings[-1].end()
     else:
         cut = end + len(last_complete) + 3
     head = text[:cut]

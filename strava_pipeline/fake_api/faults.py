@@ -1,4 +1,4 @@
-"""Injected failures (5xx, slow, dropped, truncated, HTML) for the next N matching requests, to test client resilience."""
+"""Injected failures (5xx, slow, dropped, truncated, HTML) for the next N matching requests, to test the client."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Numbers derived from streams: summary metrics, splits, laps, best efforts and zone distributions (shared by modes)."""
+"""Numbers derived from streams: summary metrics, splits, laps, best efforts, zone distributions (shared by modes)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""OAuth token store: authorization codes, rotating refresh tokens, 6-hour access tokens; optionally persisted as JSON."""
+"""OAuth token store: authorization codes, rotating refresh tokens, 6-hour access tokens; optionally kept as JSON."""
 
 from __future__ import annotations
 

@@ -254,7 +254,8 @@ def _apply(con: sqlite3.Connection, tiles_dir: Path, deltas: dict, fresh: bool) 
                     {
                         t: _sparse(p, c)
                         for t, p, c in con.execute(
-                            f"select tile, pixels, counts from tiles where z = ? and tile in ({','.join('?' * len(part))})",
+                            "select tile, pixels, counts from tiles where z = ?"
+                            f" and tile in ({','.join('?' * len(part))})",
                             [zoom, *part],
                         )
                     }

@@ -1,6 +1,7 @@
 """Where things live (data dir, warehouse, state) and the Strava settings read the dlt way (config, secrets, env)."""
 
 import os
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,11 +16,59 @@ class UserError(Exception):
     """A problem the user can fix: printed as one sentence, exit code 2, no traceback."""
 
 
-def resolve_data_dir(cli_value: str | None = None, demo: bool = False) -> Path:
-    """--data-dir, else STRAVA_DATA_DIR, else data/ in the project; the demo keeps its own data/demo/ inside it."""
-    raw = cli_value or os.environ.get("STRAVA_DATA_DIR")
-    base = Path(raw).expanduser().resolve() if raw else PROJECT_ROOT / settings.DEFAULT_DATA_DIR
-    return base / settings.DEMO_SUBDIR if demo else base
+DATA_DIR_ENV = "STRAVA_DATA_DIR"
+
+
+def resolve_data_dir(cli_value: str | None = None, demo: bool = False, check: bool = True) -> Path:
+    """--data-dir, else STRAVA_DATA_DIR, else data/ in the project; the demo keeps its own data/demo/ inside it.
+
+    check: a path that is (or lies inside) a file is a UserError, before anything tries to create folders there."""
+    raw = cli_value or os.environ.get(DATA_DIR_ENV)
+    base = Path(raw).expanduser().resolve() if raw else default_data_dir()
+    data_dir = base / settings.DEMO_SUBDIR if demo else base
+    if check:
+        _check_folder(data_dir, f"--data-dir {raw}" if cli_value else f"{DATA_DIR_ENV}={raw}" if raw else "data/")
+    return data_dir
+
+
+def default_data_dir() -> Path:
+    return PROJECT_ROOT / settings.DEFAULT_DATA_DIR
+
+
+def _check_folder(path: Path, given: str) -> None:
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            if not candidate.is_dir():
+                raise UserError(
+                    f"{given} points at {candidate}, which is a file, not a folder: pass a folder (it is created "
+                    "if missing), e.g. --data-dir data/."
+                )
+            return
+
+
+def strava_command(data_dir: Path, *words: str, demo: bool | None = None) -> str:
+    """The exact `uv run strava.py ...` command for this data dir, for hints a user copies and pastes.
+
+    The demo (a data dir named demo/) gets --demo; a data dir other than the project's data/ gets --data-dir, so
+    the command works from the project folder whatever STRAVA_DATA_DIR says. demo: override the guess."""
+    data_dir = Path(data_dir).resolve()
+    if demo is None:
+        demo = data_dir.name == settings.DEMO_SUBDIR
+    base = data_dir.parent if demo else data_dir
+    parts = ["uv", "run", "strava.py"]
+    if base != default_data_dir().resolve():
+        parts += ["--data-dir", _shown(base)]
+    if demo:
+        parts.append("--demo")
+    return shlex.join([*parts, *words])
+
+
+def _shown(path: Path) -> str:
+    """Relative to the project folder (where `uv run strava.py` is typed) when inside it, else absolute."""
+    try:
+        return str(path.relative_to(PROJECT_ROOT))
+    except ValueError:
+        return str(path)
 
 
 def warehouse_path(data_dir: Path) -> Path:

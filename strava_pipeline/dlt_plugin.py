@@ -15,7 +15,7 @@ class StravaRunContext(RunContext):
 
     @property
     def data_dir(self) -> str:
-        return os.environ.get("DLT_DATA_DIR") or str(resolve_data_dir())
+        return os.environ.get("DLT_DATA_DIR") or str(resolve_data_dir(check=False))
 
 
 @plugins.hookimpl(specname="plug_run_context")

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from strava_pipeline.config import PROJECT_ROOT, UserError, warehouse_path
+from strava_pipeline.config import PROJECT_ROOT, UserError, strava_command, warehouse_path
 from strava_pipeline.settings import WAREHOUSE_FILE
 
 REPORTS_DIR = PROJECT_ROOT / "reports"
@@ -60,8 +60,6 @@ SNAPSHOT_TABLES = {
     # no lap mart (yet): the staging view is a thin rename of strava.activity_laps and holds no position
     "laps": ("staging", "stg_strava__activity_laps"),
 }
-# the tests of the last dbt build: dbt writes them here (DBT_TARGET_PATH moves it, like it moves dbt's target)
-DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 STREAMS_RELATION = ("marts", "activity_streams_masked")
 ROUTES_RELATION = ("marts", "activity_routes_masked")
 
@@ -123,7 +121,7 @@ def run(args: argparse.Namespace, ctx) -> int:
         print(
             f"Site written to {result.site_dir} ({result.pages} pages, {result.size_bytes / 1e6:.0f} MB) in "
             f"{result.seconds:.0f} s ({steps}); view it with "
-            f"`uv run strava.py{' --demo' if ctx.demo else ''} reports serve`.",
+            f"`{strava_command(ctx.data_dir, 'reports', 'serve', demo=ctx.demo)}`.",
             file=ctx.out,
             flush=True,
         )
@@ -173,8 +171,7 @@ def build_site(
     warehouse = warehouse_path(data_dir)
     if not warehouse.exists():
         raise UserError(
-            f"No warehouse at {warehouse}: load one with `uv run strava.py` (or --demo), then run "
-            "`uv run dbt build --project-dir dbt_project --profiles-dir dbt_project`."
+            f"No warehouse at {warehouse}: load one with `{strava_command(data_dir)}`, which also builds the reports."
         )
     work = output_dir(data_dir)
     work.mkdir(parents=True, exist_ok=True)
@@ -432,7 +429,7 @@ def export_snapshot(warehouse: Path, snapshot: Path) -> dict:
         _export_streams(con)
         routes = _export_routes(con)
         con.execute(f"detach {WH}")
-        generated_at = _export_dbt_tests(con, dbt_target_dir())
+        generated_at = _export_dbt_tests(con, dbt_target_dir(warehouse.parent))
         con.execute(
             "create table main.snapshot_info as select cast(now() at time zone 'UTC' as timestamp) "
             "as snapshot_at_utc, cast(? as timestamp) as dbt_results_at_utc",
@@ -470,7 +467,7 @@ def _require_relations(con, warehouse: Path) -> None:
     if missing:
         raise UserError(
             f"The marts are not built yet ({', '.join(missing)} missing in {warehouse}): run "
-            "`uv run dbt build --project-dir dbt_project --profiles-dir dbt_project` first."
+            f"`{strava_command(warehouse.parent, 'dbt', 'build')}` first."
         )
 
 
@@ -483,15 +480,16 @@ def check_marts(warehouse: Path) -> None:
         _require_relations(con, warehouse)
         if con.sql(f"select count(*) from {WH}.{MARTS_SCHEMA}.fct_activities").fetchone()[0] == 0:
             raise UserError(
-                f"There are no activities in {warehouse} yet: load some with `uv run strava.py`, run "
-                "`uv run dbt build --project-dir dbt_project --profiles-dir dbt_project`, then build "
-                "the reports."
+                f"There are no activities in {warehouse} yet: load some with "
+                f"`{strava_command(warehouse.parent)}`, which also builds the models and the reports."
             )
 
 
-def dbt_target_dir() -> Path:
-    target = os.environ.get("DBT_TARGET_PATH")
-    return Path(target) if target and Path(target).is_absolute() else DBT_PROJECT_DIR / (target or "target")
+def dbt_target_dir(data_dir: Path) -> Path:
+    """The results of the last dbt command on this data dir, whoever ran it (strava.py or Dagster)."""
+    from strava_pipeline.transform import results_dir
+
+    return results_dir(data_dir)
 
 
 def _export_dbt_tests(con, target: Path) -> str | None:
@@ -701,13 +699,22 @@ class _SiteHandler(http.server.SimpleHTTPRequestHandler):
             super().log_message(format, *args)
 
 
+class _SiteServer(http.server.ThreadingHTTPServer):
+    allow_reuse_address = True
+
+    def handle_error(self, request, client_address) -> None:
+        # a browser that closes a connection mid-response (a new page, a cancelled prefetch) is no error
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
 def make_server(site: Path, port: int = 0, mounts: dict | None = None) -> http.server.ThreadingHTTPServer:
     """An http.server for `site` on 127.0.0.1; the folder is looked up per request, so a rebuild that swaps the
     site in is served at once. mounts: {"/prefix/": folder} served beside the site."""
     handler_class = type("SiteHandler", (_SiteHandler,), {"mounts": dict(mounts or {})})
     handler = functools.partial(handler_class, directory=str(site))
-    http.server.ThreadingHTTPServer.allow_reuse_address = True
-    return http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    return _SiteServer(("127.0.0.1", port), handler)
 
 
 def extra_folders(data_dir: Path) -> dict:
@@ -721,7 +728,7 @@ def extra_folders(data_dir: Path) -> dict:
 
 def serve_site(site: Path, port: int = DEFAULT_PORT, out: TextIO = sys.stdout, mounts: dict | None = None) -> int:
     if not (site / "index.html").exists():
-        raise UserError(f"No built site in {site}: run `uv run strava.py reports build` first.")
+        raise UserError(f"No built site in {site}: run `{strava_command(site.parent.parent)}` first.")
     if not 0 <= port <= 65535:
         raise UserError(f"--port {port} is not a port number: use 1-65535 (or 0 for a free one).")
     try:

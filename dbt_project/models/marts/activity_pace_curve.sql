@@ -1,0 +1,143 @@
+{#- Best pace of each run and swim with a distance stream, two ways, one row per activity x effort:
+    curve_kind 'duration': the longest distance covered in each ladder duration (var curve_durations_s) that fits
+                           in the activity, as a pace;
+    curve_kind 'distance': the shortest time over each standard distance (var run_distances_m for runs,
+                           swim_distances_m for swims) the activity covers, to a fraction of a second: the start
+                           is placed inside its second by linear interpolation of the distance.
+    From the 1 Hz resampled distance (int_activity_streams__1hz: a pause over 5 s gains nothing), so archive and
+    file activities get their bests too. Paces in s/km, and s/100 m for swims. -#}
+{%- set run_distances = var('run_distances_m') -%}
+{%- set swim_distances = var('swim_distances_m') -%}
+with
+
+activities as (
+
+    select
+        activity_id,
+        athlete_id,
+        sport_type,
+        start_date_local,
+        case when sport_type = 'Swim' then 'swim' else 'run' end as distance_set
+    from {{ ref('fct_activities') }}
+    where {{ is_run('sport_type') }} or sport_type = 'Swim'
+
+),
+
+seconds as (
+
+    select streams.activity_id, streams.elapsed_s, streams.distance_m
+    from {{ ref('int_activity_streams__1hz') }} as streams
+    where streams.activity_id in (select activity_id from activities)
+
+),
+
+standard_distances as (
+
+    {%- for name, metres in run_distances.items() %}
+    select 'run' as distance_set, '{{ name }}' as effort, cast({{ metres }} as double) as distance_m
+    union all
+    {%- endfor %}
+    {%- for name, metres in swim_distances.items() %}
+    select 'swim', '{{ name }}', cast({{ metres }} as double){{ " union all" if not loop.last }}
+    {%- endfor %}
+
+),
+
+duration_curve as (
+
+    {{ best_window_sums('seconds', 'distance_m') }}
+
+),
+
+-- the seconds that gained distance, with the running distance at their end: strictly increasing per activity
+gains as (
+
+    select
+        activity_id,
+        elapsed_s,
+        distance_m as gain_m,
+        sum(distance_m) over (partition by activity_id order by elapsed_s rows unbounded preceding) as covered_m
+    from seconds
+    qualify distance_m > 0
+
+),
+
+-- every gaining second k that ends an effort over a standard distance d: its start lies in the first gaining
+-- second j whose running distance exceeds covered(k) - d (the ASOF match), at j - (covered(j) - target) / gain(j)
+distance_ends as (
+
+    select
+        gains.activity_id,
+        gains.elapsed_s,
+        standard_distances.effort,
+        standard_distances.distance_m,
+        gains.covered_m - standard_distances.distance_m as start_covered_m
+    from gains
+    inner join activities on activities.activity_id = gains.activity_id
+    inner join standard_distances
+        on standard_distances.distance_set = activities.distance_set
+        and gains.covered_m >= standard_distances.distance_m
+
+),
+
+distance_curve as (
+
+    select
+        ends.activity_id,
+        ends.effort,
+        ends.distance_m,
+        min(ends.elapsed_s - starts.elapsed_s + (starts.covered_m - ends.start_covered_m) / starts.gain_m)
+            as duration_s,
+        arg_min(
+            starts.elapsed_s - (starts.covered_m - ends.start_covered_m) / starts.gain_m,
+            ends.elapsed_s - starts.elapsed_s + (starts.covered_m - ends.start_covered_m) / starts.gain_m
+        ) as window_start_s
+    from distance_ends as ends
+    asof inner join gains as starts
+        on starts.activity_id = ends.activity_id
+        and starts.covered_m > ends.start_covered_m
+    group by ends.activity_id, ends.effort, ends.distance_m
+
+),
+
+efforts as (
+
+    select
+        activity_id,
+        'duration' as curve_kind,
+        {{ duration_label('duration_s') }} as effort,
+        cast(duration_s as double) as duration_s,
+        best.best_sum as distance_m,
+        cast(best.window_end_s - duration_s as double) as window_start_s
+    from (select *, cast(replace(duration_name, 'd_', '') as integer) as duration_s from duration_curve)
+    where best.best_sum > 0
+
+    union all
+
+    select activity_id, 'distance', effort, duration_s, distance_m, window_start_s
+    from distance_curve
+
+),
+
+final as (
+
+    select
+        {{ surrogate_key(['efforts.activity_id', 'curve_kind', 'effort']) }} as activity_pace_curve_id,
+        efforts.activity_id,
+        activities.athlete_id,
+        activities.sport_type,
+        activities.start_date_local,
+        efforts.curve_kind,
+        efforts.effort,
+        efforts.duration_s,
+        efforts.distance_m,
+        efforts.duration_s / (efforts.distance_m / 1000.0) as pace_s_per_km,
+        efforts.duration_s / (efforts.distance_m / 100.0) as pace_s_per_100m,
+        -- where the effort starts in the activity's elapsed time (the first second of the window is the one after)
+        efforts.window_start_s
+    from efforts
+    inner join activities on activities.activity_id = efforts.activity_id
+
+)
+
+select * from final

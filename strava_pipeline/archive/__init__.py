@@ -1,12 +1,14 @@
-"""Strava's bulk-export archive: parsers for activities.csv and GPX/FIT/TCX tracks, the dlt source `strava_archive`
-and the import run (import_archive, import_inbox) that loads it into the warehouse."""
+"""Strava's bulk-export archive and loose device files: parsers for activities.csv and GPX/FIT/TCX tracks, the dlt
+source `strava_archive` and the import runs (import_archive, import_files, import_inbox) that load them."""
 
 from strava_pipeline.archive.activities_csv import parse_activities_csv
 from strava_pipeline.archive.fit import parse_fit
 from strava_pipeline.archive.gpx import parse_gpx
 
 # after the parsers: the import run needs them
-from strava_pipeline.archive.importer import ImportSummary, InboxItem, import_archive, import_inbox  # noqa: E402
+from strava_pipeline.archive.fileimport import FileImportSummary, import_files  # noqa: E402
+from strava_pipeline.archive.importer import ImportSummary, import_archive  # noqa: E402
+from strava_pipeline.archive.inbox import InboxItem, import_inbox  # noqa: E402
 from strava_pipeline.archive.reader import Archive, ArchiveError, MemberBytes, gunzip, open_archive
 from strava_pipeline.archive.source import strava_archive  # noqa: E402
 from strava_pipeline.archive.tcx import parse_tcx
@@ -17,6 +19,7 @@ __all__ = [
     "Archive",
     "ArchiveError",
     "CsvResult",
+    "FileImportSummary",
     "ImportSummary",
     "InboxItem",
     "MemberBytes",
@@ -25,6 +28,7 @@ __all__ = [
     "detect_format",
     "gunzip",
     "import_archive",
+    "import_files",
     "import_inbox",
     "open_archive",
     "parse_activities_csv",

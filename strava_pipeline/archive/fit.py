@@ -248,7 +248,64 @@ def parse_fit(data: bytes) -> TrackResult:
         warnings=warnings,
         damaged=damaged,
         utc_offset_s=_utc_offset(activity),
+        summary=session_summary(sessions),
     )
+
+
+# session field (first present wins) -> the API's name; totals are summed over sessions (multisport), maxima maxed,
+# averages weighted by each session's timer time
+_SESSION_TOTALS = {
+    "elapsed_time": ("total_elapsed_time",),
+    "moving_time": ("total_timer_time",),
+    "distance": ("total_distance",),
+    "total_elevation_gain": ("total_ascent",),
+    "calories": ("total_calories",),
+}
+_SESSION_MAXIMA = {
+    "max_heartrate": ("max_heart_rate",),
+    "max_watts": ("max_power",),
+    "max_speed": ("enhanced_max_speed", "max_speed"),
+}
+_SESSION_AVERAGES = {
+    "average_heartrate": ("avg_heart_rate",),
+    "average_watts": ("avg_power",),
+    "weighted_average_watts": ("normalized_power",),
+    "average_cadence": ("avg_cadence",),
+    "average_speed": ("enhanced_avg_speed", "avg_speed"),
+}
+
+
+def _first_number(fields: dict, names: tuple) -> float | None:
+    for name in names:
+        value = _num(fields.get(name))
+        if value is not None:
+            return value
+    return None
+
+
+def session_summary(sessions: list[dict]) -> dict:
+    """What the FIT session messages declare, under the API's field names; {} without a session.
+
+    The device's own totals are what the athlete saw on it: total_timer_time (the clock ran: pauses out) is the
+    moving time, total_elapsed_time the elapsed time, total_ascent the elevation gain."""
+    out: dict = {}
+    for key, names in _SESSION_TOTALS.items():
+        values = [v for v in (_first_number(s, names) for s in sessions) if v is not None]
+        if values:
+            out[key] = sum(values)
+    for key, names in _SESSION_MAXIMA.items():
+        values = [v for v in (_first_number(s, names) for s in sessions) if v is not None]
+        if values:
+            out[key] = max(values)
+    for key, names in _SESSION_AVERAGES.items():
+        pairs = [
+            (v, _num(s.get("total_timer_time")) or 0.0) for s in sessions if (v := _first_number(s, names)) is not None
+        ]
+        if not pairs:
+            continue
+        weight = sum(w for _, w in pairs)
+        out[key] = sum(v * w for v, w in pairs) / weight if weight > 0 else pairs[0][0]
+    return out
 
 
 def _series(records: list[dict], names: tuple, n: int) -> np.ndarray:

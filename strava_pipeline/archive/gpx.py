@@ -43,8 +43,12 @@ _EXTENSION_FIELDS = {
 }
 
 
-def parse_gpx(data: bytes) -> TrackResult:
-    """GPX bytes -> TrackResult. Never raises for bad data: damaged=True and a warning instead."""
+def parse_gpx(data: bytes, summary: bool = False) -> TrackResult:
+    """GPX bytes -> TrackResult. Never raises for bad data: damaged=True and a warning instead.
+
+    summary=True also measures the totals GPX does not declare with gpxpy (TrackResult.summary): distance along
+    each segment (no jump between tracks), moving time and elevation gain with gpxpy's smoothing. A loose file
+    needs them for its activity row; an archive's CSV already has them, so the archive import skips the cost."""
     if not data or not data.strip():
         return failed("empty file: not a GPX file")
     warnings: list[str] = []
@@ -123,7 +127,24 @@ def parse_gpx(data: bytes) -> TrackResult:
         device=(gpx.creator or None),
         warnings=warnings,
         damaged=damaged,
+        summary=_measured(gpx) if summary and epoch else {},
     )
+
+
+def _measured(gpx) -> dict:
+    out = {"distance": gpx.length_2d()}
+    try:
+        moving = gpx.get_moving_data()
+        if moving is not None and moving.moving_time:
+            out["moving_time"] = float(moving.moving_time)
+        updown = gpx.get_uphill_downhill()
+        if updown is not None and any(
+            p.elevation is not None for t in gpx.tracks for s in t.segments for p in s.points
+        ):
+            out["total_elevation_gain"] = float(updown.uphill)
+    except (TypeError, ValueError, ZeroDivisionError, AttributeError):
+        pass  # a broken clock can upset gpxpy's speed maths: the row then uses what the points give
+    return out
 
 
 def _extension_values(extensions) -> dict:

@@ -11,11 +11,9 @@ The archive feeds the raw tables the API feeds (source = 'archive'), under three
 
 from __future__ import annotations
 
-import hashlib
 import json
 import multiprocessing
 import os
-import shutil
 import signal
 import time
 from collections import Counter, deque
@@ -72,12 +70,11 @@ SKIP_DONE = "streams already imported"
 SKIP_API = "streams already fetched from the API"
 SKIP_DELETED = "activity flagged deleted on Strava"
 
+# the inbox's folders (strava_pipeline.archive.inbox); here so that orchestration can check its copy against them
 INBOX_SUBDIR = "inbox"
 INBOX_DONE = "done"
 INBOX_FAILED = "failed"
 INBOX_LEDGER = "imported.jsonl"
-# names of files still being written by a browser or a copy tool
-_PARTIAL_SUFFIXES = (".part", ".crdownload", ".download", ".tmp", ".partial")
 
 
 @dataclass
@@ -126,6 +123,7 @@ class ImportSummary:
     seconds: float = 0.0
     parse_seconds: float = 0.0  # CPU seconds parsing the activity files (summed over the parser processes)
     load_seconds: float = 0.0  # of seconds: committing the batches (dlt extract, normalize, load)
+    superseded_files: int = 0  # activities from loose files that this archive's rows replaced
 
     @property
     def cost(self) -> ApiCost:
@@ -166,6 +164,8 @@ class ImportSummary:
             f"{n(c.detail)} detail, {n(c.streams)} streams): {n(c.days())} day(s) at "
             f"{n(API_READS_PER_DAY)} a day."
         )
+        if self.superseded_files:
+            out.append(f"{n(self.superseded_files)} activities imported from loose files are this archive's: replaced.")
         if self.athlete_note:
             out.append(self.athlete_note)
         return out
@@ -240,14 +240,14 @@ def import_archive(
 
 
 def adopt_athlete(sql, athlete_id: int) -> None:
-    """Give archive rows without an athlete (imported before the warehouse knew one) this athlete_id.
+    """Give archive and file rows without an athlete (imported before the warehouse knew one) this athlete_id.
 
     The archive names no athlete; an API run learns it (GET /athlete). Call this once the athlete is known, with
     the warehouse lock held; rows that have an athlete are never changed."""
     for table, mine in (
-        ("activities", f"source = '{SOURCE}'"),
-        ("activity_streams", f"source = '{SOURCE}'"),
-        ("fetch_log", f"status = '{FETCH_STATUS}'"),
+        ("activities", f"source in ('{SOURCE}', 'file')"),
+        ("activity_streams", f"source in ('{SOURCE}', 'file')"),
+        ("fetch_log", f"status in ('{FETCH_STATUS}', 'file')"),
     ):
         if table_exists(sql, table) and column_exists(sql, table, "athlete_id"):
             sql.execute_sql(
@@ -434,7 +434,19 @@ class _Import:
                 pool.shutdown(wait=True, cancel_futures=True)
         # on Ctrl-C too: every activity in the batch is complete, so what was read is kept
         self._flush(batch)
+        self._supersede_files()
         prune_loaded_packages(self.pipeline)
+
+    def _supersede_files(self) -> None:
+        """Loose-file activities this archive now stands for go (dedupe: one activity per recording)."""
+        from strava_pipeline.archive.dedupe import supersede_file_rows
+
+        with self.pipeline.sql_client() as sql:
+            done = supersede_file_rows(sql, self._now()) if table_exists(sql, "activities") else []
+        logs = [d.fetch_log for d in done if d.fetch_log]
+        self.summary.superseded_files = len(done)
+        if logs:
+            self._load(strava_archive(fetch_log=logs).with_resources("fetch_log"))
 
     def _start(self, row: dict, pool: ProcessPoolExecutor | None) -> _Job:
         """Decide what the row needs; read its file's bytes here and hand the parse to the pool (or do it now)."""
@@ -574,142 +586,3 @@ def _from_warehouse(row: dict) -> dict:
             value = value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         out[key] = value
     return out
-
-
-# ------------------------------------------------------------------------------------------------------ the inbox
-
-
-@dataclass
-class InboxItem:
-    """One archive found in the inbox and what became of it; `path` is where it is now."""
-
-    name: str
-    status: str  # imported | duplicate | failed | interrupted | waiting
-    path: Path
-    summary: ImportSummary | None = None
-    error: str | None = None
-
-
-def inbox_dir(data_dir: Path) -> Path:
-    return data_dir / INBOX_SUBDIR
-
-
-def import_inbox(
-    data_dir: Path,
-    reporter: Reporter | None = None,
-    *,
-    clock=None,
-    min_age_s: float = 60.0,
-    lock_wait_s: float | None = 600.0,
-) -> list[InboxItem]:
-    """Import every archive (.zip or unpacked folder) dropped into <data_dir>/inbox/, oldest first, once.
-
-    An imported archive moves to inbox/done/ and its sha256 goes into inbox/done/imported.jsonl, so the same zip
-    dropped again moves straight to done/ (status 'duplicate'). One that is not a Strava export moves to
-    inbox/failed/ beside a .error.txt that says why. Anything changed in the last min_age_s seconds is still being
-    copied and waits for the next call. A Ctrl-C leaves the archive where it is; the next call completes it.
-    """
-    inbox = inbox_dir(data_dir)
-    if not inbox.is_dir():
-        return []
-    done, failed = inbox / INBOX_DONE, inbox / INBOX_FAILED
-    ledger = done / INBOX_LEDGER
-    known = _ledger_hashes(ledger)
-    now = time.time()
-    items: list[InboxItem] = []
-    candidates = [
-        p
-        for p in inbox.iterdir()
-        if not p.name.startswith(".")
-        and p.name not in (INBOX_DONE, INBOX_FAILED)
-        and not p.name.lower().endswith(_PARTIAL_SUFFIXES)
-    ]
-    for path in sorted(candidates, key=lambda p: (_latest_mtime(p), p.name)):
-        if now - _latest_mtime(path) < min_age_s:
-            items.append(InboxItem(path.name, "waiting", path))
-            continue
-        digest = _sha256(path) if path.is_file() else None
-        if digest is not None and digest in known:
-            items.append(InboxItem(path.name, "duplicate", _move(path, done)))
-            continue
-        try:
-            summary = import_archive(
-                path, data_dir, reporter, clock=clock, lock_wait_s=lock_wait_s, holder="import_inbox"
-            )
-        except ArchiveError as exc:
-            target = _move(path, failed)
-            target.with_name(target.name + ".error.txt").write_text(f"{exc}\n")
-            items.append(InboxItem(path.name, "failed", target, error=str(exc)))
-            continue
-        if summary.interrupted:
-            items.append(InboxItem(path.name, "interrupted", path, summary))
-            break
-        target = _move(path, done)
-        with open(ledger, "a") as fh:
-            fh.write(
-                json.dumps(
-                    {
-                        "name": path.name,
-                        "sha256": digest,
-                        "imported_at": _utc_now(),
-                        "activities": summary.activities,
-                        "points": summary.points,
-                    }
-                )
-                + "\n"
-            )
-        if digest:
-            known.add(digest)
-        items.append(InboxItem(path.name, "imported", target, summary))
-    return items
-
-
-def _ledger_hashes(ledger: Path) -> set[str]:
-    if not ledger.is_file():
-        return set()
-    hashes = set()
-    for line in ledger.read_text().splitlines():
-        try:
-            digest = json.loads(line).get("sha256")
-        except (ValueError, AttributeError):
-            continue  # a line cut by a crash: the archive is imported again, which changes nothing
-        if digest:
-            hashes.add(digest)
-    return hashes
-
-
-def _latest_mtime(path: Path) -> float:
-    if path.is_file():
-        return path.stat().st_mtime
-    latest = path.stat().st_mtime
-    for dirpath, _dirs, files in os.walk(path):
-        for f in files:
-            try:
-                latest = max(latest, os.stat(os.path.join(dirpath, f)).st_mtime)
-            except OSError:
-                pass
-    return latest
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _move(path: Path, folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / path.name
-    i = 2
-    while target.exists() or target.with_name(target.name + ".error.txt").exists():
-        stem, dot, ext = path.name.partition(".")
-        target = folder / f"{stem} ({i}){dot}{ext}"
-        i += 1
-    shutil.move(str(path), str(target))
-    return target
-
-
-def _utc_now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

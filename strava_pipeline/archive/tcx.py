@@ -45,6 +45,7 @@ def parse_tcx(data: bytes) -> TrackResult:
     device: str | None = None
     bad_times = 0
     damaged = False
+    laps: dict[str, float] = {}  # the Laps' declared totals, summed
 
     parser = XMLPullParser(events=("start", "end"))
     names: list[str] = []  # local names of the open elements
@@ -75,6 +76,8 @@ def parse_tcx(data: bytes) -> TrackResult:
                     and device is None
                 ):
                     device = (elem.text or "").strip() or None
+                elif names and (names[-1] == "Lap" or (name == "Value" and len(names) >= 2 and names[-2] == "Lap")):
+                    _add_lap_value(name if names[-1] == "Lap" else names[-1], elem.text, laps)
         parser.close()
     except ParseError as exc:
         damaged = True
@@ -91,8 +94,43 @@ def parse_tcx(data: bytes) -> TrackResult:
     epoch = cols.pop("epoch")
     table, start = build_track(epoch=epoch, warnings=warnings, **cols)
     return TrackResult(
-        table=table, start_time_utc=start, sport=sport, device=device, warnings=warnings, damaged=damaged
+        table=table,
+        start_time_utc=start,
+        sport=sport,
+        device=device,
+        warnings=warnings,
+        damaged=damaged,
+        summary=_lap_summary(laps),
     )
+
+
+# <Lap> children -> how they combine over laps: totals add up, maxima take the largest
+_LAP_TOTALS = {"TotalTimeSeconds": "moving_time", "DistanceMeters": "distance", "Calories": "calories"}
+_LAP_MAXIMA = {"MaximumSpeed": "max_speed", "MaximumHeartRateBpm": "max_heartrate"}
+
+
+def _add_lap_value(name: str, text: str | None, laps: dict[str, float]) -> None:
+    value = _float(text)
+    if value is None:
+        return
+    if name in _LAP_TOTALS:
+        laps[name] = laps.get(name, 0.0) + value
+    elif name in _LAP_MAXIMA:
+        laps[name] = max(laps.get(name, value), value)
+    elif name == "AverageHeartRateBpm":
+        # weighted by the lap's time when the lap said it first (TotalTimeSeconds precedes it in the schema)
+        laps["_hr_weighted"] = laps.get("_hr_weighted", 0.0) + value * laps.get("_lap_time", 1.0)
+        laps["_hr_weight"] = laps.get("_hr_weight", 0.0) + laps.get("_lap_time", 1.0)
+    if name == "TotalTimeSeconds":
+        laps["_lap_time"] = value
+
+
+def _lap_summary(laps: dict[str, float]) -> dict:
+    """What the laps declare, under the API's field names: TotalTimeSeconds is the lap's timer (pauses out)."""
+    out = {key: laps[name] for name, key in {**_LAP_TOTALS, **_LAP_MAXIMA}.items() if name in laps}
+    if laps.get("_hr_weight"):
+        out["average_heartrate"] = laps["_hr_weighted"] / laps["_hr_weight"]
+    return out
 
 
 def _read_trackpoint(tp, cols: dict[str, list]) -> bool:

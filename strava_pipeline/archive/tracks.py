@@ -32,8 +32,10 @@ def detect_format(data: bytes, name: str | None = None) -> str | None:
     return None
 
 
-def parse_track(data: bytes, name: str | None = None) -> TrackResult:
+def parse_track(data: bytes, name: str | None = None, summary: bool = False) -> TrackResult:
     """Detect the format and parse; an unrecognised file gives an empty damaged result.
+
+    summary=True: GPX totals are measured too (FIT and TCX declare theirs; see TrackResult.summary).
 
     When data is a reader.MemberBytes that was cut short, the result is damaged too and
     carries the archive's warnings first.
@@ -42,7 +44,7 @@ def parse_track(data: bytes, name: str | None = None) -> TrackResult:
     if fmt is None:
         result = failed(f"not a FIT, GPX or TCX file{f' ({name})' if name else ''}")
     else:
-        result = PARSERS[fmt](data)
+        result = parse_gpx(data, summary=True) if fmt == "gpx" and summary else PARSERS[fmt](data)
     member_warnings = getattr(data, "warnings", None)
     if member_warnings:
         result.warnings = list(member_warnings) + result.warnings

@@ -23,6 +23,13 @@ class CsvResult:
 
     rows: list[dict]
     warnings: list[str] = field(default_factory=list)
+    # (activity id, column as the file names it, raw value) of every value that could not be read; the raw
+    # value is also kept in the row's archive_fields under 'unreadable'
+    unreadable: list[tuple[int, str, str]] = field(default_factory=list)
+    # how the file was read, for the summary: layout, language, date locale, decimal symbol
+    layout: str = ""
+    # set when the file is no activities.csv that can be read (unknown layout, empty): one sentence
+    error: str | None = None
 
 
 @dataclass
@@ -34,6 +41,9 @@ class TrackResult:
     to its end (the table holds what came before the damage) or was not a file of that format.
     utc_offset_s is the local-time offset in seconds when the file states one credibly (FIT
     activity.local_timestamp); the CSV has no local time, so this is the only source of it.
+    summary holds the totals the file itself declares (FIT session, TCX laps) under the API's field
+    names (distance, moving_time, elapsed_time, total_elevation_gain, average_heartrate, calories...);
+    empty when the file declares none (GPX), then they are computed from the points.
     """
 
     table: pa.Table
@@ -43,6 +53,7 @@ class TrackResult:
     warnings: list[str] = field(default_factory=list)
     damaged: bool = False
     utc_offset_s: float | None = None
+    summary: dict = field(default_factory=dict)
 
     @property
     def points(self) -> int:

@@ -46,7 +46,7 @@ def best_schedule_end(start: float, requests: int, per_window: int = 100, per_da
 
 def run(args: list, clock, data_dir: Path) -> str:
     out, err = io.StringIO(), io.StringIO()
-    rc = strava_main(["--data-dir", str(data_dir), *args], clock=clock, out=out, err=err)
+    rc = strava_main(["--data-dir", str(data_dir), "--import-only", *args], clock=clock, out=out, err=err)
     if rc != 0:
         raise SystemExit(f"strava.py {' '.join(args)} failed: {err.getvalue()}")
     return out.getvalue()

@@ -64,7 +64,7 @@ def demo_warehouse(demo_dir: str | None) -> Path | None:
         return None
     print(f"No demo warehouse at {path}: making one with `uv run strava.py --demo --start-date 2024-06-01` ...")
     run = subprocess.run(
-        [sys.executable, str(PROJECT_ROOT / "strava.py"), "--demo", "--start-date", "2024-06-01"],
+        [sys.executable, str(PROJECT_ROOT / "strava.py"), "--demo", "--start-date", "2024-06-01", "--import-only"],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,

@@ -70,7 +70,18 @@ def run_cli(work: Path, since: date) -> dict:
     env = clean_env()
     log = work / "cli.log"
     import_s = timed(
-        [sys.executable, "strava.py", "--data-dir", str(base), "--demo", "--start-date", since.isoformat()], env, log
+        [
+            sys.executable,
+            "strava.py",
+            "--data-dir",
+            str(base),
+            "--demo",
+            "--start-date",
+            since.isoformat(),
+            "--import-only",
+        ],
+        env,
+        log,
     )
     dbt = str(Path(sys.executable).parent / "dbt")
     dbt_s = timed(

@@ -1,4 +1,5 @@
-"""Command line of `uv run strava.py`: import runs, backfills, the plan, the demo and the OAuth set-up."""
+"""Command line of `uv run strava.py`: the whole job (import, dbt, reports, maps), backfills, the plan, the demo,
+the OAuth set-up and the subcommands of each step."""
 
 import argparse
 import importlib
@@ -12,22 +13,27 @@ from pathlib import Path
 from typing import TextIO
 
 from strava_pipeline import settings
+from strava_pipeline.chain import EXIT_CODES
 from strava_pipeline.clock import SystemClock
-from strava_pipeline.config import StravaConfig, UserError, load_strava_config, resolve_data_dir
+from strava_pipeline.config import StravaConfig, UserError, load_strava_config, parse_day, resolve_data_dir
 from strava_pipeline.progress import Reporter
 from strava_pipeline.runner import RunOptions, RunSummary, run_import
 
 PROG = "strava.py"
 DESCRIPTION = (
-    "Load your Strava activities, their detail and streams into a local DuckDB warehouse. "
-    "Without dates: the last 30 days on the first run, then everything new since the last run."
+    "The whole job: load your Strava activities, their detail and streams into a local DuckDB warehouse, run "
+    "`dbt build`, then refresh the reports, the heatmap tiles and the route map, and say where to look. "
+    "Without dates: the last 30 days on the first run, then everything new since the last run. "
+    "The options under 'where' work before or after a COMMAND."
 )
 EPILOG = (
     "examples:\n"
-    "  uv run strava.py --demo --start-date 2022-01-01   load the bundled fake athlete, no account needed\n"
-    "  uv run strava.py                                  load what is new since the last run\n"
+    "  uv run strava.py --demo --start-date 2022-01-01   the bundled fake athlete, no account needed\n"
+    "  uv run strava.py                                  what is new since the last run, then everything else\n"
     "  uv run strava.py --start-date 2019-01-01 --end-date 2019-12-31   backfill 2019\n"
-    "  uv run strava.py --plan                           how many requests and days the remaining work needs"
+    "  uv run strava.py --import-only                    load only; dbt, reports and maps later\n"
+    "  uv run strava.py --plan                           how many requests and days the remaining work needs\n"
+    "\n" + EXIT_CODES
 )
 
 
@@ -47,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Print the Strava authorize URL, take the pasted code or redirect URL, "
         "exchange it and store the tokens (mode 600) in the data dir.",
     )
+    _add_dbt_parser(commands)
     for module in _command_modules():
         module.add_parser(commands)
     window = parser.add_argument_group("what to load")
@@ -82,6 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="list all activities (1 request per 200) to pick up edits and flag deletions",
     )
+    window.add_argument(
+        "--import-only",
+        action="store_true",
+        help="stop after the import: no dbt build, reports, tiles or map",
+    )
     budget = parser.add_argument_group("rate limits")
     budget.add_argument(
         "--plan",
@@ -97,19 +109,64 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="spend at most N requests in this run (headroom for your other apps)",
     )
+    _add_global_options(parser, suppress=False)
+    for sub in _subparsers(parser):
+        _add_global_options(sub, suppress=True)
+    return parser
+
+
+def _add_global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
+    """--data-dir, --demo, -v: on the main parser with their defaults, and on every subcommand with no default,
+    so that a value given after the subcommand wins and none given leaves the main parser's value alone."""
+    default = {"default": argparse.SUPPRESS} if suppress else {}
     where = parser.add_argument_group("where")
     where.add_argument(
         "--data-dir",
         metavar="PATH",
         help="folder for the warehouse, tokens and state (default data/, env STRAVA_DATA_DIR)",
+        **default,
     )
     where.add_argument(
         "--demo",
         action="store_true",
         help="run against the bundled fake Strava API with a generated athlete, in data/demo/",
+        **default,
     )
-    where.add_argument("-v", "--verbose", action="store_true", help="log every request and retry")
-    return parser
+    where.add_argument("-v", "--verbose", action="store_true", help="log every request and retry", **default)
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """Every subcommand's parser, nested ones (`reports build`) included."""
+    found = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):
+                found += [sub, *_subparsers(sub)]
+    return found
+
+
+def _add_dbt_parser(commands) -> None:
+    dbt = commands.add_parser(
+        "dbt",
+        help="run dbt on this data dir's warehouse (default `dbt build`); results in <data dir>/dbt_target",
+        description="Run dbt in dbt_project/ on <data dir>/strava.duckdb (the demo's with --demo), e.g. "
+        "`uv run strava.py --demo dbt build` or `uv run strava.py dbt test -s fct_activities`. Its results go to "
+        "<data dir>/dbt_target, where the data-quality page reads them (Dagster's dbt runs write there too). "
+        "Everything after DBT_ARGS' first word goes to dbt, so put --data-dir and --demo before it.",
+    )
+    dbt.add_argument("dbt_args", nargs=argparse.REMAINDER, metavar="DBT_ARGS", help="dbt command (default: build)")
+    dbt.set_defaults(run=_run_dbt)
+
+
+def _run_dbt(args: argparse.Namespace, ctx) -> int:
+    from strava_pipeline.transform import run_dbt
+
+    code = run_dbt(ctx.data_dir, args.dbt_args or ["build"], ctx.out)
+    if code == 0 and (args.dbt_args or ["build"])[0] in ("build", "run", "seed", "test"):
+        from strava_pipeline.chain import report_to_dagster
+
+        report_to_dagster(ctx, "dbt build")
+    return code
 
 
 # other subcommands live in their own modules: add_parser(commands) registers them, run(args, ctx) executes
@@ -132,17 +189,6 @@ class CommandContext:
 
 def _command_modules() -> list:
     return [importlib.import_module(name) for name in COMMAND_MODULES]
-
-
-def parse_day(value: str | None, flag: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        if len(value) != 10:
-            raise ValueError
-        return date.fromisoformat(value)
-    except ValueError:
-        raise UserError(f"{flag} {value} is not a valid date: use YYYY-MM-DD, for example 2024-03-01.") from None
 
 
 def request_timeout() -> float:
@@ -263,6 +309,8 @@ def main(argv: Sequence[str] | None = None, clock=None, out=sys.stdout, err=sys.
     clock = clock or SystemClock()
     try:
         args = build_parser().parse_args(argv)
+        if args.command == "dbt" and args.dbt_args[:1] and args.dbt_args[0].startswith("-"):
+            raise UserError(f"dbt needs a command before {args.dbt_args[0]}, e.g. `uv run strava.py dbt build`.")
         logging.basicConfig(
             level=logging.INFO if args.verbose else logging.ERROR,
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -284,12 +332,24 @@ def main(argv: Sequence[str] | None = None, clock=None, out=sys.stdout, err=sys.
                 return 0
             summary = run_import(opts, cfg, clock=clock, reporter=Reporter(stream=out, clock=clock))
         print_summary(summary, opts, out=out)
-        return 130 if summary.interrupted else 0
+        if summary.interrupted:
+            return 130
+        if opts.plan or args.import_only:
+            return 0
     except UserError as exc:
         print(f"error: {exc}", file=err, flush=True)
         return 2
     except KeyboardInterrupt:
         print("Stopped by Ctrl-C before anything was fetched.", file=err, flush=True)
+        return 130
+    from strava_pipeline.chain import report_to_dagster, run_steps
+
+    ctx = CommandContext(opts.data_dir, clock, out, err, args.demo)
+    try:
+        report_to_dagster(ctx, "import")
+        return run_steps(ctx)
+    except KeyboardInterrupt:
+        print("Stopped by Ctrl-C: the import is saved; run again to build the rest.", file=err, flush=True)
         return 130
 
 

@@ -3,6 +3,7 @@
 import os
 import shlex
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import dlt
@@ -29,6 +30,17 @@ def resolve_data_dir(cli_value: str | None = None, demo: bool = False, check: bo
     if check:
         _check_folder(data_dir, f"--data-dir {raw}" if cli_value else f"{DATA_DIR_ENV}={raw}" if raw else "data/")
     return data_dir
+
+
+def parse_day(value: str | None, flag: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        if len(value) != 10:
+            raise ValueError
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UserError(f"{flag} {value} is not a valid date: use YYYY-MM-DD, for example 2024-03-01.") from None
 
 
 def default_data_dir() -> Path:
@@ -69,6 +81,11 @@ def _shown(path: Path) -> str:
         return str(path.relative_to(PROJECT_ROOT))
     except ValueError:
         return str(path)
+
+
+def dagster_home(data_dir: Path) -> Path:
+    """DAGSTER_HOME of this data dir: run history, schedules' state and logs of `strava.py ui`."""
+    return data_dir / settings.DAGSTER_SUBDIR
 
 
 def warehouse_path(data_dir: Path) -> Path:

@@ -118,7 +118,7 @@ def built(tmp_path_factory):
     """The API warehouse built once by dbt: (data_dir, work dir, dbt run, raw tables before the build)."""
     base = tmp_path_factory.mktemp("dbt_api")
     start = (datetime.now(UTC) - timedelta(days=56)).strftime("%Y-%m-%d")
-    assert strava_main(["--demo", "--data-dir", str(base), "--start-date", start]) == 0
+    assert strava_main(["--demo", "--data-dir", str(base), "--start-date", start, "--import-only"]) == 0
     data_dir = base / "demo"
     raw_warehouse.build(data_dir)
     before = raw_tables(data_dir)

@@ -197,7 +197,7 @@ def test_a_zone_added_to_the_seed_after_the_dbt_build_stops_the_export(data_dir,
     seed_zones.write_text(seed_zones.read_text() + f"cafe,{lat},{lng},150\n")
     rc, out, err = cli(data_dir, "export")
     assert rc == 2 and out == ""
-    assert err.count("\n") == 1 and "cafe" in err and "uv run dbt build" in err
+    assert err.count("\n") == 1 and "cafe" in err and f"`uv run strava.py --data-dir {data_dir} dbt build`" in err
 
 
 def test_filters_select_by_sport_day_and_visibility(data_dir, routes):
@@ -241,12 +241,17 @@ def test_no_warehouse_or_no_masked_routes_yet_is_a_user_error(tmp_path, routes):
     for command in (["export"], ["tiles"], ["map"]):
         rc, out, err = cli(tmp_path / "empty", *command)
         assert rc == 2 and "No warehouse at" in err and "uv run strava.py" in err and err.count("\n") == 1
+        # a failed command leaves nothing behind: no data dir, no tile inputs, no vendored Leaflet
+        assert not (tmp_path / "empty").exists(), sorted((tmp_path / "empty").rglob("*"))
     # a warehouse loaded but dbt not run yet
     write_warehouse(tmp_path / "raw" / "strava.duckdb", routes, with_routes=False)
     for command in (["export", "--format", "gpx"], ["tiles"], ["map"]):
         rc, out, err = cli(tmp_path / "raw", *command)
         assert rc == 2 and err.count("\n") == 1
-        assert "masked routes are not built yet" in err and "uv run dbt build --project-dir dbt_project" in err
+        assert "masked routes are not built yet" in err
+        assert f"`uv run strava.py --data-dir {tmp_path / 'raw'} dbt build`" in err
+    # nothing of maps/vendor, tiles/ or tile_inputs.sqlite (the writer lock's file stays, as after any run)
+    assert sorted(p.name for p in (tmp_path / "raw").iterdir()) == [".warehouse.lock", "strava.duckdb"]
 
 
 def test_a_writer_holding_the_warehouse_makes_the_commands_wait_then_say_busy(data_dir, monkeypatch):

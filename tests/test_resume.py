@@ -68,7 +68,7 @@ def cli_process(fake, data_dir: Path, refresh_token: str) -> subprocess.Popen:
         "SOURCES__STRAVA__CREDENTIALS__REFRESH_TOKEN": refresh_token,
     }
     return subprocess.Popen(
-        [sys.executable, "strava.py", "--data-dir", str(data_dir), "--start-date", "2026-09-01"],
+        [sys.executable, "strava.py", "--data-dir", str(data_dir), "--start-date", "2026-09-01", "--import-only"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

@@ -91,7 +91,10 @@ class StravaDltTranslator(DagsterDltTranslator):
             .replace_attributes(
                 key=dg.AssetKey([settings.DATASET_NAME, name]),
                 deps=[STRAVA_API_KEY],
-                description=GRAIN.get(name),
+                description=(GRAIN.get(name) or "")
+                + " Loaded by Dagster runs and by `strava.py`; a `strava.py` import is not listed among the"
+                " materializations here (it has no month of this monthly partitioning), the models, reports and"
+                " maps built after it are.",
                 group_name=RAW_GROUP,
                 kinds={"dlt", "duckdb"},
                 metadata={"dagster/table_name": f"{settings.DATASET_NAME}.{name}"},

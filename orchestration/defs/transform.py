@@ -6,7 +6,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 import warnings
 from collections.abc import Mapping
 from functools import cached_property
@@ -20,6 +19,7 @@ from packaging import version
 from orchestration.defs.ingest import RAW_GROUP
 from orchestration.resources import WAREHOUSE_POOL, StravaEnv, environ
 from strava_pipeline.config import PROJECT_ROOT
+from strava_pipeline.transform import dbt_executable, results_dir
 
 DBT_DIR = PROJECT_ROOT / "dbt_project"
 # Dagster keeps its own manifest next to (not over) the target/ that a `dbt` command in a terminal writes
@@ -28,12 +28,6 @@ MANIFEST_TARGET = Path("target") / "dagster"
 DBT_INPUTS = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "tests", "snapshots", "analyses")
 
 dbt_project = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR, target_path=MANIFEST_TARGET)
-
-
-def dbt_executable() -> str:
-    """The dbt of this environment, also when the code server was not started through `uv run`."""
-    candidate = Path(sys.executable).parent / "dbt"
-    return str(candidate) if candidate.exists() else "dbt"
 
 
 def _newest_input_mtime(project_dir: Path) -> float:
@@ -145,9 +139,10 @@ def strava_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, strava: S
     data_dir = strava.resolved_data_dir()
     with strava.writer_lock(context.log, data_dir, holder=f"dagster run {context.run.run_id[:8]} (dbt build)"):
         # profiles.yml takes the warehouse from STRAVA_DATA_DIR; the run's data dir (the demo's too) goes there;
-        # the artifacts of a data dir stay together, so dbt's partial parsing works from one run to the next
+        # the artifacts of a data dir stay together, so dbt's partial parsing works from one run to the next, and
+        # the data-quality page reads the results of the last dbt build from there, whoever ran it
         with environ(STRAVA_DATA_DIR=str(data_dir.resolve())):
-            invocation = dbt.cli(["build"], context=context, target_path=data_dir.resolve() / "dbt_target")
+            invocation = dbt.cli(["build"], context=context, target_path=results_dir(data_dir))
         yield from invocation.stream()
 
 

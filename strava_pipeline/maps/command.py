@@ -1,10 +1,14 @@
 """`strava.py export|tiles|map`: route files, heatmap tiles and the route map page from the masked routes."""
 
 import argparse
+import contextlib
+import functools
 import os
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
-from strava_pipeline.config import UserError
+from strava_pipeline.config import UserError, strava_command
 from strava_pipeline.maps import settings
 
 
@@ -39,7 +43,7 @@ def add_parser(commands) -> None:
     export.add_argument(
         "-o", "--output", metavar="PATH", help="write here instead of <data dir>/exports/routes.<format>"
     )
-    export.set_defaults(run=run_export)
+    export.set_defaults(run=_leaves_nothing_on_failure(run_export))
 
     tiles = commands.add_parser(
         "tiles",
@@ -71,7 +75,7 @@ def add_parser(commands) -> None:
         "https://tile.openstreetmap.org/{z}/{x}/{y}.png "
         f"(default: env {settings.TILE_URL_ENV}; without it nothing is loaded from the internet)",
     )
-    tiles.set_defaults(run=run_tiles)
+    tiles.set_defaults(run=_leaves_nothing_on_failure(run_tiles))
 
     page = commands.add_parser(
         "map",
@@ -87,11 +91,52 @@ def add_parser(commands) -> None:
         help=f"background map, e.g. https://tile.openstreetmap.org/{{z}}/{{x}}/{{y}}.png (default: env "
         f"{settings.TILE_URL_ENV}; without it the routes are drawn on a plain background)",
     )
-    page.set_defaults(run=run_map)
+    page.set_defaults(run=_leaves_nothing_on_failure(run_map))
+
+
+# what the map commands create in a data dir: removed again when a command that created it fails
+OWN_OUTPUTS = (
+    settings.EXPORTS_SUBDIR,
+    settings.MAPS_SUBDIR,
+    f"{settings.MAPS_SUBDIR}/vendor",
+    settings.TILES_SUBDIR,
+    *(settings.TILE_INPUTS_FILE + suffix for suffix in ("", "-wal", "-shm", "-journal", ".lock")),
+)
+
+
+@contextlib.contextmanager
+def _nothing_left_behind(data_dir: Path) -> Iterator[None]:
+    """A command that fails removes what it created (the data dir itself, if it made it), so that a second try
+    (after loading a warehouse, building the marts or installing npm) starts from where the first one did."""
+    data_dir = Path(data_dir)
+    existed = data_dir.exists()
+    before = {name for name in OWN_OUTPUTS if (data_dir / name).exists()}
+    try:
+        yield
+    except BaseException:
+        if not existed:
+            shutil.rmtree(data_dir, ignore_errors=True)
+        else:
+            for name in sorted(set(OWN_OUTPUTS) - before, key=len, reverse=True):
+                path = data_dir / name
+                if path.is_dir():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
+        raise
+
+
+def _leaves_nothing_on_failure(run):
+    @functools.wraps(run)
+    def wrapper(args: argparse.Namespace, ctx) -> int:
+        with _nothing_left_behind(ctx.data_dir):
+            return run(args, ctx)
+
+    return wrapper
 
 
 def _day(value, flag):
-    from strava_pipeline.cli import parse_day
+    from strava_pipeline.config import parse_day
 
     return parse_day(value, flag)
 
@@ -147,8 +192,8 @@ def run_export(args: argparse.Namespace, ctx) -> int:
 
 
 def _view_hint(ctx, page: str) -> str:
-    demo = " --demo" if ctx.demo else ""
-    return f"open {_shown(page)} or `uv run strava.py{demo} reports serve` and go to /maps/{Path(page).name}"
+    serve = strava_command(ctx.data_dir, "reports", "serve", demo=ctx.demo)
+    return f"open {_shown(page)} or `{serve}` and go to /maps/{Path(page).name}"
 
 
 def run_tiles(args: argparse.Namespace, ctx) -> int:

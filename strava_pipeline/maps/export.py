@@ -24,7 +24,7 @@ from xml.sax.saxutils import escape
 import numpy as np
 import shapely
 
-from strava_pipeline.config import UserError, warehouse_path
+from strava_pipeline.config import UserError, strava_command, warehouse_path
 from strava_pipeline.maps import settings
 from strava_pipeline.maps.privacy import check_outside_zones
 from strava_pipeline.maps.routes import RouteChunk, RouteFilter, RouteSource, csv_zones, open_warehouse
@@ -220,7 +220,12 @@ def write_routes(
     routes = 0
     for chunk in source.chunks(flt):
         check_outside_zones(
-            chunk.geometries, chunk.ids, warehouse_zones, seed_zones, slack_m=quantum_m if fmt == "topojson" else 0.01
+            chunk.geometries,
+            chunk.ids,
+            warehouse_zones,
+            seed_zones,
+            slack_m=quantum_m if fmt == "topojson" else 0.01,
+            dbt_build=strava_command(source.warehouse.parent, "dbt", "build"),
         )
         writer.add(chunk)
         routes += len(chunk)

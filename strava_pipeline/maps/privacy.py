@@ -70,9 +70,15 @@ def violations(geometries, zones: Sequence, slack_m: float = 0.0) -> list:
 
 
 def check_outside_zones(
-    geometries, ids, warehouse_zones: Sequence, seed_zones: Sequence, slack_m: float = settings.QUANTUM_M
+    geometries,
+    ids,
+    warehouse_zones: Sequence,
+    seed_zones: Sequence,
+    slack_m: float = settings.QUANTUM_M,
+    dbt_build: str = "uv run strava.py dbt build",
 ) -> None:
-    """Raises unless every route keeps clear of every zone of the warehouse and of the seed file."""
+    """Raises unless every route keeps clear of every zone of the warehouse and of the seed file. dbt_build: the
+    command that rebuilds the masked routes of this data dir (config.strava_command)."""
     # the warehouse's zones first: the mart was masked with them, so a route too close to one is a masking bug
     for source, zones in (("the warehouse", warehouse_zones), ("seeds/privacy_zones.csv", seed_zones)):
         found = violations(geometries, zones, slack_m)
@@ -86,8 +92,7 @@ def check_outside_zones(
         if source.startswith("seeds"):
             # the seed changed since the masked mart was built: the fix is a dbt build
             raise UserError(
-                f"{what}: the masked routes are older than the privacy zones, run "
-                f"`{settings.DBT_BUILD}` and export again."
+                f"{what}: the masked routes are older than the privacy zones, run `{dbt_build}` and export again."
             )
         raise RuntimeError(
             f"{what}, although the masking should have removed them: nothing was written; "

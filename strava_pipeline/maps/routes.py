@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import shapely
 
-from strava_pipeline.config import UserError, warehouse_path
+from strava_pipeline.config import UserError, strava_command, warehouse_path
 from strava_pipeline.maps import settings
 
 # routes fetched from DuckDB at a time (the memory of a batch grows with it); chunks are then cut by points
@@ -89,7 +89,7 @@ def open_warehouse(data_dir: Path, lock: bool = False):
     path = warehouse_path(data_dir)
     if not path.exists():
         raise UserError(
-            f"No warehouse at {path}: load one with `uv run strava.py` (or --demo), then run `{settings.DBT_BUILD}`."
+            f"No warehouse at {path}: load one with `{strava_command(data_dir)}`, which also builds the masked routes."
         )
     with contextlib.ExitStack() as stack:
         if lock:
@@ -115,6 +115,7 @@ class RouteSource:
     def __init__(self, con, warehouse: Path) -> None:
         self.con = con
         self.warehouse = warehouse
+        self.dbt_build = strava_command(warehouse.parent, "dbt", "build")  # for hints: the exact command
         relations = {
             tuple(r) for r in con.sql("select table_schema, table_name from information_schema.tables").fetchall()
         }
@@ -122,7 +123,7 @@ class RouteSource:
         if settings.ROUTES_RELATION not in relations:
             raise UserError(
                 f"The masked routes are not built yet ({'.'.join(settings.ROUTES_RELATION)} is missing in "
-                f"{warehouse}): run `{settings.DBT_BUILD}` first."
+                f"{warehouse}): run `{self.dbt_build}` first."
             )
         self.columns = self._columns(settings.ROUTES_RELATION)
         missing = {"activity_id", "activity_name", "sport_type", "start_date_local", "distance_km"} - set(self.columns)
@@ -131,7 +132,7 @@ class RouteSource:
         if missing:
             raise UserError(
                 f"{'.'.join(settings.ROUTES_RELATION)} lacks {', '.join(sorted(missing))}: rebuild it "
-                f"with `{settings.DBT_BUILD}`."
+                f"with `{self.dbt_build}`."
             )
 
     def _columns(self, relation: tuple) -> dict:
@@ -160,14 +161,14 @@ class RouteSource:
         if flt.public_only:
             if settings.ACTIVITIES_RELATION not in self.relations:
                 raise UserError(
-                    f"--public-only needs {'.'.join(settings.ACTIVITIES_RELATION)}: run `{settings.DBT_BUILD}` first."
+                    f"--public-only needs {'.'.join(settings.ACTIVITIES_RELATION)}: run `{self.dbt_build}` first."
                 )
             cols = self._columns(settings.ACTIVITIES_RELATION)
             if "visibility" not in cols and "is_private" not in cols:
                 relation = ".".join(settings.ACTIVITIES_RELATION)
                 raise UserError(
                     f"--public-only needs the visibility of the activities, which {relation} lacks: "
-                    f"rebuild it with `{settings.DBT_BUILD}`."
+                    f"rebuild it with `{self.dbt_build}`."
                 )
             visible = "a.visibility = ?" if "visibility" in cols else "null"
             private = "not a.is_private" if "is_private" in cols else "null"

@@ -21,7 +21,6 @@ ROUTES_RELATION = ("marts", "activity_routes_masked")
 ACTIVITIES_RELATION = ("marts", "fct_activities")
 ZONES_RELATION = ("seeds", "privacy_zones")
 ZONES_CSV = PROJECT_ROOT / "dbt_project" / "seeds" / "privacy_zones.csv"
-DBT_BUILD = "uv run dbt build --project-dir dbt_project --profiles-dir dbt_project"
 # Strava's visibility of an activity anyone can see
 PUBLIC_VISIBILITY = "everyone"
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import shapely
 
-from strava_pipeline.config import UserError, warehouse_path
+from strava_pipeline.config import UserError, strava_command, warehouse_path
 from strava_pipeline.maps import settings
 from strava_pipeline.maps.png import encode_palette
 from strava_pipeline.maps.privacy import check_outside_zones, haversine_m
@@ -407,7 +407,7 @@ def update_tiles(
 
             ids_new = sorted(new_wkb)
             new = shapely.from_wkb([new_wkb[i] for i in ids_new]) if ids_new else np.empty(0, dtype=object)
-            check_outside_zones(new, ids_new, *zones)
+            check_outside_zones(new, ids_new, *zones, dbt_build=strava_command(data_dir, "dbt", "build"))
             if full:
                 con.execute("begin")
                 con.execute("delete from activities")

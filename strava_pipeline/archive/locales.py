@@ -54,10 +54,10 @@ class DateReader:
     month_names: dict[str, int]  # folded exact names -> month
     month_prefixes: list[tuple[str, int]]  # folded wide names, for unique-prefix matches ('sept' -> 9)
     periods: list[tuple[str, str]]  # folded day-period names, longest first -> CLDR period id
+    literals: list[str]  # folded words of the locale's patterns ('de', 'г', '年', 'à'), longest first
     numeric_order: str  # 'dmy', 'mdy' or 'ymd': how numeric dates are ordered in this locale
     named_month: bool  # the medium pattern spells the month (MMM): a numeric-only date is not this locale's
     _am_pm: dict[tuple[str, int], int] = field(default_factory=dict)
-    _longest_first: list[tuple[str, int]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._period_by_name = dict(self.periods)
@@ -66,7 +66,11 @@ class DateReader:
         )
 
     def parse(self, text: str | None) -> datetime | None:
-        """A naive datetime (the export's clock: UTC) or None when the text is not a date of this locale."""
+        """A naive datetime (the export's clock: UTC) or None when the text is not a date of this locale.
+
+        Every word of the text must be a month name, a day period or a word of the locale's patterns: a
+        Chinese 晚上 (evening) is not silently ignored by the Japanese reader, so the locale that reads a
+        file is the one that understands all of it."""
         if not text or not text.strip():
             return None
         value = unicodedata.normalize("NFKC", text).strip()
@@ -84,24 +88,28 @@ class DateReader:
         if len(years) != 1:
             return None
         year_pos, year = years[0]
-        small = [int(n) for pos, n in numbers if pos != year_pos and len(n) <= 2]
-        words = _WORD.findall(rest)
-        month, month_word = self._month(words, rest)
+        small = [(pos, int(n)) for pos, n in numbers if pos != year_pos and len(n) <= 2]
+        residue = _fold(re.sub(r"\d", " ", rest))
+        month, month_key = self._month(_WORD.findall(rest), residue)
+        if month_key:
+            residue = residue.replace(month_key, "", 1)
         if month is not None:
             if len(small) != 1:
                 return None
-            day = small[0]
+            day = small[0][1]
         else:
             if self.named_month or len(small) != 2:
                 return None
-            order = "ymd" if year_pos < min(pos for pos, n in numbers if pos != year_pos) else self.numeric_order
-            if order == "ymd":
-                month, day = small
-            elif order == "mdy":
-                month, day = small
-            else:
-                day, month = small
-        period = self._period(rest, month_word)
+            order = "ymd" if year_pos < small[0][0] else self.numeric_order
+            first, second_ = small[0][1], small[1][1]
+            month, day = (second_, first) if order == "dmy" else (first, second_)
+        period, period_key = self._period(rest, residue)
+        if period_key:
+            residue = residue.replace(period_key, "", 1)
+        for literal in self.literals:
+            residue = residue.replace(literal, "")
+        if re.sub(r"[\W_]", "", residue):
+            return None  # a word this locale does not write
         if period is not None:
             if not 1 <= hour <= 12:
                 return None
@@ -111,7 +119,8 @@ class DateReader:
         except ValueError:
             return None
 
-    def _month(self, words: list[str], rest: str) -> tuple[int | None, str | None]:
+    def _month(self, words: list[str], folded: str) -> tuple[int | None, str | None]:
+        """(month, the folded text that named it): a word by exact name or unique prefix ('sept' -> 9)."""
         for word in words:
             key = _fold(word)
             if not key:
@@ -121,25 +130,24 @@ class DateReader:
                 hits = {m for name, m in self.month_prefixes if name.startswith(key)}
                 month = hits.pop() if len(hits) == 1 else None
             if month is not None:
-                return month, word
+                return month, key
         # scripts whose abbreviations hold dots and combining marks (Thai ม.ค.) do not split into words
-        folded = _fold(re.sub(r"\d", " ", rest))
         for name, month in self._longest_first:
             if name in folded:
-                return month, None
+                return month, name
         return None, None
 
-    def _period(self, rest: str, month_word: str | None) -> str | None:
-        text = rest.replace(month_word, " ", 1) if month_word else rest
-        for word in _WORD.findall(text):  # a whole word first: one-letter periods (Arabic ص/م) only so
-            period = self._period_by_name.get(_fold(word))
+    def _period(self, rest: str, folded: str) -> tuple[str | None, str | None]:
+        """(CLDR period id, the folded text that named it) of a day period in the text, if any."""
+        for word in _WORD.findall(rest):  # a whole word first: one-letter periods (Arabic ص/م) only so
+            key = _fold(word)
+            period = self._period_by_name.get(key)
             if period is not None:
-                return period
-        folded = _fold(re.sub(r"\d", " ", text))
+                return period, key
         for name, period in self.periods:  # then inside the text: 'a. m.', 'de la tarde', 清晨7 (no space)
             if len(name) >= 2 and name in folded:
-                return period
-        return None
+                return period, name
+        return None, None
 
     def _resolve_hour(self, period: str, hour: int) -> int:
         """12-hour clock + CLDR period id -> 0..23: 'am'/'pm' directly, others ('morning2', 'evening1'...) by
@@ -198,9 +206,44 @@ def date_reader(locale: str) -> DateReader:
         month_names=names,
         month_prefixes=prefixes,
         periods=sorted(periods.items(), key=lambda kv: -len(kv[0])),
+        literals=_literals(loc),
         numeric_order=_field_order(short if "MMM" in pattern else pattern),
         named_month="MMM" in pattern and len(set(names.values())) == 12,
     )
+
+
+# Words older CLDR versions put between date and time that babel's data no longer has: older French exports
+# write "5 janv. 2024 à 07:03:12" (seen in code reading real French exports).
+_OLDER_CLDR_WORDS = {"fr": ("à",)}
+
+
+def _literals(loc: Locale) -> list[str]:
+    """The words a locale's date and time patterns write besides the fields, folded, longest first: quoted
+    text ('de', 'г'., 'à') and unquoted letters that are no pattern field (年, 月, 日), plus the particles of
+    month names (Catalan 'de gen.') and the letters of month names that are numbers (Vietnamese 'thg 1')."""
+    patterns = []
+    for formats in (loc.date_formats, loc.time_formats, loc.datetime_formats):
+        for width in ("short", "medium", "long", "full"):
+            p = formats.get(width)
+            patterns.append(str(getattr(p, "pattern", p) or ""))
+    words: set[str] = set()
+    for p in patterns:
+        for quoted in re.findall(r"'([^']+)'", p):
+            words.update(_fold(w) for w in _WORD.findall(quoted))
+        bare = re.sub(r"'[^']*'|[A-Za-z]", " ", p)
+        words.update(_fold(w) for w in _WORD.findall(bare))
+    for context in ("format", "stand-alone"):
+        for width in ("abbreviated", "wide"):
+            months_of_word: dict[str, set[int]] = {}
+            for month, name in loc.months[context][width].items():
+                for w in _WORD.findall(name):
+                    months_of_word.setdefault(_fold(w), set()).add(month)
+                if any(c.isdigit() for c in name):
+                    words.update(_fold(w) for w in _WORD.findall(name))
+            # a word shared by several month names is a particle, not a month (Catalan 'de gen.', "d’abr.")
+            words.update(w for w, months in months_of_word.items() if len(months) > 1)
+    words.update(_OLDER_CLDR_WORDS.get(loc.language, ()))
+    return sorted((w for w in words if w), key=lambda w: -len(w))
 
 
 def _field_order(pattern: str) -> str:

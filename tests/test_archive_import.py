@@ -23,8 +23,8 @@ from strava_pipeline.archive.importer import (
     SKIP_NO_FILE,
     SKIP_UNREADABLE,
     import_archive,
-    import_inbox,
 )
+from strava_pipeline.archive.inbox import import_inbox
 from strava_pipeline.cli import main
 from strava_pipeline.clock import FakeClock
 from strava_pipeline.config import warehouse_path
@@ -494,23 +494,23 @@ def test_inbox_imports_each_archive_once(tmp_path):
     shutil.copy(SAMPLE, inbox / "export_2025.zip")
     (inbox / "notes.zip").write_text("not a zip")
     (inbox / "export_2026.zip.crdownload").write_bytes(b"PK still downloading")
-    items = {i.name: i for i in import_inbox(data_dir, quiet(), min_age_s=0)}
+    items = {i.name: i for i in import_inbox(data_dir, quiet(), min_age_s=0, settle_s=0)}
     assert set(items) == {"export_2025.zip", "notes.zip"}
     done = items["export_2025.zip"]
     assert done.status == "imported" and done.summary.written == 12
     assert done.path == inbox / "done" / "export_2025.zip" and done.path.exists()
     failed = items["notes.zip"]
-    assert failed.status == "failed" and "not a zip file" in failed.error
-    assert (inbox / "failed" / "notes.zip.error.txt").read_text().strip() == failed.error
+    assert failed.status == "failed" and "nothing importable in notes.zip" in failed.error
+    assert (inbox / "failed" / "notes.zip.why.txt").read_text().strip() == failed.error
     assert (inbox / "export_2026.zip.crdownload").exists()
     assert query(data_dir, "select count(*) from strava.activities") == [(12,)]
     # the same zip dropped again under another name: recognised by its hash, not imported again
     shutil.copy(SAMPLE, inbox / "copy.zip")
-    (again,) = import_inbox(data_dir, quiet(), min_age_s=0)
+    (again,) = import_inbox(data_dir, quiet(), min_age_s=0, settle_s=0)
     assert again.status == "duplicate" and again.summary is None and not (inbox / "copy.zip").exists()
     # a file still being written waits
     shutil.copy(SAMPLE, inbox / "fresh.zip")
-    assert [i.status for i in import_inbox(data_dir, quiet(), min_age_s=3600)] == ["waiting"]
+    assert [i.status for i in import_inbox(data_dir, quiet(), min_age_s=3600, settle_s=0)] == ["waiting"]
     assert import_inbox(tmp_path / "elsewhere", quiet()) == []
 
 

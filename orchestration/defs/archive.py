@@ -1,6 +1,7 @@
-"""Archive: Strava bulk-export archives dropped into <data dir>/inbox/, imported into the raw tables without the API."""
+"""Inbox: Strava exports and device files (FIT/GPX/TCX) dropped into <data dir>/inbox/, imported without the API."""
 
 import hashlib
+import time
 
 import dagster as dg
 
@@ -19,12 +20,13 @@ INBOX_SUBDIR, INBOX_DONE, INBOX_FAILED = "inbox", "done", "failed"
     group_name=RAW_GROUP,
     kinds={"dlt", "duckdb"},
     pool=WAREHOUSE_POOL,
-    description="Every bulk-export archive (.zip or unpacked folder) dropped into <data dir>/inbox/, imported once "
-    "(`strava.py import-archive`) into strava/activities, activity_streams and fetch_log with source "
-    "'archive'; then moved to inbox/done/ (or inbox/failed/ with the reason).",
+    description="Every Strava export (.zip or unpacked folder) and every device file (FIT/GPX/TCX, .gz, folders and "
+    "zips of them) dropped into <data dir>/inbox/, imported once (`strava.py import --inbox`) into "
+    "strava/activities, activity_streams and fetch_log with source 'archive' or 'file'; then moved to "
+    "inbox/done/ (or inbox/failed/ beside a .why.txt).",
 )
 def archive_inbox(context: dg.AssetExecutionContext, strava: StravaEnv) -> dg.MaterializeResult:
-    from strava_pipeline.archive.importer import import_inbox, inbox_dir  # the parsers load only for a run
+    from strava_pipeline.archive.inbox import import_inbox, inbox_dir  # the parsers load only for a run
 
     data_dir = strava.resolved_data_dir()
     strava.announce_wait(context.log, data_dir)
@@ -42,7 +44,8 @@ def archive_inbox(context: dg.AssetExecutionContext, strava: StravaEnv) -> dg.Ma
         raise dg.Failure(
             "The archive import was interrupted; the committed batches are kept and the next run finishes it."
         )
-    imported = [item.summary for item in items if item.summary is not None]
+    # device files dropped together share one import summary: count it once
+    imported = list({id(item.summary): item.summary for item in items if item.summary is not None}.values())
     count = lambda status: sum(1 for item in items if item.status == status)  # noqa: E731
     return dg.MaterializeResult(
         metadata={
@@ -51,9 +54,9 @@ def archive_inbox(context: dg.AssetExecutionContext, strava: StravaEnv) -> dg.Ma
             "duplicates": count("duplicate"),
             "failed": count("failed"),
             "still_being_copied": count("waiting"),
-            "activities_written": sum(s.written for s in imported),
+            "activities_written": sum(getattr(s, "written", 0) + getattr(s, "new", 0) for s in imported),
             "stream_points": sum(s.points for s in imported),
-            "api_requests_saved": sum(s.cost.total for s in imported),
+            "api_requests_saved": sum(s.cost.total for s in imported if hasattr(s, "cost")),
         }
     )
 
@@ -61,20 +64,31 @@ def archive_inbox(context: dg.AssetExecutionContext, strava: StravaEnv) -> dg.Ma
 strava_archive_import = dg.define_asset_job(
     "strava_archive_import",
     selection=dg.AssetSelection.assets(INBOX_KEY) | dg.AssetSelection.assets(*strava_dbt.keys),
-    description="Import the archives waiting in <data dir>/inbox/, then dbt build.",
+    description="Import the exports and device files waiting in <data dir>/inbox/, then dbt build.",
 )
 
 
+# what changed more recently than this is still being copied: the sensor waits for the next tick (the import's
+# own check is strava_pipeline.archive.inbox.MIN_AGE_S, the same)
+FRESH_S = 15.0
+
+
 def inbox_fingerprint(data_dir) -> str:
-    """Names, sizes and times of what waits in the inbox: a new or grown file makes a new run key."""
+    """Names, sizes and times of what waits in the inbox: a new or grown file makes a new run key; "" while the
+    inbox is empty or something in it is still being copied (so a run never starts before the copy ends)."""
     inbox = data_dir / INBOX_SUBDIR
     if not inbox.is_dir():
         return ""
     entries = sorted(
         (p.name, p.stat().st_size, int(p.stat().st_mtime))
         for p in inbox.iterdir()
-        if not p.name.startswith(".") and p.name not in (INBOX_DONE, INBOX_FAILED)
+        # partial downloads (.part, .crdownload...) wait; the import itself checks a file is no longer growing
+        if not p.name.startswith(".")
+        and p.name not in (INBOX_DONE, INBOX_FAILED)
+        and not p.name.lower().endswith((".part", ".crdownload", ".download", ".tmp", ".partial"))
     )
+    if any(time.time() - mtime < FRESH_S for _name, _size, mtime in entries):
+        return ""
     return hashlib.sha256(repr(entries).encode()).hexdigest()[:16] if entries else ""
 
 
@@ -82,12 +96,13 @@ def inbox_fingerprint(data_dir) -> str:
     job=strava_archive_import,
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus(automation_default_status().value),
-    description="Starts strava_archive_import when an archive appears in <data dir>/inbox/.",
+    description="Starts strava_archive_import (import, then dbt build) when an export or a device file appears in "
+    "<data dir>/inbox/.",
 )
 def strava_archive_inbox(context: dg.SensorEvaluationContext, strava: StravaEnv):
     fingerprint = inbox_fingerprint(strava.resolved_data_dir())
     if not fingerprint:
-        return dg.SkipReason("The inbox is empty.")
+        return dg.SkipReason("The inbox is empty, or a file in it is still being copied.")
     return dg.RunRequest(run_key=f"inbox-{fingerprint}")
 
 

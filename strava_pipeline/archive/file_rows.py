@@ -107,6 +107,8 @@ def file_activity_row(track: TrackResult, fmt: str, name: str, sha256: str, athl
         elif measured_values.get(key) is not None:
             values[key] = measured_values[key]
             from_track.append(key)
+        else:
+            values[key] = None
     start = _iso(track.start_time_utc) if track.start_time_utc else None
     points = track_values(track, start)
     for key, value in points.items():
@@ -121,7 +123,7 @@ def file_activity_row(track: TrackResult, fmt: str, name: str, sha256: str, athl
             values[key] = declared[key]
     if values.get("average_heartrate") is not None:
         values["has_heartrate"] = True
-    if values.get("elapsed_time") is None and "moving_time" in from_track:
+    if values.get("elapsed_time") is None:
         values["moving_time"] = None  # no clock in the file (a GPX without times): no time at all
     elif values.get("moving_time") and values.get("elapsed_time"):
         values["moving_time"] = min(values["moving_time"], values["elapsed_time"])

@@ -127,15 +127,15 @@ def parse_gpx(data: bytes, summary: bool = False) -> TrackResult:
         device=(gpx.creator or None),
         warnings=warnings,
         damaged=damaged,
-        summary=_measured(gpx) if summary and epoch else {},
+        summary=_measured(gpx, timed=start is not None) if summary and epoch else {},
     )
 
 
-def _measured(gpx) -> dict:
+def _measured(gpx, timed: bool) -> dict:
     out = {"distance": gpx.length_2d()}
     try:
         moving = gpx.get_moving_data()
-        if moving is not None and moving.moving_time:
+        if timed and moving is not None and moving.moving_time:
             out["moving_time"] = float(moving.moving_time)
         updown = gpx.get_uphill_downhill()
         if updown is not None and any(

@@ -2,6 +2,7 @@
 
 import errno
 import os
+import re
 import shutil
 import signal
 import socket
@@ -9,12 +10,14 @@ import sys
 from pathlib import Path
 
 from orchestration.resources import DEMO_ENV
-from strava_pipeline.config import PROJECT_ROOT, UserError, resolve_data_dir
+from strava_pipeline.config import PROJECT_ROOT, UserError, dagster_home, resolve_data_dir
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 3000
-HOME_SUBDIR = "dagster"  # <data dir>/dagster: run history, schedules' state, logs
-DAGSTER_YAML = Path(__file__).resolve().parent / "dagster.yaml"  # telemetry off, warehouse pool of one
+DAGSTER_YAML = Path(__file__).resolve().parent / "dagster.yaml"  # telemetry and welcome dialog off, pool of one
+# added to a dagster.yaml made before the setting existed: the "Join the Dagster community" dialog covers the
+# first page otherwise
+NUX_OFF = "\n# no welcome dialog over the first page of the UI\nnux:\n  enabled: false\n"
 # Dagster settings of the UI's processes (the webserver and the daemon create the runs). A run over a range of months
 # announces each raw table once, with the range, instead of once per month: 11 tables x 59 months of the demo are
 # 649 "planned" events written one by one to SQLite, ~4 s per run. The cost: a failed run leaves its months missing
@@ -23,18 +26,23 @@ DAGSTER_SETTINGS = {"DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "true"}
 
 
 def prepare_home(data_dir: Path) -> Path:
-    """<data dir>/dagster with a dagster.yaml (telemetry off, warehouse pool of one); kept if it exists."""
-    home = data_dir / HOME_SUBDIR
+    """<data dir>/dagster with a dagster.yaml (telemetry and the welcome dialog off, warehouse pool of one); kept
+    if it exists, with the welcome dialog turned off when it does not say otherwise."""
+    home = dagster_home(data_dir)
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
         shutil.copyfile(DAGSTER_YAML, config)
+    elif not re.search(r"^nux:", config.read_text(), re.M):
+        with open(config, "a") as handle:
+            handle.write(NUX_OFF)
     return home
 
 
 def dev_environment(home: Path, demo: bool, data_dir_arg: str | None) -> dict:
     env = {**os.environ, **DAGSTER_SETTINGS}
     env["DAGSTER_HOME"] = str(home.resolve())
+    env["VIRTUAL_ENV"] = str(Path(sys.executable).parent.parent)  # what --use-active-venv reads
     if demo:
         env[DEMO_ENV] = "1"
     if data_dir_arg:
@@ -45,7 +53,10 @@ def dev_environment(home: Path, demo: bool, data_dir_arg: str | None) -> dict:
 
 
 def dev_command(port: int, host: str = HOST) -> list[str]:
-    return [sys.executable, "-m", "dagster", "dev", "-h", host, "-p", str(port)]
+    """`dg dev`, the way Dagster 1.13 starts a project's UI (`dagster dev` warns that it is superseded), with this
+    environment's Python for the code server and no defs.yaml to check."""
+    dg = Path(sys.executable).parent / "dg"
+    return [str(dg), "dev", "--use-active-venv", "--no-check-yaml", "--host", host, "--port", str(port)]
 
 
 def check_port(port: int, host: str = HOST) -> None:
@@ -78,7 +89,8 @@ def launch(data_dir_arg: str | None = None, demo: bool = False, port: int = DEFA
     # a shell starting this in the background leaves SIGINT ignored, and exec would pass that on: dagster dev
     # must get it to shut down the webserver, the daemon and the code servers it started
     signal.signal(signal.SIGINT, signal.SIG_DFL)
-    os.execve(sys.executable, dev_command(port), dev_environment(home, demo, data_dir_arg))
+    command = dev_command(port)
+    os.execve(command[0], command, dev_environment(home, demo, data_dir_arg))
     return 0  # not reached
 
 

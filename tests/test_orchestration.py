@@ -105,7 +105,15 @@ def test_launcher_prepares_home_and_refuses_a_busy_port(tmp_path):
     env = dev_environment(home, demo=True, data_dir_arg=str(tmp_path / "data"))
     assert env["DAGSTER_HOME"] == str(home) and env["STRAVA_DEMO"] == "1"
     assert env["DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"] == "true"  # one planned event per table and run
-    assert dev_command(3000)[-4:] == ["-h", "127.0.0.1", "-p", "3000"]
+    # dg dev, as Dagster recommends (dagster dev warns it is superseded), and no welcome dialog to dismiss
+    assert Path(dev_command(3000)[0]).name == "dg" and dev_command(3000)[1:2] == ["dev"]
+    assert dev_command(3000)[-4:] == ["--host", "127.0.0.1", "--port", "3000"]
+    assert "nux:\n  enabled: false" in (home / "dagster.yaml").read_text()
+    old_home = tmp_path / "old" / "dagster"  # made before the setting existed: it is added
+    old_home.mkdir(parents=True)
+    (old_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    prepare_home(tmp_path / "old")
+    assert "nux:\n  enabled: false" in (old_home / "dagster.yaml").read_text()
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -479,7 +487,9 @@ def test_ui_end_to_end(tmp_path):
         asset = gql(ASSET, key={"path": ["strava", "activities"]})["assetOrError"]
         assert asset["assetMaterializations"][0] == {"partition": this_month(), "runId": run_id}
 
-        gql("mutation { setNuxSeen }")  # what the welcome dialog's Skip does, so it does not cover the graph
+        # no welcome dialog to dismiss over the graph, and no warning that the start command is superseded
+        assert gql("{ shouldShowNux }")["shouldShowNux"] is False
+        assert "SupersessionWarning" not in log_path.read_text()
         base = f"http://127.0.0.1:{port}"
         screenshot(f"{base}/asset-groups", OUTPUT / "asset_graph.png", tmp_path / "chromium")
         screenshot(

@@ -1,20 +1,31 @@
--- each week's activity count (all sports) against the weeks before it: the z-score the dbt check
--- assert_latest_week_volume_is_not_anomalous applies to the latest week (warn above 1.645, needs 8 weeks)
+-- each week's activity count (all sports) against the athlete's recent active weeks: the 26 weeks with activity
+-- before it, so that empty weeks (breaks, the sparse years of an archive) do not drag the mean down. The z-score the
+-- dbt check assert_latest_week_volume_is_not_anomalous applies to the latest week (warn above 1.645, needs 8 weeks)
 with weeks as (
     select week_start, sum(activity_count) as activity_count, sum(distance_km) as distance_km
     from weekly_summary
     group by week_start
 ),
-scored as (
+active as (
     select
         week_start,
-        activity_count,
-        distance_km,
         avg(activity_count) over earlier as mean_before,
         stddev_samp(activity_count) over earlier as stddev_before,
         count(*) over earlier as weeks_before
     from weeks
-    window earlier as (order by week_start rows between unbounded preceding and 1 preceding)
+    where activity_count > 0
+    window earlier as (order by week_start rows between 26 preceding and 1 preceding)
+),
+scored as (
+    select
+        weeks.week_start,
+        weeks.activity_count,
+        weeks.distance_km,
+        active.mean_before,
+        active.stddev_before,
+        coalesce(active.weeks_before, 0) as weeks_before
+    from weeks
+    left join active on active.week_start = weeks.week_start
 )
 select
     week_start,
@@ -26,3 +37,4 @@ select
     coalesce(weeks_before >= 8 and (activity_count - mean_before) / nullif(stddev_before, 0) > 1.645, false)
         as is_anomalous
 from scored
+order by week_start

@@ -1,12 +1,14 @@
 {#- How far the import got, per athlete and kind of item: the same reading of strava.fetch_log as the pipeline's
     work queue (strava_pipeline/workqueue.py): an activity still needs a kind until fetch_log has a row for it.
-    Manual activities have no streams, so their streams cost no request. zones are only fetched with --zones:
-    their row appears once any was fetched. -#}
+    Like the queue, only activities the API listed count: an imported archive already holds its history and is
+    never fetched again. Manual activities have no streams, so their streams cost no request. zones are only
+    fetched with --zones: their row appears once any was fetched. -#}
 with
 
 activities as (
 
     select activity_id, athlete_id, is_manual from {{ ref('stg_strava__activities') }}
+    where source = 'api'
 
 ),
 

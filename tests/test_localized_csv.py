@@ -1,6 +1,7 @@
 """activities.csv in every language and layout Strava writes: generated localized exports, old layouts, bad input."""
 
 import io
+import json
 
 import pytest
 from babel.dates import format_datetime
@@ -202,3 +203,23 @@ def test_dates_with_day_periods_and_odd_spaces():
     assert date_reader("en_GB").parse("25 Sept 2024, 19:03:12").month == 9
     assert date_reader("en_GB").parse("25 Sep 2024, 19:03:12").month == 9
     assert date_reader("it").parse("not a date") is None
+
+
+def test_cli_summary_lists_unreadable_values_and_the_warehouse_keeps_them(tmp_path):
+    from strava_pipeline.cli import main
+    from strava_pipeline.warehouse import open_warehouse
+
+    first = ACTIVITIES[0]
+    export = tmp_path / "export"
+    export.mkdir()
+    data = make_activities_csv(ACTIVITIES[:4], "nl", L.ENGLISH_99).decode()
+    (export / "activities.csv").write_text(data.replace(repr(first.distance_m), '"12,3x4"', 1))
+    out, err = io.StringIO(), io.StringIO()
+    rc = main(["import-archive", str(export), "--data-dir", str(tmp_path / "data")], out=out, err=err)
+    assert rc == 0, err.getvalue()
+    text = out.getvalue()
+    assert f"{first.id} 'Afstand' '12,3x4'" in text
+    assert "Dutch header" in text and "dates read as nl" in text
+    with open_warehouse(tmp_path / "data" / "strava.duckdb") as con:
+        (fields,) = con.sql(f"select archive_fields from strava.activities where id = {first.id}").fetchone()
+    assert json.loads(fields)["unreadable"] == {"Afstand": "12,3x4"}

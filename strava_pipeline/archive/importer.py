@@ -58,6 +58,8 @@ MAX_WORKERS = 8
 FETCH_STATUS = "archive"
 # what the same history costs through the API: its read limit per day, the page size of the activity list
 API_READS_PER_DAY = 1000
+# unreadable activities.csv values listed in the summary (all of them stay in archive_fields)
+MAX_UNREADABLE_SHOWN = 20
 # warnings printed while importing; the rest are counted in the summary
 MAX_WARNINGS_SHOWN = 20
 
@@ -124,6 +126,8 @@ class ImportSummary:
     parse_seconds: float = 0.0  # CPU seconds parsing the activity files (summed over the parser processes)
     load_seconds: float = 0.0  # of seconds: committing the batches (dlt extract, normalize, load)
     superseded_files: int = 0  # activities from loose files that this archive's rows replaced
+    csv_layout: str = ""  # how activities.csv was read: layout, language, date locale, decimal symbol
+    unreadable: list = field(default_factory=list)  # (activity id, column, raw value) kept raw in archive_fields
 
     @property
     def cost(self) -> ApiCost:
@@ -156,6 +160,15 @@ class ImportSummary:
             f"{n(self.batches)} batch(es) in {self.seconds:.1f} s; warehouse: {self.warehouse} (dataset "
             f"{settings.DATASET_NAME})."
         )
+        if self.csv_layout:
+            out.append(f"{CSV_NAME}: {self.csv_layout}.")
+        if self.unreadable:
+            shown = "; ".join(f"{aid} {col!r} {value!r}" for aid, col, value in self.unreadable[:MAX_UNREADABLE_SHOWN])
+            more = len(self.unreadable) - MAX_UNREADABLE_SHOWN
+            out.append(
+                f"{n(len(self.unreadable))} value(s) could not be read and are kept raw in archive_fields "
+                f"(activity, column, value): {shown}" + (f"; and {n(more)} more." if more > 0 else ".")
+            )
         if self.warnings:
             out.append(f"{n(len(self.warnings))} warning(s), e.g. {self.warnings[0]}")
         c = self.cost
@@ -181,7 +194,7 @@ def check_archive(path: str | os.PathLike) -> tuple[Archive, CsvResult]:
         csv = parse_activities_csv(member)
         if not csv.rows and (csv.warnings or member.damaged):
             # the parser's reasons: empty, unreadable header, no Activity ID column; or a cut-off member
-            reason = f"{CSV_NAME}: {member.warnings[0]}" if member.warnings else csv.warnings[0]
+            reason = f"{CSV_NAME}: {member.warnings[0]}" if member.warnings else (csv.error or csv.warnings[0])
             reason = reason.split(";")[0].rstrip("?. ")
             raise ArchiveError(
                 f"{archive.path} is not a usable Strava export ({reason}): pass the "
@@ -217,7 +230,9 @@ def import_archive(
     reporter = reporter or Reporter(clock=clock)
     archive, csv = check_archive(path)
     with archive:
-        summary = ImportSummary(archive=archive.path, activities=len(csv.rows))
+        summary = ImportSummary(
+            archive=archive.path, activities=len(csv.rows), csv_layout=csv.layout, unreadable=csv.unreadable
+        )
         for w in csv.warnings:
             reporter.say(f"warning: {CSV_NAME}: {w}")
         summary.warnings += [f"{CSV_NAME}: {w}" for w in csv.warnings]

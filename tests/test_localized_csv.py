@@ -223,3 +223,16 @@ def test_cli_summary_lists_unreadable_values_and_the_warehouse_keeps_them(tmp_pa
     with open_warehouse(tmp_path / "data" / "strava.duckdb") as con:
         (fields,) = con.sql(f"select archive_fields from strava.activities where id = {first.id}").fetchone()
     assert json.loads(fields)["unreadable"] == {"Afstand": "12,3x4"}
+
+
+def test_real_german_row_from_a_public_issue():
+    """The start of a real German row (92 columns) as pasted in a public issue: summary columns in German
+    (`"9,44"` km), detail columns as plain floats (`2070.0` s moving, metres)."""
+    header = ",".join(f'"{c}"' for c in L.GERMAN_92)
+    start = '8228026758,"09.12.2022, 15:24:49",2022-12-09 16:24,Radfahrt,"bewölkt, 0°C",3189,"9,44",,,true,"",'
+    start += "Patria,activities/8228026758.gpx,,20.0,3189.0,2070.0,9440.5"
+    row = start + "," * (92 - 18)
+    (got,) = parse_activities_csv(f"{header}\n{row}\n".encode()).rows
+    assert got["start_date"] == "2022-12-09T15:24:49Z" and got["sport_type"] == "Ride"
+    assert (got["distance"], got["moving_time"], got["elapsed_time"]) == (9440.5, 2070, 3189)
+    assert got["commute"] is True and got["gear_name"] == "Patria" and got["name"] == "2022-12-09 16:24"

@@ -3,9 +3,11 @@
 Strava writes activities.csv in the account's language, but the column ORDER of a layout is the same in every
 language (files/EXPORT-LAYOUTS.md). So a layout is a list of English column names by position, and a header in any
 language is read by (1) its vocabulary, when its cells are names seen in real exports, and (2) its position in a
-known layout when they are not. The English lists below are the headers of real exports (2023: 87 columns,
-2024: 94, 2025: 99; the Italian export has 92); the localized lists are real headers, aligned with the English
-layout of the same width. No library knows Strava's column names, hence these tables.
+known layout when they are not. The English lists are the headers of real exports (2023: 87 columns, 2024: 94,
+2025: 99; 101 and 103 add columns just before Media, as later real exports show); the localized lists are real
+headers (Italian and Dutch from EXPORT-LAYOUTS.md; German and French pasted from real exports in public issue
+trackers and tools), aligned with the English layout of the same width. No library knows Strava's column names,
+hence these tables.
 """
 
 from __future__ import annotations

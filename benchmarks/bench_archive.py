@@ -11,6 +11,10 @@ Each is imported into a fresh warehouse through strava_pipeline.archive.import_a
 `strava.py import-archive`, batches of 200 activities / 500k points); the history is imported a second time into
 the same warehouse (re-import: nothing to change). Then the requests the same history costs through the API (list
 pages + detail + streams) and the days that takes at 1,000 reads a day.
+
+The parse-only floor: the same files parsed in the same process pool with nothing loaded (read, gunzip, parse). The
+first import's time over that floor says what loading adds; the re-import's over the first import says what a
+re-import of an unchanged archive saves (target: under a tenth).
 """
 
 import argparse
@@ -56,6 +60,28 @@ def assemble_history(target: Path, limit: int | None = None) -> tuple[int, int]:
     return len(rows), files
 
 
+def _parse_one(path: str) -> int:
+    from strava_pipeline.archive.reader import gunzip
+    from strava_pipeline.archive.tracks import parse_track
+
+    data = Path(path).read_bytes()
+    if data[:2] == b"\x1f\x8b":
+        data = gunzip(data)[0]
+    return parse_track(data, path).points
+
+
+def parse_floor(folder: Path, workers: int) -> tuple[float, int]:
+    """Seconds to parse every activity file under folder in a pool of `workers` processes, and the points."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    paths = sorted(str(p) for p in (folder / "activities").rglob("*") if p.is_file())
+    started = time.perf_counter()
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        points = sum(pool.map(_parse_one, paths, chunksize=8))
+    return time.perf_counter() - started, points
+
+
 def timed_import(path: Path, data_dir: Path, workers: int | None = None) -> ImportSummary:
     return import_archive(path, data_dir, Reporter(stream=io.StringIO(), interactive=False), workers=workers)
 
@@ -99,10 +125,21 @@ def main() -> None:
         started = time.perf_counter()
         rows, files = assemble_history(work / "history", args.limit)
         print(f"(history folder assembled: {rows:,} rows, {files:,} files in {time.perf_counter() - started:.1f} s)")
+        workers = args.workers or default_workers()
+        floor_s, floor_points = parse_floor(work / "history", workers)
+        print(
+            f"{'history (parse only, no load: the floor)':<46} {floor_points:>10,} points {floor_s:7.1f} s  "
+            f"{rate(floor_points, floor_s):>11} points",
+            flush=True,
+        )
         first = timed_import(work / "history", work / "data", args.workers)
-        report(f"history (first import, {args.workers or default_workers()} parser process(es))", first)
+        report(f"history (first import, {workers} parser process(es))", first)
         again = timed_import(work / "history", work / "data", args.workers)
         report("history (re-import)", again)
+        print(
+            f"first import / parse-only floor = {first.seconds / floor_s:.2f}x; "
+            f"re-import / first import = {again.seconds / first.seconds:.3f}"
+        )
         size = warehouse_path(work / "data")
         if size.exists():
             print(f"warehouse after both: {size.stat().st_size / 1e6:,.0f} MB")

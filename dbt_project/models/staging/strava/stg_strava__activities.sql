@@ -98,13 +98,49 @@ renamed as (
 
 ),
 
+families as (
+
+    -- sport families as strava_pipeline/archive/file_sports.py has them (keep the two in step); Workout is generic
+    select
+        *,
+        case
+            when sport_type is null or sport_type = 'Workout' then null
+            when sport_type in ('Ride', 'VirtualRide', 'MountainBikeRide', 'GravelRide', 'EBikeRide',
+                'EMountainBikeRide', 'Velomobile', 'Handcycle') then 'Ride'
+            when sport_type in ('Run', 'TrailRun', 'VirtualRun') then 'Run'
+            when sport_type in ('Walk', 'Hike', 'Snowshoe') then 'Foot'
+            when sport_type in ('Rowing', 'VirtualRow') then 'Row'
+            when sport_type in ('Canoeing', 'Kayaking', 'StandUpPaddling') then 'Paddle'
+            when sport_type in ('NordicSki', 'AlpineSki', 'BackcountrySki', 'RollerSki', 'Snowboard') then 'Ski'
+            else sport_type
+        end as sport_family
+    from renamed
+
+),
+
+deduplicated as (
+
+    -- one activity per recording (strava_pipeline/archive/dedupe.py): a loose-file row that an API or archive row
+    -- stands for (start within 60 s, compatible sport) is left out; the next import removes it from the raw table
+    select f.* exclude (sport_family)
+    from families f
+    where f.source <> 'file' or not exists (
+        select 1
+        from families o
+        where o.source <> 'file'
+            and abs(epoch(o.start_at_utc) - epoch(f.start_at_utc)) <= 60
+            and (o.sport_family is null or f.sport_family is null or o.sport_family = f.sport_family)
+    )
+
+),
+
 final as (
 
     select
         *,
         cast(start_at_local as date) as start_date_local,
         summary_polyline is not null or start_lat is not null as has_gps
-    from renamed
+    from deduplicated
 
 )
 

@@ -2,6 +2,7 @@
 
 import io
 import json
+import os
 
 import pytest
 from babel.dates import format_datetime
@@ -12,6 +13,7 @@ from strava_pipeline.archive.importer import import_archive
 from strava_pipeline.archive.locales import STRAVA_LOCALES, date_reader, parse_number
 from strava_pipeline.archive.reader import ArchiveError
 from strava_pipeline.progress import Reporter
+from tests.conftest import REFERENCE
 from tests.support.localized_export import make_activities_csv, random_activities
 
 ACTIVITIES = random_activities(40)
@@ -93,9 +95,9 @@ def test_old_short_english_layout_swims_in_metres_with_a_thousands_comma():
 
 def test_oldest_lowercase_layout_iso_dates_and_metres():
     data = (
-        "id,date,name,type,description,elapsed_time,distance,commute,gear,filename\n"
-        "7,2015-06-25 07:03:12,Morning Run,Run,,1800,5012.3,false,Shoes,activities/7.gpx\n"
-    ).encode()
+        b"id,date,name,type,description,elapsed_time,distance,commute,gear,filename\n"
+        b"7,2015-06-25 07:03:12,Morning Run,Run,,1800,5012.3,false,Shoes,activities/7.gpx\n"
+    )
     (row,) = parse_activities_csv(data).rows
     assert (row["id"], row["start_date"], row["distance"], row["sport_type"]) == (
         7,
@@ -236,3 +238,39 @@ def test_real_german_row_from_a_public_issue():
     assert got["start_date"] == "2022-12-09T15:24:49Z" and got["sport_type"] == "Ride"
     assert (got["distance"], got["moving_time"], got["elapsed_time"]) == (9440.5, 2070, 3189)
     assert got["commute"] is True and got["gear_name"] == "Patria" and got["name"] == "2022-12-09 16:24"
+
+
+@pytest.mark.parametrize("locale, layout", [("it", L.ENGLISH_92), ("de", L.ENGLISH_101), ("ko", L.ENGLISH_99)])
+def test_localized_sample_export_imports_like_the_english_one(tmp_path, locale, layout):
+    """The reference sample export (real FIT/GPX/TCX files), its activities.csv rewritten in another language and
+    layout, imports into the same activities and streams as the English original."""
+    import zipfile
+
+    from strava_pipeline.warehouse import open_warehouse
+    from tests.support.localized_export import translate_export_csv
+
+    source = REFERENCE / "files" / "sample_export.zip"
+    if not source.is_file():
+        if os.environ.get("CI"):
+            pytest.fail(f"reference file missing in CI: {source}")
+        pytest.skip(f"reference files not found in {REFERENCE} (set STRAVA_REFERENCE_DIR)")
+    localized = tmp_path / "export.zip"
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(localized, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename == "activities.csv":
+                data = translate_export_csv(data, locale, layout)
+            zout.writestr(info, data)
+
+    def load(path, name):
+        data_dir = tmp_path / name
+        import_archive(path, data_dir, Reporter(stream=io.StringIO(), interactive=False), workers=1)
+        with open_warehouse(data_dir / "strava.duckdb") as con:
+            acts = con.sql(
+                "select id, start_date, round(distance, 2), moving_time, elapsed_time, sport_type, gear_id "
+                "from strava.activities order by id"
+            ).fetchall()
+            points = con.sql("select activity_id, count(*) from strava.activity_streams group by 1 order by 1")
+            return acts, points.fetchall()
+
+    assert load(localized, "localized") == load(source, "english")

@@ -126,3 +126,44 @@ def make_activities_csv(
             row.append(v)
         w.writerow(row)
     return buf.getvalue().encode("utf-8")
+
+
+# summary columns whose numbers Strava writes with the locale's symbols (the precise copies after Filename are
+# plain floats)
+_SUMMARY_NUMBERS = {"Distance", "Elapsed Time", "Max Heart Rate", "Relative Effort"}
+
+
+def translate_export_csv(english: bytes, locale: str, layout: tuple[str, ...]) -> bytes:
+    """An English activities.csv rewritten as an export of this locale and layout would hold it: localized header
+    (real where known), dates in the locale's medium format, summary numbers with its symbols, activity types in
+    its language. Columns the target layout lacks are dropped; those it adds stay empty."""
+    from strava_pipeline.archive.activities_csv import parse_date
+
+    rows = list(csv.reader(io.StringIO(english.decode("utf-8-sig"), newline="")))
+    names = rows[0]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header_for(locale, layout))
+    for cells in rows[1:]:
+        copies: dict[str, list[str]] = {}
+        for name, value in zip(names, cells):
+            copies.setdefault(name, []).append(value)
+        seen: dict[str, int] = {}
+        out = []
+        for name in layout:
+            i = seen.get(name, 0)
+            seen[name] = i + 1
+            values = copies.get(name, [])
+            value = values[i] if i < len(values) else ""
+            if value and name == "Activity Date":
+                start = datetime.strptime(parse_date(value), "%Y-%m-%dT%H:%M:%SZ")
+                value = format_datetime(start, "medium", locale=locale)
+            elif value and name == "Activity Type":
+                enum = value.replace(" ", "")
+                localized = sport_name(enum, locale)
+                value = localized if localized != enum else value
+            elif value and name in _SUMMARY_NUMBERS and i == 0:
+                value = format_decimal(float(value.replace(",", "")), format="#,##0.##", locale=locale)
+            out.append(value)
+        w.writerow(out)
+    return buf.getvalue().encode("utf-8")

@@ -274,3 +274,15 @@ def test_localized_sample_export_imports_like_the_english_one(tmp_path, locale, 
             return acts, points.fetchall()
 
     assert load(localized, "localized") == load(source, "english")
+
+
+def test_untranslated_header_with_portuguese_values():
+    """A Portuguese account's export whose header was left in English (87 columns, HTML in some cells) still
+    writes Portuguese dates, decimal commas and activity types."""
+    data = make_activities_csv(ACTIVITIES, "pt_BR", L.ENGLISH_87).decode()
+    english_header = ",".join(f'"{c}"' for c in L.ENGLISH_87)
+    data = english_header + "\n" + data.split("\n", 1)[1]
+    result = parse_activities_csv(data.encode())
+    assert not result.unreadable and "dates read as pt_BR" in result.layout
+    assert [r["sport_type"] for r in result.rows] == [a.sport for a in ACTIVITIES]
+    assert [r["start_date"] for r in result.rows] == [_iso(a.start) for a in ACTIVITIES]

@@ -136,6 +136,9 @@ class _File:
         self.locale = locale or (preferred[0] if preferred else "en_US")
         self.dates = date_reader(self.locale)
         self.decimal = decimal_symbol(self.locale)
+        # the account's language: the header's, or the dates' when the header was left in English (a Portuguese
+        # account's export with untranslated headers writes Portuguese dates and activity types)
+        self.language = self.locale.split("_")[0] if header.language in (None, "en") else header.language
         self.summary_end = (header.copies("Filename") or [len(header.names) - 1])[0]
         self._decimals: dict[int, str] = {}
 
@@ -389,11 +392,11 @@ class _RowReader:
         sport_type, legacy_type, known = sport_and_type(display)
         if known:
             return sport_type, legacy_type
-        localized = localized_sport(display, self.header.language)
+        localized = localized_sport(display, self.file.language)
         if localized is not None:
             sport_type, legacy_type, _known = sport_and_type(localized)
             return sport_type, legacy_type
-        if self.header.language in (None, "en"):
+        if self.file.language == "en":
             # an English name Strava added after this table: its CamelCase is the enum value Strava gives it
             self.problems.add(f"unknown activity type {display!r} mapped to {sport_type!r}", self.activity_id)
             return sport_type, legacy_type

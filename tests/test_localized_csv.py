@@ -1,5 +1,6 @@
 """activities.csv in every language and layout Strava writes: generated localized exports, old layouts, bad input."""
 
+import csv
 import io
 import json
 import os
@@ -286,3 +287,13 @@ def test_untranslated_header_with_portuguese_values():
     assert not result.unreadable and "dates read as pt_BR" in result.layout
     assert [r["sport_type"] for r in result.rows] == [a.sport for a in ACTIVITIES]
     assert [r["start_date"] for r in result.rows] == [_iso(a.start) for a in ACTIVITIES]
+
+
+def test_a_spreadsheet_resaved_with_semicolons_still_reads():
+    data = make_activities_csv(ACTIVITIES[:5], "de", L.ENGLISH_101).decode()
+    rows = list(csv.reader(io.StringIO(data)))
+    buf = io.StringIO()
+    csv.writer(buf, delimiter=";", lineterminator="\r\n").writerows(rows)
+    result = parse_activities_csv(buf.getvalue().encode("utf-8-sig"))
+    assert [r["distance"] for r in result.rows] == pytest.approx([a.distance_m for a in ACTIVITIES[:5]])
+    assert any("';'" in w for w in result.warnings)

@@ -171,6 +171,15 @@ class _File:
         )
 
 
+def _delimiter(text: str) -> str:
+    """',' as Strava writes it; ';' or a tab when a spreadsheet saved the file again in a language whose decimal
+    symbol is the comma (the header line decides: it never holds a separator inside a cell)."""
+    first = text.split("\n", 1)[0]
+    counts = {d: first.count(d) for d in (",", ";", "\t")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] > counts[","] else ","
+
+
 def _fail(message: str, warnings: list[str]) -> CsvResult:
     return CsvResult(rows=[], warnings=[message, *warnings], error=message)
 
@@ -184,7 +193,10 @@ def parse_activities_csv(data: bytes) -> CsvResult:
         # not what Strava writes; cp1252 is what a spreadsheet round-trip on Windows produces
         text = data.decode("cp1252", errors="replace")
         warnings.append("activities.csv is not UTF-8; read as cp1252")
-    reader = csv.reader(io.StringIO(text, newline=""))
+    delimiter = _delimiter(text)
+    if delimiter != ",":
+        warnings.append(f"activities.csv is separated by {delimiter!r}, not ','; read as such")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header_cells = next(reader)
     except StopIteration:

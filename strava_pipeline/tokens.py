@@ -55,10 +55,12 @@ class TokenStore:
         except (OSError, ValueError):
             # a damaged file is no reason to stop: the configured refresh token is used instead
             return None
-        try:
-            return Tokens(**{k: data.get(k) for k in Tokens.__dataclass_fields__})
-        except TypeError:
-            return None
+        if not isinstance(data, dict) or not all(isinstance(data.get(k), str) for k in ("client_id", "refresh_token")):
+            return None  # valid JSON but not a token file (an editor or another program wrote it)
+        tokens = Tokens(**{k: data.get(k) for k in Tokens.__dataclass_fields__})
+        if not isinstance(tokens.expires_at, int) or not isinstance(tokens.access_token, str | None):
+            tokens.access_token, tokens.expires_at = None, 0  # refreshed before first use
+        return tokens
 
     def save(self, tokens: Tokens) -> None:
         write_private(self.path, json.dumps(asdict(tokens), indent=1))

@@ -6,14 +6,17 @@ from urllib.parse import parse_qs, urlencode, urlparse
 import requests
 
 from strava_pipeline import settings
-from strava_pipeline.config import StravaConfig, UserError
+from strava_pipeline.config import StravaConfig, UserError, strava_command
 from strava_pipeline.tokens import Tokens, TokenStore, fingerprint
 
 # refresh a little before expiry so a request never leaves with a token that dies in flight
 EXPIRY_MARGIN_S = 120
 REDIRECT_URI = "http://localhost/exchange_token"
 
-REAUTHORIZE = "run `uv run strava.py auth` to authorize the app again"
+
+def reauthorize(data_dir) -> str:
+    """The hint to authorize again, with the exact command for the data dir that holds the tokens."""
+    return f"run `{strava_command(data_dir, 'auth')}` to authorize the app again"
 
 
 def authorize_url(cfg: StravaConfig, redirect_uri: str = REDIRECT_URI) -> str:
@@ -61,6 +64,7 @@ class StravaAuth:
     ) -> None:
         self.cfg = cfg
         self.store = store
+        self.data_dir = store.path.parent  # where the tokens live: the hints name it
         self.session = session
         self.clock = clock
         self.timeout = timeout
@@ -87,7 +91,7 @@ class StravaAuth:
         if self.cfg.refresh_token:
             return Tokens(client_id=self.cfg.client_id, refresh_token=self.cfg.refresh_token, seeded_from=seed)
         raise UserError(
-            "No Strava refresh token yet: run `uv run strava.py auth`"
+            f"No Strava refresh token yet: run `{strava_command(self.data_dir, 'auth')}`"
             " (or set sources.strava.credentials.refresh_token)."
         )
 
@@ -143,7 +147,7 @@ class StravaAuth:
                 self.clock.sleep(2**attempt)
                 continue
             if resp.status_code in (400, 401, 403):
-                raise UserError(_rejection_message(resp, grant["grant_type"]))
+                raise UserError(_rejection_message(resp, grant["grant_type"], self.data_dir))
             if resp.status_code != 200:
                 raise UserError(
                     f"The token endpoint {self.cfg.access_token_url} answered HTTP {resp.status_code}: "
@@ -162,7 +166,7 @@ class StravaAuth:
         )
 
 
-def _rejection_message(resp: requests.Response, grant_type: str) -> str:
+def _rejection_message(resp: requests.Response, grant_type: str, data_dir) -> str:
     try:
         errors = resp.json().get("errors") or []
     except ValueError:
@@ -176,6 +180,6 @@ def _rejection_message(resp: requests.Response, grant_type: str) -> str:
     if grant_type == "authorization_code":
         return (
             "Strava rejected the authorization code (codes work once and expire quickly):"
-            " run `uv run strava.py auth` again."
+            f" run `{strava_command(data_dir, 'auth')}` again."
         )
-    return f"Strava rejected the refresh token (revoked, or replaced by a newer one): {REAUTHORIZE}."
+    return f"Strava rejected the refresh token (revoked, or replaced by a newer one): {reauthorize(data_dir)}."

@@ -15,7 +15,14 @@ from typing import TextIO
 from strava_pipeline import settings
 from strava_pipeline.chain import EXIT_CODES
 from strava_pipeline.clock import SystemClock
-from strava_pipeline.config import StravaConfig, UserError, load_strava_config, parse_day, resolve_data_dir
+from strava_pipeline.config import (
+    StravaConfig,
+    UserError,
+    load_strava_config,
+    parse_day,
+    resolve_data_dir,
+    strava_command,
+)
 from strava_pipeline.progress import Reporter
 from strava_pipeline.runner import RunOptions, RunSummary, run_import
 
@@ -290,7 +297,9 @@ def cmd_auth(cfg: StravaConfig, data_dir: Path, read=None, out=sys.stdout) -> No
     try:
         pasted = (read or input)("Code or URL: ")
     except EOFError:
-        raise UserError("No code was given: run `uv run strava.py auth` in a terminal and paste the code.") from None
+        raise UserError(
+            f"No code was given: run `{strava_command(data_dir, 'auth')}` in a terminal and paste the code."
+        ) from None
     code = code_from_paste(pasted)
     auth = StravaAuth(cfg, TokenStore(data_dir / settings.TOKENS_FILE), requests.Session(), SystemClock())
     body = auth.exchange_code(code)
@@ -300,7 +309,7 @@ def cmd_auth(cfg: StravaConfig, data_dir: Path, read=None, out=sys.stdout) -> No
     )
     print(
         f"Authorized as {who}; tokens saved to {data_dir / settings.TOKENS_FILE} (mode 600). "
-        "Now run `uv run strava.py`.",
+        f"Now run `{strava_command(data_dir)}`.",
         file=out,
     )
 
@@ -310,7 +319,8 @@ def main(argv: Sequence[str] | None = None, clock=None, out=sys.stdout, err=sys.
     try:
         args = build_parser().parse_args(argv)
         if args.command == "dbt" and args.dbt_args[:1] and args.dbt_args[0].startswith("-"):
-            raise UserError(f"dbt needs a command before {args.dbt_args[0]}, e.g. `uv run strava.py dbt build`.")
+            example = strava_command(resolve_data_dir(args.data_dir, demo=args.demo), "dbt", "build")
+            raise UserError(f"dbt needs a command before {args.dbt_args[0]}, e.g. `{example}`.")
         logging.basicConfig(
             level=logging.INFO if args.verbose else logging.ERROR,
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",

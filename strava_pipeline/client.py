@@ -7,8 +7,8 @@ from typing import Any
 import orjson
 import requests
 
-from strava_pipeline.auth import REAUTHORIZE, StravaAuth
-from strava_pipeline.config import UserError
+from strava_pipeline.auth import StravaAuth, reauthorize
+from strava_pipeline.config import UserError, strava_command
 from strava_pipeline.ratelimit import Budget, BudgetStop
 
 log = logging.getLogger(__name__)
@@ -87,7 +87,9 @@ class StravaClient:
             status = resp.status_code
             if status == 401:
                 if refreshed:
-                    raise UserError(f"Strava keeps refusing the access token (HTTP 401): {REAUTHORIZE}.")
+                    raise UserError(
+                        f"Strava keeps refusing the access token (HTTP 401): {reauthorize(self.auth.data_dir)}."
+                    )
                 refreshed = True
                 self.auth.refresh()
                 continue
@@ -105,7 +107,7 @@ class StravaClient:
             if status == 404:
                 raise NotFound(label)
             if status == 403:
-                raise UserError(_forbidden_message(resp))
+                raise UserError(_forbidden_message(resp, self.auth.data_dir))
             if status >= 400:
                 raise ItemError(f"GET {label} answered HTTP {status}: {resp.text[:200]}")
             try:
@@ -125,11 +127,11 @@ class StravaClient:
         raise ItemError(f"GET {label} failed {MAX_ATTEMPTS} times ({last_problem})")
 
 
-def _forbidden_message(resp: requests.Response) -> str:
+def _forbidden_message(resp: requests.Response, data_dir) -> str:
     text = resp.text[:500]
     if "inactive" in text.lower():
         return (
             "Strava says the API application is inactive (HTTP 403): API access now needs a developer subscription; "
-            "import your bulk export with `uv run strava.py import-archive PATH` instead."
+            f"import your bulk export with `{strava_command(data_dir, 'import-archive', 'PATH')}` instead."
         )
-    return f"Strava refused access (HTTP 403): authorize with all scopes ({REAUTHORIZE})."
+    return f"Strava refused access (HTTP 403): authorize with all scopes ({reauthorize(data_dir)})."

@@ -67,7 +67,8 @@ def test_no_refresh_token_says_run_auth(no_credentials, monkeypatch, tmp_path):
     monkeypatch.setenv("SOURCES__STRAVA__CREDENTIALS__CLIENT_SECRET", "s3cret")
     rc, _, err = run(["--data-dir", str(tmp_path / "d")])
     one_line_error(rc, err)
-    assert "strava.py auth" in err
+    # the exact command for this data dir: the tokens are stored there
+    assert f"`uv run strava.py --data-dir {tmp_path / 'd'} auth`" in err
 
 
 def _closed_port() -> int:

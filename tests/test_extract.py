@@ -178,7 +178,8 @@ def test_revoked_token_ends_with_a_clear_message(cli, fake):
     fake.revoke_all_tokens()
     rc, out, err = cli()
     assert rc == 2
-    assert err.count("\n") == 1 and "strava.py auth" in err and "Traceback" not in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f"`uv run strava.py --data-dir {cli.data_dir} auth`" in err  # the exact command for this data dir
 
 
 def test_private_and_no_gps_activities(cli, fake):

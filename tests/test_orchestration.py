@@ -542,7 +542,8 @@ def test_schedule_skips_until_strava_is_set_up(defs, tmp_path, monkeypatch):
         unauthorized = tick(
             SOURCES__STRAVA__CREDENTIALS__CLIENT_ID="1", SOURCES__STRAVA__CREDENTIALS__CLIENT_SECRET="s"
         )
-        assert not unauthorized.run_requests and "strava.py auth" in unauthorized.skip_message
+        assert not unauthorized.run_requests
+        assert f"`uv run strava.py --data-dir {tmp_path} auth`" in unauthorized.skip_message
     ready = tick(SOURCES__STRAVA__CREDENTIALS__REFRESH_TOKEN="r")
     [request] = ready.run_requests
     assert request.partition_key == "2026-11-01" and request.tags["strava/import"] == "incremental"

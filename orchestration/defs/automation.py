@@ -10,7 +10,7 @@ from orchestration.defs.archive import INBOX_KEY
 from orchestration.defs.ingest import ACTIVITIES_KEY, IMPORT_TAG, INCREMENTAL, MONTHLY, RAW_KEYS, WINDOW
 from orchestration.resources import StravaEnv, automation_default_status
 from strava_pipeline import settings
-from strava_pipeline.config import UserError, load_strava_config
+from strava_pipeline.config import UserError, load_strava_config, strava_command
 
 REFRESH_CRON = "0 */6 * * *"
 RESUMED_TAG = "strava/resumed"
@@ -52,7 +52,7 @@ def strava_not_set_up(strava: StravaEnv) -> str | None:
     except UserError as exc:
         return str(exc)
     if cfg.refresh_token is None and not (strava.resolved_data_dir() / settings.TOKENS_FILE).exists():
-        return "Not authorized with Strava yet: run `uv run strava.py auth` once."
+        return f"Not authorized with Strava yet: run `{strava_command(strava.resolved_data_dir(), 'auth')}` once."
     return None
 
 

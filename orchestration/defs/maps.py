@@ -4,6 +4,7 @@ import dagster as dg
 
 from orchestration.defs.transform import strava_dbt
 from orchestration.resources import WAREHOUSE_POOL, StravaEnv, user_errors
+from strava_pipeline.config import strava_command
 from strava_pipeline.maps import settings
 
 MAPS_GROUP = "maps"
@@ -97,7 +98,7 @@ def route_map(context: dg.AssetExecutionContext, strava: StravaEnv) -> dg.Materi
     data_dir = strava.resolved_data_dir()
     with strava.writer_lock(context.log, data_dir, _holder(context)):
         result = build_map_page(data_dir)
-    serve = f"uv run strava.py{' --demo' if strava.is_demo() else ''} reports serve, then /maps/"
+    serve = f"{strava_command(data_dir, 'reports', 'serve', demo=strava.is_demo())}, then /maps/"
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(result.page)),

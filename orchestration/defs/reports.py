@@ -5,6 +5,7 @@ import dagster as dg
 from orchestration.defs.transform import strava_dbt
 from orchestration.resources import LogStream, StravaEnv, user_errors
 from strava_pipeline import reports
+from strava_pipeline.config import strava_command
 
 REPORTS_GROUP = "reports"
 SITE_KEY = dg.AssetKey(["reports", "site"])
@@ -44,7 +45,7 @@ def evidence_site(context: dg.AssetExecutionContext, strava: StravaEnv) -> dg.Ma
             "size_mb": round(result.size_bytes / 1e6, 1),
             "build_seconds": round(result.seconds, 1),
             **{f"step_{name.replace(' ', '_')}_seconds": round(seconds, 1) for name, seconds in result.steps.items()},
-            "serve": f"uv run strava.py{' --demo' if strava.is_demo() else ''} reports serve",
+            "serve": strava_command(data_dir, "reports", "serve", demo=strava.is_demo()),
         }
     )
 

@@ -233,9 +233,15 @@ def _zoom_deltas(old: list, new: list, max_zoom: int, batch: int = 256) -> dict:
     return out
 
 
-def _apply(con: sqlite3.Connection, tiles_dir: Path, deltas: dict, fresh: bool) -> tuple:
+def _apply(
+    con: sqlite3.Connection,
+    tiles_dir: Path,
+    deltas: dict,
+    fresh: bool,
+    rebuild: str = "uv run strava.py tiles --rebuild",
+) -> tuple:
     """Adds the pixel deltas to the stored counts of the tiles they touch, re-encodes those tiles; returns
-    (written, deleted)."""
+    (written, deleted). rebuild: the command that redraws this data dir's tiles from scratch, for the hint."""
     written = deleted = 0
     rows_put, rows_del = [], []
     for zoom, (keys, delta) in deltas.items():
@@ -272,7 +278,7 @@ def _apply(con: sqlite3.Connection, tiles_dir: Path, deltas: dict, fresh: bool) 
             if (counts < 0).any():
                 raise RuntimeError(
                     f"The tile inputs in {settings.TILE_INPUTS_FILE} are inconsistent (tile {zoom}/"
-                    f"{_tile_xy(tile_id, zoom)}): run `uv run strava.py tiles --rebuild`."
+                    f"{_tile_xy(tile_id, zoom)}): run `{rebuild}`."
                 )
             x, y = _tile_xy(tile_id, zoom)
             path = tile_path(tiles_dir, zoom, x, y)
@@ -424,7 +430,9 @@ def update_tiles(
 
             t = time.perf_counter()
             con.execute("begin")
-            result.tiles_written, result.tiles_deleted = _apply(con, tiles_dir, deltas, fresh=full)
+            result.tiles_written, result.tiles_deleted = _apply(
+                con, tiles_dir, deltas, fresh=full, rebuild=strava_command(data_dir, "tiles", "--rebuild")
+            )
             steps["tiles"] = time.perf_counter() - t
             con.executemany("delete from activities where activity_id = ?", [(i,) for i in removed + changed])
             bounds = shapely.bounds(new) if len(new) else np.empty((0, 4))

@@ -147,13 +147,17 @@ def streams_resource(tables: Iterable[Any]) -> DltResource:
     Appended with a replace-by-activity job (warehouse.ReplaceByKeyCopyJob) rather than dlt's delete-insert merge:
     the same guarantee without copying every point twice. Each Arrow table must hold whole activities.
     """
+    from strava_pipeline.warehouses import streams_write_hints  # PostgreSQL: dlt's delete-insert merge instead
+
+    hints = streams_write_hints()
     resource = dlt.resource(
         tables,
         name="activity_streams",
-        write_disposition="append",
         columns={"activity_id": {"data_type": "bigint", "nullable": False}},
+        **hints,
     )
-    resource.apply_hints(additional_table_hints={REPLACE_KEY_HINT: "activity_id"})
+    if hints["write_disposition"] == "append":
+        resource.apply_hints(additional_table_hints={REPLACE_KEY_HINT: "activity_id"})
     return resource
 
 

@@ -15,11 +15,12 @@ from strava_pipeline import (
     settings,
     strava,
     warehouse,  # noqa: F401  (catalog-qualified names for dlt)
+    warehouses,
 )
 from strava_pipeline.auth import StravaAuth
 from strava_pipeline.client import ItemError, NotFound, StravaClient
 from strava_pipeline.clock import SystemClock
-from strava_pipeline.config import StravaConfig, UserError, pipelines_dir, warehouse_path
+from strava_pipeline.config import StravaConfig, UserError, warehouse_path
 from strava_pipeline.gc_tuning import bulk_load
 from strava_pipeline.helpers import (
     athlete_row,
@@ -87,13 +88,8 @@ class RunSummary:
 
 
 def make_pipeline(data_dir: Path) -> dlt.Pipeline:
-    data_dir.mkdir(parents=True, exist_ok=True)
-    return dlt.pipeline(
-        pipeline_name=settings.PIPELINE_NAME,
-        pipelines_dir=str(pipelines_dir(data_dir)),
-        destination=warehouse.duckdb_destination(warehouse_path(data_dir)),
-        dataset_name=settings.DATASET_NAME,
-    )
+    """The import pipeline into the selected warehouse (DuckDB file, or PostgreSQL: see warehouses.py)."""
+    return warehouses.make_pipeline(data_dir)
 
 
 # dlt keeps every loaded package's schema and state (~90 KB each, after its data files are dropped): at a load per

@@ -49,13 +49,14 @@ def pending(sql, kinds: Iterable[str]) -> list[WorkItem]:
     # an imported archive already holds the history: the API only tops up what it lists itself (source 'api')
     source_filter = "coalesce(a.source, 'api') = 'api'" if column_exists(sql, "activities", "source") else "true"
     if table_exists(sql, "fetch_log"):
-        done = f"select activity_id, list(kind) as kinds from {fetch_log} group by activity_id"
+        # array_agg and array[]: the spelling DuckDB and PostgreSQL share
+        done = f"select activity_id, array_agg(kind) as kinds from {fetch_log} group by activity_id"
     else:
-        done = "select null::bigint as activity_id, []::varchar[] as kinds where false"
+        done = "select null::bigint as activity_id, array[]::varchar[] as kinds where false"
     rows = sql.execute_sql(
         f"""
         with done as ({done})
-        select a.id, a.athlete_id, {manual} as manual, coalesce(d.kinds, []::varchar[]) as done_kinds
+        select a.id, a.athlete_id, {manual} as manual, coalesce(d.kinds, array[]::varchar[]) as done_kinds
         from {activities} a left join done d on d.activity_id = a.id
         where not coalesce(a.deleted, false) and {source_filter}
         order by a.start_date desc, a.id desc

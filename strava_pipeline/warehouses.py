@@ -1,0 +1,255 @@
+"""Which warehouse every command uses: the DuckDB file (default) or PostgreSQL/PostGIS (STRAVA_WAREHOUSE=postgres).
+
+One switch, read the dlt way when a command starts: the key `strava_warehouse`, i.e. the env variable
+STRAVA_WAREHOUSE or `strava_warehouse = "postgres"` at the top of .dlt/config.toml. The connection is dlt's own
+key for its postgres destination: DESTINATION__POSTGRES__CREDENTIALS=postgresql://user:password@host:5432/db, or
+`[destination.postgres] credentials = "..."` in .dlt/secrets.toml (or its host/port/database/username/password
+fields). Both warehouses hold the same raw dataset `strava` and the same dbt schemas (staging, intermediate,
+marts, seeds); with PostgreSQL the data dir still keeps tokens, rate-limit memory, dlt state, dbt results and the
+reports' snapshot, and no DuckDB file is written.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import dlt
+
+from strava_pipeline import settings
+from strava_pipeline.config import UserError, pipelines_dir, warehouse_path
+
+WAREHOUSE_KEY = "strava_warehouse"
+WAREHOUSE_ENV = "STRAVA_WAREHOUSE"
+DUCKDB, POSTGRES = "duckdb", "postgres"
+CHOICES = (DUCKDB, POSTGRES)
+CREDENTIALS_KEY = "destination.postgres.credentials"
+CREDENTIALS_HINT = (
+    "DESTINATION__POSTGRES__CREDENTIALS=postgresql://user:password@host:5432/database "
+    "(or [destination.postgres] credentials in .dlt/secrets.toml)"
+)
+# dlt's state of the postgres pipeline lives apart from the DuckDB one: the incremental cursor of one warehouse
+# must not make the other skip the history it has never loaded
+POSTGRES_PIPELINES_SUBDIR = "pipelines_postgres"
+CONNECT_TIMEOUT_S = 10
+
+
+def selected() -> str:
+    """duckdb or postgres, from STRAVA_WAREHOUSE / strava_warehouse; anything else is a UserError."""
+    value = dlt.config.get(WAREHOUSE_KEY)
+    name = str(value).strip().lower() if value is not None else ""
+    if not name:
+        return DUCKDB
+    if name not in CHOICES:
+        raise UserError(
+            f"{WAREHOUSE_ENV}={value} is not a warehouse this project knows: use duckdb (the default) or postgres."
+        )
+    return name
+
+
+def is_postgres() -> bool:
+    return selected() == POSTGRES
+
+
+@dataclass(frozen=True)
+class PostgresTarget:
+    host: str
+    port: int
+    database: str
+    username: str
+    password: str | None
+
+    def url(self) -> str:
+        """The connection string with its password (for drivers only: never print it)."""
+        from dlt.destinations.impl.postgres.configuration import PostgresCredentials
+
+        creds = PostgresCredentials()
+        creds.drivername = "postgresql"
+        creds.host, creds.port, creds.database = self.host, self.port, self.database
+        creds.username, creds.password = self.username, self.password
+        return creds.to_url().render_as_string(hide_password=False)
+
+    def where(self) -> str:
+        """host:port/database, safe to print."""
+        return f"{self.host}:{self.port}/{self.database}"
+
+
+def postgres_target() -> PostgresTarget:
+    """dlt's credentials of its postgres destination, as a string or as separate fields; missing -> UserError."""
+    from dlt.common.configuration import resolve_configuration
+    from dlt.common.configuration.exceptions import ConfigFieldMissingException
+    from dlt.destinations.impl.postgres.configuration import PostgresCredentials
+
+    value = dlt.secrets.get(CREDENTIALS_KEY)
+    creds = PostgresCredentials()
+    try:
+        if isinstance(value, str) and value.strip():
+            creds.parse_native_representation(value.strip())
+        else:
+            creds = resolve_configuration(creds, sections=("destination", "postgres", "credentials"))
+    except ConfigFieldMissingException:
+        raise UserError(f"{WAREHOUSE_ENV}=postgres needs the connection: set {CREDENTIALS_HINT}.") from None
+    except Exception:  # dlt's parse error quotes the value, password included: say only what to fix
+        raise UserError(
+            f"The PostgreSQL connection string in {CREDENTIALS_KEY} cannot be read: write it as "
+            "postgresql://user:password@host:5432/database."
+        ) from None
+    if not creds.host or not creds.database:
+        raise UserError(f"The PostgreSQL connection needs a host and a database: set {CREDENTIALS_HINT}.")
+    return PostgresTarget(
+        host=creds.host,
+        port=int(creds.port or 5432),
+        database=creds.database,
+        username=creds.username or "postgres",
+        password=creds.password or None,
+    )
+
+
+def connect(target: PostgresTarget | None = None):
+    """A psycopg2 connection to the warehouse; an unreachable server or a refused login is a UserError."""
+    import psycopg2
+
+    target = target or postgres_target()
+    try:
+        return psycopg2.connect(
+            host=target.host,
+            port=target.port,
+            dbname=target.database,
+            user=target.username,
+            password=target.password,
+            connect_timeout=CONNECT_TIMEOUT_S,
+            application_name="strava-datastack",
+        )
+    except psycopg2.OperationalError as exc:
+        reason = _reason(str(exc))
+        raise UserError(
+            f"PostgreSQL at {target.where()} is unreachable ({reason}): check that the server runs and accepts "
+            f"connections from this machine, and the host, port, database, user and password in {CREDENTIALS_KEY} "
+            "(env DESTINATION__POSTGRES__CREDENTIALS or .dlt/secrets.toml)."
+        ) from None
+
+
+def _reason(message: str) -> str:
+    """The last useful line of libpq's message, without anything that looks like a password."""
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    reason = lines[0] if lines else "no answer"
+    reason = re.sub(r'^connection to server at "[^"]*"( \([^)]*\))?, port \d+ failed: ', "", reason)
+    return reason.rstrip(".")[:160]
+
+
+def check_postgres(target: PostgresTarget | None = None) -> PostgresTarget:
+    """Connect once and make sure PostGIS is there (the masking needs it), before anything is written."""
+    target = target or postgres_target()
+    con = connect(target)
+    try:
+        con.autocommit = True
+        with con.cursor() as cur:
+            cur.execute("select 1 from pg_extension where extname = 'postgis'")
+            if cur.fetchone() is None:
+                try:
+                    cur.execute("create extension if not exists postgis")
+                except Exception:
+                    raise UserError(
+                        f"PostgreSQL at {target.where()} has no PostGIS: install it (Debian: postgresql-<version>-"
+                        "postgis-3) and run `create extension postgis;` in that database as a superuser."
+                    ) from None
+    finally:
+        con.close()
+    return target
+
+
+# ---------------------------------------------------------------------------------------------- dlt
+
+
+def destination(data_dir: Path):
+    """dlt's destination of the selected warehouse (PostgreSQL: checked reachable first)."""
+    if not is_postgres():
+        from strava_pipeline import warehouse
+
+        return warehouse.duckdb_destination(warehouse_path(data_dir))
+    target = check_postgres()
+    _patch_postgres_client()
+    return dlt.destinations.postgres(credentials=target.url())
+
+
+def pipeline_dir(data_dir: Path) -> Path:
+    return data_dir / POSTGRES_PIPELINES_SUBDIR if is_postgres() else pipelines_dir(data_dir)
+
+
+def make_pipeline(data_dir: Path) -> dlt.Pipeline:
+    """The import pipeline of this data dir, into the selected warehouse."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return dlt.pipeline(
+        pipeline_name=settings.PIPELINE_NAME,
+        pipelines_dir=str(pipeline_dir(data_dir)),
+        destination=destination(data_dir),
+        dataset_name=settings.DATASET_NAME,
+    )
+
+
+def streams_write_hints() -> dict:
+    """How activity_streams is loaded, so that a re-loaded activity replaces its points as a whole.
+
+    DuckDB: appended by warehouse.ReplaceByKeyCopyJob (delete the activity's points, insert, one transaction).
+    PostgreSQL: dlt's own delete-insert merge on the merge key activity_id, which gives the same guarantee."""
+    if is_postgres():
+        return {"write_disposition": {"disposition": "merge", "strategy": "delete-insert"}, "merge_key": "activity_id"}
+    return {"write_disposition": "append"}
+
+
+_QMARK = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|(\?)|(%)")
+
+
+def qmark_to_pyformat(query: str) -> str:
+    """DuckDB-style `?` placeholders (the pipeline's own SQL) as psycopg2's `%s`, a literal % as %%."""
+    # psycopg2 reads % everywhere once parameters are given, inside quoted strings too
+    return _QMARK.sub(lambda m: "%s" if m.group(1) else "%%" if m.group(2) else m.group(0).replace("%", "%%"), query)
+
+
+_PATCHED = False
+
+
+def _patch_postgres_client() -> None:
+    """The pipeline's SQL passes parameters DuckDB's way (`?`): psycopg2 wants `%s`. Applied once, when the
+    postgres destination is first made (never at import time)."""
+    global _PATCHED
+    if _PATCHED:
+        return
+    from dlt.destinations.impl.postgres.sql_client import Psycopg2SqlClient
+
+    execute_query = Psycopg2SqlClient.execute_query
+
+    def execute_query_qmark(self, query, *args, **kwargs):
+        # dlt's own queries already use %s: only those with a `?` outside quotes are the pipeline's
+        if (args or kwargs) and isinstance(query, str) and any(m.group(1) for m in _QMARK.finditer(query)):
+            query = qmark_to_pyformat(query)
+        return execute_query(self, query, *args, **kwargs)
+
+    Psycopg2SqlClient.execute_query = execute_query_qmark
+    _PATCHED = True
+
+
+# ---------------------------------------------------------------------------------------------- dbt
+
+
+def dbt_env() -> dict[str, str]:
+    """Environment for a dbt process: profiles.yml picks its target and connection from these."""
+    if not is_postgres():
+        return {WAREHOUSE_ENV: DUCKDB}
+    target = postgres_target()
+    return {
+        WAREHOUSE_ENV: POSTGRES,
+        "STRAVA_PG_HOST": target.host,
+        "STRAVA_PG_PORT": str(target.port),
+        "STRAVA_PG_DATABASE": target.database,
+        "STRAVA_PG_USER": target.username,
+        "STRAVA_PG_PASSWORD": target.password or "",
+    }
+
+
+def describe(data_dir: Path) -> str:
+    """Where the warehouse is, safe to print: the DuckDB file, or postgres host:port/database."""
+    if is_postgres():
+        return f"PostgreSQL {postgres_target().where()}"
+    return str(warehouse_path(data_dir))

@@ -159,15 +159,38 @@ def _add_dbt_parser(commands) -> None:
         description="Run dbt in dbt_project/ on <data dir>/strava.duckdb (the demo's with --demo), e.g. "
         "`uv run strava.py --demo dbt build` or `uv run strava.py dbt test -s fct_activities`. Its results go to "
         "<data dir>/dbt_target, where the data-quality page reads them (Dagster's dbt runs write there too). "
-        "Everything after DBT_ARGS' first word goes to dbt, so put --data-dir and --demo before it.",
+        "Everything else in DBT_ARGS goes to dbt; --data-dir and --demo may stand anywhere.",
     )
     dbt.add_argument("dbt_args", nargs=argparse.REMAINDER, metavar="DBT_ARGS", help="dbt command (default: build)")
     dbt.set_defaults(run=_run_dbt)
 
 
+def _take_global_options(args: argparse.Namespace) -> None:
+    """--data-dir and --demo among the arguments passed to dbt (which has neither) are ours."""
+    rest, words = [], iter(args.dbt_args)
+    for word in words:
+        if word == "--demo":
+            args.demo = True
+        elif word == "--data-dir":
+            args.data_dir = next(words, None)
+            if args.data_dir is None:
+                raise UserError("--data-dir needs a folder, e.g. --data-dir data/.")
+        elif word.startswith("--data-dir="):
+            args.data_dir = word.split("=", 1)[1]
+        else:
+            rest.append(word)
+    args.dbt_args = rest
+
+
 def _run_dbt(args: argparse.Namespace, ctx) -> int:
+    from strava_pipeline.config import warehouse_path
     from strava_pipeline.transform import run_dbt
 
+    if not warehouse_path(ctx.data_dir).exists():  # dbt would fail on it with a page of its own output
+        raise UserError(
+            f"No warehouse at {warehouse_path(ctx.data_dir)} for dbt: load one with "
+            f"`{strava_command(ctx.data_dir, demo=ctx.demo)}`."
+        )
     code = run_dbt(ctx.data_dir, args.dbt_args or ["build"], ctx.out)
     if code == 0 and (args.dbt_args or ["build"])[0] in ("build", "run", "seed", "test"):
         from strava_pipeline.chain import report_to_dagster
@@ -318,6 +341,8 @@ def main(argv: Sequence[str] | None = None, clock=None, out=sys.stdout, err=sys.
     clock = clock or SystemClock()
     try:
         args = build_parser().parse_args(argv)
+        if args.command == "dbt":
+            _take_global_options(args)
         if args.command == "dbt" and args.dbt_args[:1] and args.dbt_args[0].startswith("-"):
             example = strava_command(resolve_data_dir(args.data_dir, demo=args.demo), "dbt", "build")
             raise UserError(f"dbt needs a command before {args.dbt_args[0]}, e.g. `{example}`.")

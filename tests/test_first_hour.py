@@ -130,6 +130,18 @@ def test_hints_are_the_exact_command_for_the_data_dir(tmp_path, demo):
         assert any(shlex.split(h)[-2:] == ["dbt", "build"] for h in hints), err
 
 
+def test_dbt_without_a_warehouse_is_one_sentence_and_creates_nothing(tmp_path):
+    for argv in (
+        ["--data-dir", str(tmp_path / "d"), "--demo", "dbt", "build"],
+        ["dbt", "build", "--data-dir", str(tmp_path / "d"), "--demo"],  # ours, not dbt's, wherever they stand
+        ["dbt", "--demo", "test", "-s", "fct_activities", f"--data-dir={tmp_path / 'd'}"],
+    ):
+        rc, _, err = run(*argv)
+        one_sentence(rc, err)
+        assert "No warehouse at" in err and f"`uv run strava.py --data-dir {tmp_path / 'd'} --demo`" in err, argv
+    assert not (tmp_path / "d").exists()
+
+
 def test_hint_of_the_default_demo_is_short():
     assert strava_command(PROJECT_ROOT / "data" / "demo", "dbt", "build") == "uv run strava.py --demo dbt build"
     assert strava_command(PROJECT_ROOT / "data", "reports", "serve") == "uv run strava.py reports serve"

@@ -1,7 +1,6 @@
 """`strava.py reports build|serve`: snapshot the marts, build the Evidence site offline, serve it on loopback."""
 
 import argparse
-import base64
 import contextlib
 import fcntl
 import functools
@@ -13,7 +12,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -29,6 +27,12 @@ OUTPUT_SUBDIR = "reports"
 SNAPSHOT_FILE = "snapshot.duckdb"
 SITE_SUBDIR = "site"
 ROUTES_SUBDIR = "routes"  # GeoJSON of the masked routes, inside the site
+# one small JSON per activity (the activity, its thinned masked streams, its laps), read by /activity/?id=
+ACTIVITY_DATA_SUBDIR = "activity-data"
+# beside the site: what it was built from (snapshot contents, page sources, npm lock, options); equal -> reuse it
+FINGERPRINT_FILE = "site.fingerprint"
+# bump when what this module writes into the site changes, so a site built by an older version is rebuilt
+SITE_FORMAT = 2
 DEFAULT_PORT = 8000
 MIN_NODE_MAJOR = 18  # package.json engines; developed and tested with Node 20
 SOURCE_NAME = "strava"  # reports/sources/strava
@@ -87,11 +91,17 @@ def add_parser(commands) -> None:
     sub = parser.add_subparsers(dest="reports_command", metavar="ACTION", required=True)
     build = sub.add_parser(
         "build",
-        help="snapshot the marts and build the site (minutes: one page per activity)",
+        help="snapshot the marts and build the site (skipped when nothing changed since the last build)",
         description="Export the marts to <data dir>/reports/snapshot.duckdb, run `evidence sources "
         "--strict` and `evidence build` in reports/ and write the site to "
-        "<data dir>/reports/site. Needs Node 18+ (20 tested) and npm; the npm "
+        "<data dir>/reports/site; when the snapshot, the pages and the npm lock are the same as for the "
+        "site already there, it is reused. Needs Node 18+ (20 tested) and npm; the npm "
         "packages are installed from package-lock.json once and reused.",
+    )
+    build.add_argument(
+        "--force",
+        action="store_true",
+        help="build the site even when nothing changed since the last build",
     )
     build.add_argument(
         "--tile-url",
@@ -116,11 +126,13 @@ def add_parser(commands) -> None:
 
 def run(args: argparse.Namespace, ctx) -> int:
     if args.reports_command == "build":
-        result = build_site(ctx.data_dir, out=ctx.out, tile_url=args.tile_url, lock_warehouse=True)
-        steps = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in result.steps.items())
+        result = build_site(ctx.data_dir, out=ctx.out, tile_url=args.tile_url, lock_warehouse=True, force=args.force)
+        steps = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in result.steps.items())
+        what = "Reused the site in" if result.reused else "Site written to"
+        why = " (the marts, pages and packages did not change: --force rebuilds it)" if result.reused else ""
         print(
-            f"Site written to {result.site_dir} ({result.pages} pages, {result.size_bytes / 1e6:.0f} MB) in "
-            f"{result.seconds:.0f} s ({steps}); view it with "
+            f"{what} {result.site_dir}{why} ({result.pages} pages, {result.activities} activity data files, "
+            f"{result.size_bytes / 1e6:.0f} MB) in {result.seconds:.1f} s ({steps}); view it with "
             f"`{strava_command(ctx.data_dir, 'reports', 'serve', demo=ctx.demo)}`.",
             file=ctx.out,
             flush=True,
@@ -141,6 +153,8 @@ class BuildResult:
     pages: int
     size_bytes: int
     steps: dict = field(default_factory=dict)  # step name -> seconds
+    reused: bool = False  # nothing changed since the last build: the site already there was kept
+    activities: int = 0  # activity data files in the site
 
 
 def output_dir(data_dir: Path) -> Path:
@@ -157,8 +171,12 @@ def build_site(
     tile_url: str | None = None,
     reports_dir: Path = REPORTS_DIR,
     lock_warehouse: bool = False,
+    force: bool = False,
 ) -> BuildResult:
     """Snapshot the marts, install the npm packages if needed, run Evidence sources + build, publish the site.
+
+    When the site in place was built from the same snapshot contents, pages, npm lock and options (its
+    fingerprint file says so) nothing is built and the result says reused, unless force.
 
     lock_warehouse: hold the data dir's writer lock (strava_pipeline.lock) while the snapshot is read, so no import
     or dbt build writes meanwhile; off for a caller that already holds it. Only the snapshot needs it: Evidence
@@ -199,44 +217,134 @@ def build_site(
         routes = export_snapshot(warehouse, snapshot)
         steps["snapshot"] = time.monotonic() - t
 
-    with _build_lock(reports_dir, say), open(log_path, "w") as log:
+    with _build_lock(reports_dir, say):
+        # under the lock: a build that finished meanwhile may have published exactly this
         t = time.monotonic()
-        if ensure_npm_packages(reports_dir, node, log, say):
-            steps["npm ci"] = time.monotonic() - t
+        fingerprint = site_fingerprint(snapshot, routes, reports_dir, node, tile_url)
+        fingerprint_file = work / FINGERPRINT_FILE
+        steps["fingerprint"] = time.monotonic() - t
+        if not force and _reusable(site_dir(data_dir), fingerprint_file, fingerprint):
+            say("Nothing changed since the last build: reusing the site.")
+            return _result(site_dir(data_dir), snapshot, log_path, started, steps, reused=True)
+        with open(log_path, "w") as log:
+            site = _build_and_publish(data_dir, reports_dir, node, snapshot, routes, tile_url, log, say, steps)
+        fingerprint_file.write_text(fingerprint + "\n")
 
-        env = _evidence_env(reports_dir, snapshot, tile_url)
-        evidence = [node.node, str(reports_dir / "node_modules" / "@evidence-dev" / "evidence" / "cli.js")]
-        t = time.monotonic()
-        say("Running Evidence sources...")
-        # a fresh start: Evidence keeps the parquet of a query whose result became empty, and caches results
-        for stale in (reports_dir / ".evidence" / "template" / "static" / "data", reports_dir / ".evidence" / "meta"):
-            shutil.rmtree(stale, ignore_errors=True)
-        _run_logged([*evidence, "sources", "--strict"], reports_dir, env, log, "evidence sources --strict", 600)
-        _write_empty_sources(reports_dir / ".evidence" / "template")
-        steps["sources"] = time.monotonic() - t
+    return _result(site, snapshot, log_path, started, steps)
 
-        t = time.monotonic()
-        say("Building the site (a few minutes: one page per activity)...")
-        shutil.rmtree(reports_dir / "build", ignore_errors=True)
-        start_of_build = log.tell()
-        _run_logged([*evidence, "build"], reports_dir, env, log, "evidence build", BUILD_TIMEOUT_S)
-        log.flush()
-        build_log = log_path.read_text(errors="replace")[start_of_build:]
-        if "Error in Query" in build_log:
-            # evidence build exits 0 when a page query fails: the message is only in its output
-            line = next(ln for ln in build_log.splitlines() if "Error in Query" in ln)
-            raise RuntimeError(f"A page query failed during the build ({line.strip()}); see {log_path}.")
-        steps["build"] = time.monotonic() - t
 
-        t = time.monotonic()
-        site = _publish(reports_dir / "build", site_dir(data_dir), routes)
-        # Evidence's own copy of the site: hundreds of MB for a long history, rebuilt every time
-        shutil.rmtree(reports_dir / ".evidence" / "template" / "build", ignore_errors=True)
-        steps["publish"] = time.monotonic() - t
+def _build_and_publish(
+    data_dir: Path,
+    reports_dir: Path,
+    node: "Node",
+    snapshot: Path,
+    routes: dict,
+    tile_url: str | None,
+    log: TextIO,
+    say: Callable,
+    steps: dict,
+) -> Path:
+    """npm ci if needed, Evidence sources and build, then the site published; adds each step's seconds to steps."""
+    log_path = Path(log.name)
+    t = time.monotonic()
+    if ensure_npm_packages(reports_dir, node, log, say):
+        steps["npm ci"] = time.monotonic() - t
 
-    pages = sum(1 for _ in site.rglob("index.html"))
-    size = sum(p.stat().st_size for p in site.rglob("*") if p.is_file())
-    return BuildResult(site, snapshot, log_path, time.monotonic() - started, pages, size, steps)
+    env = _evidence_env(reports_dir, snapshot, tile_url)
+    evidence = [node.node, str(reports_dir / "node_modules" / "@evidence-dev" / "evidence" / "cli.js")]
+    t = time.monotonic()
+    say("Running Evidence sources...")
+    # a fresh start: Evidence keeps the parquet of a query whose result became empty, and caches results
+    for stale in (reports_dir / ".evidence" / "template" / "static" / "data", reports_dir / ".evidence" / "meta"):
+        shutil.rmtree(stale, ignore_errors=True)
+    _run_logged([*evidence, "sources", "--strict"], reports_dir, env, log, "evidence sources --strict", 600)
+    _write_empty_sources(reports_dir / ".evidence" / "template")
+    steps["sources"] = time.monotonic() - t
+
+    t = time.monotonic()
+    say("Building the site...")
+    shutil.rmtree(reports_dir / "build", ignore_errors=True)
+    start_of_build = log.tell()
+    _run_logged([*evidence, "build"], reports_dir, env, log, "evidence build", BUILD_TIMEOUT_S)
+    log.flush()
+    build_log = log_path.read_text(errors="replace")[start_of_build:]
+    if "Error in Query" in build_log:
+        # evidence build exits 0 when a page query fails: the message is only in its output
+        line = next(ln for ln in build_log.splitlines() if "Error in Query" in ln)
+        raise RuntimeError(f"A page query failed during the build ({line.strip()}); see {log_path}.")
+    steps["build"] = time.monotonic() - t
+
+    t = time.monotonic()
+    (output_dir(data_dir) / FINGERPRINT_FILE).unlink(missing_ok=True)  # the site it describes is replaced
+    site = _publish(reports_dir / "build", site_dir(data_dir), routes, snapshot)
+    # Evidence's own copy of the site, rebuilt every time
+    shutil.rmtree(reports_dir / ".evidence" / "template" / "build", ignore_errors=True)
+    steps["publish"] = time.monotonic() - t
+    return site
+
+
+def _result(site: Path, snapshot: Path, log: Path, started: float, steps: dict, reused: bool = False) -> BuildResult:
+    pages = activities = size = 0
+    for path in site.rglob("*"):
+        if path.is_file():
+            size += path.stat().st_size
+            pages += path.name == "index.html"
+            activities += path.parent.name == ACTIVITY_DATA_SUBDIR and path.suffix == ".json"
+    return BuildResult(site, snapshot, log, time.monotonic() - started, pages, size, steps, reused, activities)
+
+
+def _reusable(site: Path, fingerprint_file: Path, fingerprint: str) -> bool:
+    try:
+        return (site / "index.html").is_file() and fingerprint_file.read_text().strip() == fingerprint
+    except OSError:
+        return False
+
+
+# the files of the Evidence project a site is built from (node_modules follows from the lock and the patch)
+_PROJECT_FILES = (
+    "package.json",
+    "package-lock.json",
+    "evidence.config.yaml",
+    "evidence.settings.json",
+    "svelte.config.js",
+)
+_PROJECT_FOLDERS = ("pages", "sources", "scripts", "components", "static")
+
+
+def site_fingerprint(snapshot: Path, routes: dict, reports_dir: Path, node: "Node", tile_url: str | None) -> str:
+    """A hash of everything the site is made of: the snapshot's contents (table by table, independent of row order
+    and of when it was taken), the masked routes, the Evidence project's sources, Node, the build options and
+    this module's output format. Two builds with the same fingerprint publish the same site."""
+    import duckdb
+
+    digest = hashlib.sha256()
+
+    def add(*parts) -> None:
+        for part in parts:
+            digest.update(part if isinstance(part, bytes) else str(part).encode())
+            digest.update(b"\0")
+
+    add(SITE_FORMAT, duckdb.__version__, node.version, tile_url or "", os.environ.get(TILE_ATTRIBUTION_ENV, ""))
+    with duckdb.connect(str(snapshot), read_only=True) as con:
+        tables = [t for (t,) in con.sql("select table_name from duckdb_tables() order by table_name").fetchall()]
+        for table in tables:
+            columns = con.sql(
+                "select column_name, data_type from duckdb_columns() where table_name = ? order by column_index",
+                params=[table],
+            ).fetchall()
+            # snapshot_at_utc changes with every snapshot and only dates the data
+            kept = ", ".join(_q(c) for c, _ in columns if c != "snapshot_at_utc") or "null"
+            rows = con.sql(f"select count(*), sum(hash(t)) from (select {kept} from {_q(table)}) t").fetchone()
+            add(table, columns, rows)
+    add(json.dumps(routes, sort_keys=True, separators=(",", ":")))
+    for name in _PROJECT_FILES:
+        path = reports_dir / name
+        add(name, path.read_bytes() if path.is_file() else b"")
+    for folder in _PROJECT_FOLDERS:
+        for path in sorted((reports_dir / folder).rglob("*")):
+            if path.is_file():
+                add(path.relative_to(reports_dir).as_posix(), path.read_bytes())
+    return digest.hexdigest()
 
 
 @contextlib.contextmanager
@@ -260,10 +368,9 @@ def _evidence_env(reports_dir: Path, snapshot: Path, tile_url: str | None) -> di
     env[f"EVIDENCE_SOURCE__{SOURCE_NAME}__filename"] = os.path.relpath(snapshot, reports_dir / "sources" / SOURCE_NAME)
     env["VITE_STRAVA_TILE_URL"] = tile_url or ""
     env["VITE_STRAVA_TILE_ATTRIBUTION"] = os.environ.get(TILE_ATTRIBUTION_ENV, "")
-    if "--max-old-space-size" not in env.get("NODE_OPTIONS", ""):
-        # Evidence caps Node's heap at 4 GB unless told otherwise; prerendering 5,000 activity pages peaked at
-        # 4.3 GB RSS, so leave some headroom (a cap, not a reservation)
-        env["NODE_OPTIONS"] = f"{env.get('NODE_OPTIONS', '')} --max-old-space-size=6144".strip()
+    # Node's heap: Evidence's own cap (4 GB) is enough now that the page count does not grow with the activities;
+    # compiling the app (Vite: server and client bundles in one process) needs more than 1.5 GB of live heap
+    # (measured: --max-old-space-size=1536 runs out of memory), whatever the data
     env["CI"] = "true"  # no interactive prompts
     for key in ("NO_COLOR", "FORCE_COLOR"):
         env.pop(key, None)
@@ -312,9 +419,9 @@ def _run_logged(cmd: list, cwd: Path, env: dict, log: TextIO, what: str, timeout
         raise RuntimeError(f"{what} failed (exit {proc.returncode}); last lines of {log.name}:\n{tail}")
 
 
-def _publish(build: Path, site: Path, routes: dict) -> Path:
-    """Moves the fresh build next to the old site, adds the route GeoJSON, then swaps it in with renames, so a
-    running `reports serve` never sees a half-written site."""
+def _publish(build: Path, site: Path, routes: dict, snapshot: Path) -> Path:
+    """Moves the fresh build next to the old site, adds the route GeoJSON and the activity data files, then swaps
+    it in with renames, so a running `reports serve` never sees a half-written site."""
     fresh = site.with_name(site.name + ".new")
     old = site.with_name(site.name + ".old")
     for leftover in (fresh, old):
@@ -322,6 +429,7 @@ def _publish(build: Path, site: Path, routes: dict) -> Path:
     shutil.copytree(build, fresh)
     shutil.rmtree(build, ignore_errors=True)
     write_route_files(fresh / ROUTES_SUBDIR, routes)
+    write_activity_files(snapshot, fresh / ACTIVITY_DATA_SUBDIR)
     precompress(fresh)
     if site.exists():
         site.rename(old)
@@ -636,6 +744,79 @@ def write_route_files(folder: Path, routes: dict) -> None:
         )
 
 
+# what the activity page draws from a stream, rounded to what a chart can show: (column, SQL of the value)
+_ACTIVITY_STREAM = {
+    "distance_km": "round(distance_km, 3)",
+    "altitude_m": "round(altitude_m, 1)",
+    "speed_kmh": "round(speed_kmh, 2)",
+    "pace_s_per_km": "round(pace_min_per_km * 60)",
+    "heartrate_bpm": "round(heartrate_bpm)",
+    "power_w": "round(power_w)",
+}
+_ACTIVITY_LAP_COLUMNS = (
+    "lap_index",
+    "distance_km",
+    "moving_time_s",
+    "elevation_gain_m",
+    "avg_speed_kmh",
+    "pace_min_per_km",
+    "avg_heartrate_bpm",
+    "max_heartrate_bpm",
+    "avg_power_w",
+)
+
+
+def write_activity_files(snapshot: Path, folder: Path) -> int:
+    """activity-data/<activity_id>.json for the activity page: the activity's row of the snapshot, its stream
+    (already masked, thinned and without positions in the snapshot) as one list per column, and its laps.
+    Everything comes from the snapshot, so nothing reaches these files that the snapshot did not let through."""
+    import duckdb
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(snapshot), read_only=True) as con:
+        stream_cols = {
+            c for (c,) in con.sql("select column_name from duckdb_columns() where table_name = 'streams'").fetchall()
+        }
+        lap_cols = {
+            c for (c,) in con.sql("select column_name from duckdb_columns() where table_name = 'laps'").fetchall()
+        }
+        needed = {"distance_km": {"distance_km"}, "pace_s_per_km": {"pace_min_per_km"}}
+        stream = {name: sql for name, sql in _ACTIVITY_STREAM.items() if needed.get(name, {name}) <= stream_cols}
+        order = "point_index" if "point_index" in stream_cols else "distance_km"
+        stream_json = (
+            "json_object("
+            + ", ".join(f"'{name}', list({sql} order by {_q(order)})" for name, sql in stream.items())
+            + ")"
+            if "distance_km" in stream
+            else "json_object()"
+        )
+        laps = [c for c in _ACTIVITY_LAP_COLUMNS if c in lap_cols]
+        lap_struct = "struct_pack(" + ", ".join(f"{_q(c)} := {_q(c)}" for c in laps) + ")"
+        rows = con.sql(f"""
+            with stream as (
+                select activity_id, {stream_json} as stream from streams group by activity_id
+            ),
+            lap as (
+                select activity_id, to_json(list({lap_struct} order by lap_index)) as laps
+                from laps group by activity_id
+            )
+            select cast(a.activity_id as varchar),
+                   json_object(
+                       'activity', json_merge_patch(to_json(a),
+                                                    json_object('start_label',
+                                                                strftime(a.start_at_local, '%A %-d %B %Y, %H:%M'))),
+                       'stream', coalesce(s.stream, json_object()),
+                       'laps', coalesce(l.laps, json('[]'))
+                   )
+            from activities a
+            left join stream s on s.activity_id = cast(a.activity_id as bigint)
+            left join lap l on l.activity_id = cast(a.activity_id as bigint)
+        """).fetchall()
+    for activity_id, document in rows:
+        (folder / f"{activity_id}.json").write_text(document)
+    return len(rows)
+
+
 COMPRESSIBLE = (".html", ".js", ".css", ".json", ".arrow", ".wasm", ".svg", ".geojson", ".map", ".txt")
 
 
@@ -651,6 +832,9 @@ def precompress(site: Path, min_bytes: int = 1024) -> None:
 
 
 # ----------------------------------------------------------------------------------------------------- serve
+
+
+_OLD_ACTIVITY_URL = re.compile(r"/activities/([0-9]+)/?")
 
 
 class _SiteHandler(http.server.SimpleHTTPRequestHandler):
@@ -672,6 +856,13 @@ class _SiteHandler(http.server.SimpleHTTPRequestHandler):
         return super().translate_path(path)
 
     def send_head(self):
+        old_url = _OLD_ACTIVITY_URL.fullmatch(self.path.split("?", 1)[0])
+        if old_url:  # the one-page-per-activity URLs of earlier builds (bookmarks): the activity page now
+            self.send_response(301)
+            self.send_header("Location", f"/activity/?id={old_url.group(1)}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return None
         path = self.translate_path(self.path)
         if os.path.isdir(path):
             path = os.path.join(path, "index.html")
@@ -744,278 +935,3 @@ def serve_site(site: Path, port: int = DEFAULT_PORT, out: TextIO = sys.stdout, m
         except KeyboardInterrupt:
             print("Stopped.", file=out, flush=True)
     return 0
-
-
-# ------------------------------------------------------------------------------ headless check of a built site
-
-
-class Chromium:
-    """Headless Chromium driven over the DevTools protocol on a pipe (--remote-debugging-pipe), stdlib only.
-
-    Used by the end-to-end test and the benchmark to open the served site like a reader would: page loads,
-    screenshots, transferred bytes. Every host but 127.0.0.1 resolves to nothing, so a page that tries to load
-    anything from the internet shows up as a failed request instead of a download."""
-
-    def __init__(self, executable: str | None = None, width: int = 1280, height: int = 900) -> None:
-        import threading
-
-        exe = executable or find_chromium()
-        if not exe:
-            raise RuntimeError("No chromium on PATH: apt-get install -y chromium")
-        self.profile = tempfile.mkdtemp(prefix="strava-chromium-")
-        to_browser_r, self._to_browser = os.pipe()
-        self._from_browser, from_browser_w = os.pipe()
-        # the browser's ends move above 9 so that putting them on fds 3 and 4 cannot overwrite one with the other
-        to_browser_r, from_browser_w = (_fd_above_9(fd) for fd in (to_browser_r, from_browser_w))
-        flags = [
-            "--headless",
-            "--remote-debugging-pipe",
-            "--disable-gpu",
-            "--no-first-run",
-            "--no-default-browser-check",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-extensions",
-            "--disable-default-apps",
-            "--mute-audio",
-            "--hide-scrollbars",
-            "--disable-features=Translate,MediaRouter,OptimizationHints",
-            "--metrics-recording-only",
-            "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-            f"--user-data-dir={self.profile}",
-            f"--window-size={width},{height}",
-        ]
-        if os.geteuid() == 0:
-            flags.append("--no-sandbox")  # Chromium refuses to start its sandbox as root
-        # the protocol runs on fds 3 (to the browser) and 4 (from it): a shell puts the pipe ends there
-        wrapper = f'exec "$@" 3<&{to_browser_r} 4>&{from_browser_w} {to_browser_r}<&- {from_browser_w}>&-'
-        self.proc = subprocess.Popen(
-            ["/bin/bash", "-c", wrapper, "sh", exe, *flags, "about:blank"],
-            pass_fds=(to_browser_r, from_browser_w),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        os.close(to_browser_r)
-        os.close(from_browser_w)
-        self._next_id = 0
-        self._lock = threading.Lock()
-        self._cond = threading.Condition()
-        self._responses: dict = {}
-        self.events: list = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-        self.send("Browser.getVersion", timeout=60)
-
-    def _read(self) -> None:
-        buffer = b""
-        while True:
-            try:
-                chunk = os.read(self._from_browser, 1 << 20)
-            except OSError:
-                chunk = b""
-            if not chunk:
-                with self._cond:
-                    self._responses[None] = "closed"
-                    self._cond.notify_all()
-                return
-            buffer += chunk
-            *messages, buffer = buffer.split(b"\0")
-            with self._cond:
-                for raw in messages:
-                    message = json.loads(raw)
-                    if "id" in message:
-                        self._responses[message["id"]] = message
-                    else:
-                        self.events.append(message)
-                self._cond.notify_all()
-
-    def send(self, method: str, params: dict | None = None, session: str | None = None, timeout: float = 30) -> dict:
-        with self._lock:
-            self._next_id += 1
-            ident = self._next_id
-            message = {"id": ident, "method": method, "params": params or {}}
-            if session:
-                message["sessionId"] = session
-            os.write(self._to_browser, json.dumps(message).encode() + b"\0")
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while ident not in self._responses:
-                if None in self._responses:
-                    raise RuntimeError(f"Chromium exited while waiting for {method}")
-                if not self._cond.wait(max(0.0, deadline - time.monotonic())) and time.monotonic() >= deadline:
-                    raise TimeoutError(f"no answer to {method} within {timeout} s")
-            reply = self._responses.pop(ident)
-        if "error" in reply:
-            raise RuntimeError(f"{method}: {reply['error'].get('message')}")
-        return reply.get("result", {})
-
-    def wait_event(self, method: str, session: str | None, since: int, timeout: float) -> dict:
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                for event in self.events[since:]:
-                    if event.get("method") == method and event.get("sessionId") == session:
-                        return event
-                if time.monotonic() >= deadline:
-                    raise TimeoutError(f"no {method} within {timeout} s")
-                self._cond.wait(0.2)
-
-    def new_page(self, cache: bool = True) -> "Tab":
-        target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
-        session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
-        for domain in ("Page", "Network", "Runtime", "Log"):
-            self.send(f"{domain}.enable", session=session)
-        if not cache:
-            self.send("Network.setCacheDisabled", {"cacheDisabled": True}, session=session)
-        return Tab(self, target, session)
-
-    def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self.send("Browser.close", timeout=5)
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, 9)
-            self.proc.wait()
-        for fd in (self._to_browser, self._from_browser):
-            with contextlib.suppress(OSError):
-                os.close(fd)
-        shutil.rmtree(self.profile, ignore_errors=True)
-
-    def __enter__(self) -> "Chromium":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-
-@dataclass
-class Tab:
-    browser: Chromium
-    target: str
-    session: str
-
-    def goto(self, url: str, timeout: float = 60) -> int:
-        """Navigates and waits for the load event; returns the index of the first event of this navigation."""
-        since = len(self.browser.events)
-        reply = self.browser.send("Page.navigate", {"url": url}, session=self.session)
-        if reply.get("errorText"):
-            raise RuntimeError(f"{url}: {reply['errorText']}")
-        self.browser.wait_event("Page.loadEventFired", self.session, since, timeout)
-        return since
-
-    def evaluate(self, expression: str, timeout: float = 30):
-        reply = self.browser.send(
-            "Runtime.evaluate",
-            {"expression": expression, "returnByValue": True, "awaitPromise": True},
-            session=self.session,
-            timeout=timeout,
-        )
-        if "exceptionDetails" in reply:
-            raise RuntimeError(
-                f"script failed: {reply['exceptionDetails'].get('text')} "
-                f"{reply['exceptionDetails'].get('exception', {}).get('description', '')}"
-            )
-        return reply["result"].get("value")
-
-    def screenshot(self, path: Path) -> None:
-        """A PNG of the whole page, not only the window."""
-        size = self.evaluate("[document.documentElement.scrollWidth, document.documentElement.scrollHeight]")
-        shot = self.browser.send(
-            "Page.captureScreenshot",
-            {
-                "format": "png",
-                "captureBeyondViewport": True,
-                "clip": {"x": 0, "y": 0, "width": size[0], "height": min(size[1], 16000), "scale": 1},
-            },
-            session=self.session,
-            timeout=60,
-        )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(base64.b64decode(shot["data"]))
-
-    def network(self, since: int) -> list:
-        """Requests of this tab since an event index: url, status, bytes on the wire and uncompressed, failure."""
-        requests: dict = {}
-        for event in self.browser.events[since:]:
-            if event.get("sessionId") != self.session:
-                continue
-            params = event.get("params", {})
-            method = event.get("method")
-            if method == "Network.requestWillBeSent":
-                requests[params["requestId"]] = {
-                    "url": params["request"]["url"],
-                    "status": None,
-                    "bytes": 0,
-                    "decoded": 0,
-                    "failed": None,
-                }
-            elif method == "Network.dataReceived" and params["requestId"] in requests:
-                requests[params["requestId"]]["decoded"] += params.get("dataLength", 0)
-            elif method == "Network.responseReceived" and params["requestId"] in requests:
-                requests[params["requestId"]]["status"] = params["response"]["status"]
-            elif method == "Network.loadingFinished" and params["requestId"] in requests:
-                requests[params["requestId"]]["bytes"] = params.get("encodedDataLength", 0)
-            elif method == "Network.loadingFailed" and params["requestId"] in requests:
-                requests[params["requestId"]]["failed"] = params.get("errorText")
-        return list(requests.values())
-
-    def exceptions(self, since: int) -> list:
-        return [
-            e["params"]["exceptionDetails"].get("exception", {}).get("description")
-            or e["params"]["exceptionDetails"].get("text")
-            for e in self.browser.events[since:]
-            if e.get("sessionId") == self.session and e.get("method") == "Runtime.exceptionThrown"
-        ]
-
-    def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self.browser.send("Target.closeTarget", {"targetId": self.target})
-
-
-def _fd_above_9(fd: int) -> int:
-    high = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
-    os.close(fd)
-    return high
-
-
-def find_chromium() -> str | None:
-    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
-        path = shutil.which(name)
-        if path:
-            return path
-    return None
-
-
-# what the page shows once Evidence has run its queries: echarts instances (Evidence keeps them on window under
-# this symbol) with their data points, Leaflet maps with drawn routes, tables, big values, error blocks
-PAGE_STATE_JS = r"""
-(() => {
-  const registry = window[Symbol.for('__evidence-chart-window-debug__')] || {};
-  const charts = Object.values(registry).filter(c => c && !c.isDisposed()).map(c => {
-    const series = (c.getOption() || {}).series || [];
-    const points = series.reduce((n, s) => n + (s.data || []).filter(d => d !== null && d !== undefined
-      && !(Array.isArray(d) && d.slice(1).every(v => v === null || v === undefined))).length, 0);
-    const canvas = c.getDom().querySelector('canvas');
-    return {types: series.map(s => s.type), series: series.length, points,
-            width: canvas ? canvas.width : 0, height: canvas ? canvas.height : 0};
-  });
-  const errors = [...document.querySelectorAll('[class*="border-negative/50"]')]
-    .map(e => e.innerText.trim().replace(/\s+/g, ' ').slice(0, 300));
-  const maps = [...document.querySelectorAll('.leaflet-container')]
-    .map(m => ({routes: m.querySelectorAll('path.leaflet-interactive').length}));
-  const tables = [...document.querySelectorAll('table')]
-    .map(t => [...t.querySelectorAll('tr')].filter(r => !r.closest('thead') && r.innerText.trim()).length);
-  const values = {};
-  document.querySelectorAll('[data-value]').forEach(e => { values[e.dataset.value] = e.innerText.trim(); });
-  const skeletons = document.querySelectorAll('[class*="animate-pulse"]').length;
-  const h1 = document.querySelector('h1');
-  return {title: document.title, h1: h1 ? h1.innerText.trim() : null, charts, errors, maps, tables, values,
-          skeletons, text: document.body.innerText.slice(0, 20000),
-          failed: /500|404/.test(document.title) && !!document.querySelector('h1')
-                  && /Internal Error|Not Found/.test(document.body.innerText)};
-})()
-"""

@@ -1,10 +1,13 @@
 """Evidence reports end to end: demo warehouse -> dbt build -> reports build -> served on loopback -> headless Chromium.
 
 One site is built per test session (module fixture, a few minutes: npm ci once, the demo import, dbt, Evidence);
-the fast tests at the bottom need neither Node nor Chromium."""
+the fast tests at the bottom need neither Node nor Chromium. Every page's load time (navigation start to its charts
+drawn, cold cache) is measured and written to tests/output/reports/page-times.json; the tests do not assert wall
+clock times (a loaded CI box), benchmarks/bench_reports.py checks them against the 2 s target."""
 
 import csv
 import gzip
+import http.client
 import io
 import json
 import math
@@ -27,6 +30,7 @@ import pytest
 from strava_pipeline import reports
 from strava_pipeline.cli import main
 from strava_pipeline.clock import FakeClock
+from tests.support.chromium import PAGE_STATE_JS, Chromium, find_chromium
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = ROOT / "tests" / "output" / "reports"
@@ -47,7 +51,7 @@ PAGES = {
 def _missing_tools() -> str:
     if not (shutil.which("node") and shutil.which("npm")):
         return "Node.js and npm are not installed (the Evidence build needs Node 18+, 20 tested)"
-    if not reports.find_chromium():
+    if not find_chromium():
         return "chromium is not installed (apt-get install -y chromium)"
     return ""
 
@@ -66,6 +70,7 @@ class Site:
         self.data_dir = base / "demo"
         self.warehouse = self.data_dir / "strava.duckdb"
         self.times: dict = {}
+        self.page_ms: dict = {}  # page -> ms from navigation start to its content drawn (cold cache)
 
     def build(self) -> None:
         # the demo athlete's last 400 days: a year-to-date comparison with last year, a couple of hundred
@@ -97,25 +102,32 @@ class Site:
         self.times["dbt build"] = time.monotonic() - t
 
         t = time.monotonic()
+        self.build_output = self.reports_build()
+        self.times["reports build"] = time.monotonic() - t
+        self.site = reports.site_dir(self.data_dir)
+
+    def reports_build(self, *options: str) -> str:
         out, err = io.StringIO(), io.StringIO()
         saved = os.environ.get("DBT_TARGET_PATH")
         os.environ["DBT_TARGET_PATH"] = self.env["DBT_TARGET_PATH"]
         try:
-            rc = main(["--data-dir", str(self.base), "--demo", "reports", "build"], out=out, err=err)
+            rc = main(["--data-dir", str(self.base), "--demo", "reports", "build", *options], out=out, err=err)
         finally:
             os.environ.pop("DBT_TARGET_PATH") if saved is None else os.environ.update(DBT_TARGET_PATH=saved)
-        self.build_output = out.getvalue()
-        assert rc == 0, err.getvalue() + self.build_output
-        self.times["reports build"] = time.monotonic() - t
-        self.site = reports.site_dir(self.data_dir)
+        assert rc == 0, err.getvalue() + out.getvalue()
+        return out.getvalue()
 
     def serve(self) -> None:
         self.server = reports.make_server(self.site, 0)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.browser = reports.Chromium(width=1280, height=1000)
+        self.browser = Chromium(width=1280, height=1000)
 
     def close(self) -> None:
+        if self.page_ms:
+            OUTPUT.mkdir(parents=True, exist_ok=True)
+            (OUTPUT / "page-times.json").write_text(json.dumps(self.page_ms, indent=1))
+            print(f"\npage load times, cold cache (ms): {self.page_ms}")
         for closer in ("browser", "server"):
             obj = getattr(self, closer, None)
             if obj is not None:
@@ -132,9 +144,10 @@ class Site:
             since = tab.goto(self.url + path)
             deadline = time.monotonic() + timeout
             while True:
-                state = tab.evaluate(reports.PAGE_STATE_JS)
+                state = tab.evaluate(PAGE_STATE_JS)
                 ready = (
                     state["skeletons"] == 0
+                    and not state["loading"]
                     and len(state["charts"]) >= expect.get("charts", 0)
                     and all(c["points"] > 0 for c in state["charts"])
                     and all(m["routes"] > 0 for m in state["maps"])
@@ -143,10 +156,12 @@ class Site:
                 )
                 if state["errors"] or ready or time.monotonic() > deadline:
                     break
-                time.sleep(0.3)
+                time.sleep(0.05)
+            if ready:
+                self.page_ms[path] = round(state["now_ms"])
             time.sleep(0.8)  # chart animations (500 ms) end before the screenshot
-            state = tab.evaluate(reports.PAGE_STATE_JS)
-            name = path.strip("/").replace("/", "_") or "overview"
+            state = tab.evaluate(PAGE_STATE_JS)
+            name = re.sub(r"[^A-Za-z0-9]+", "_", path).strip("_") or "overview"
             tab.screenshot(OUTPUT / f"{name}.png")
             state["requests"] = tab.network(since)
             state["exceptions"] = tab.exceptions(since)
@@ -182,7 +197,8 @@ def _assert_rendered(state: dict, path: str, expect: dict) -> None:
         assert leaflet["routes"] > 0, where + "a map without routes"
     assert sum(1 for n in state["tables"] if n > 0) >= expect.get("tables", 0), where + f"tables: {state['tables']}"
     # everything came from the loopback server: no CDN, no tiles, no fonts from the internet
-    outside = [r["url"] for r in state["requests"] if not r["url"].startswith(("http://127.0.0.1", "data:", "blob:"))]
+    outside = [r["url"] for r in state["requests"] if not r["url"].startswith(("http://127.0.0.1:", "data:", "blob:"))]
+    assert state["requests"], where + "no request recorded: the check would prove nothing"
     assert not outside, where + f"requests outside the site: {outside}"
     broken = [r for r in state["requests"] if r["status"] and r["status"] >= 400]
     assert not broken, where + f"failed requests: {broken}"
@@ -195,8 +211,13 @@ def test_build_writes_the_site_and_the_log_is_clean(site):
     log = (reports.output_dir(site.data_dir) / "build.log").read_text()
     assert "Error in Query" not in log
     activities = site.sql("select count(*) from marts.fct_activities")[0][0]
-    pages = list((site.site / "activities").glob("*/index.html"))
-    assert len(pages) == activities > 50
+    # one activity page for all of them, and one small data file per activity
+    assert (site.site / "activity" / "index.html").is_file()
+    assert not list((site.site / "activities").glob("*/index.html"))
+    data_files = {p.stem for p in (site.site / reports.ACTIVITY_DATA_SUBDIR).glob("*.json")}
+    assert data_files == {str(i) for (i,) in site.sql("select activity_id from marts.fct_activities")}
+    assert activities > 50
+    assert f"{activities} activity data files" in site.build_output
     # the snapshot Evidence read is a separate file; the warehouse is not held open by anyone
     assert (reports.output_dir(site.data_dir) / reports.SNAPSHOT_FILE).is_file()
     with duckdb.connect(str(site.warehouse)) as con:  # a writer can open it: nothing holds it
@@ -221,13 +242,58 @@ def test_activity_page_has_stream_charts_laps_and_route(site):
         where a.has_heartrate
           and (select count(*) from marts.activity_streams_masked s where s.activity_id = a.activity_id) > 100
         order by a.start_at_utc desc limit 1""")[0]
-    path = f"/activities/{activity_id}/"
+    path = f"/activity/?id={activity_id}"
     expect = {"charts": 3, "maps": 1, "tables": 1 if has_laps else 0}
     state = site.open(path, expect)
     _assert_rendered(state, path, expect)
     name = site.sql("select activity_name from marts.fct_activities where activity_id = ?", [activity_id])[0][0]
     assert state["h1"] == name
     assert state["maps"] == [{"routes": 1}]
+    moving_s = site.sql("select moving_time_s from marts.fct_activities where activity_id = ?", [activity_id])[0][0]
+    hms = f"{moving_s // 3600}:{moving_s // 60 % 60:02d}:{moving_s % 60:02d}"
+    assert hms in state["values"].get("moving_time_d", ""), f"moving time {hms} not shown: {state['values']}"
+
+
+@pytest.mark.slow
+def test_activities_list_shows_durations_and_paces_as_clock_times(site):
+    state = site.open("/activities/", PAGES["/activities/"])
+    _assert_rendered(state, "/activities/", PAGES["/activities/"])
+    assert re.search(r"\b\d+:\d\d:\d\d\b", state["text"]), "no h:mm:ss duration on the activities page"
+    assert re.search(r"\b\d{1,2}:\d\d\b", state["text"]), "no m:ss pace on the activities page"
+    assert "min/km" not in state["text"]
+
+
+@pytest.mark.slow
+def test_an_unknown_activity_says_not_found(site):
+    state = site.open("/activity/?id=1", {})
+    assert state["h1"] == "Activity not found" and not state["exceptions"]
+
+
+@pytest.mark.slow
+def test_every_page_of_the_site_opens_offline(site):
+    """Pages not listed in PAGES (added later) too: no error, no request outside 127.0.0.1."""
+    activity_id = site.sql("select max(activity_id) from marts.fct_activities")[0][0]
+    paths = []
+    for index in sorted(site.site.rglob("index.html")):
+        path = "/" + "".join(f"{part}/" for part in index.parent.relative_to(site.site).parts)
+        paths.append(f"{path}?id={activity_id}" if path == "/activity/" else path)
+    assert len(paths) >= len(PAGES) + 1
+    for path in paths:
+        if path in PAGES:
+            continue  # opened with their expectations by test_every_page_renders_with_data
+        state = site.open(path, {})
+        _assert_rendered(state, path, {})
+
+
+@pytest.mark.slow
+def test_unchanged_rebuild_reuses_the_site(site):
+    index = site.site / "index.html"
+    before = index.stat().st_mtime_ns
+    output = site.reports_build()
+    assert output.startswith("Exporting the marts") and "Reused the site in" in output, output
+    assert index.stat().st_mtime_ns == before
+    fingerprint = reports.output_dir(site.data_dir) / reports.FINGERPRINT_FILE
+    assert fingerprint.is_file()
 
 
 @pytest.mark.slow
@@ -238,7 +304,7 @@ def test_activity_without_streams_or_route_still_renders(site):
         order by start_at_utc desc limit 1""")
     if not rows:
         pytest.skip("every demo activity has a published route")
-    path = f"/activities/{rows[0][0]}/"
+    path = f"/activity/?id={rows[0][0]}"
     state = site.open(path, {})
     _assert_rendered(state, path, {})
     assert "No published route" in state["text"]
@@ -323,6 +389,7 @@ class PrivacyScan:
         self.zones, self.secrets = zones, [s for s in secrets if s]
         self.coordinates = 0
         self.findings: list = []
+        self.files: list = []  # what was read
 
     def point(self, where: str, lat, lng) -> None:
         if isinstance(lat, (int, float)) and isinstance(lng, (int, float)):
@@ -397,6 +464,7 @@ def scan_site(site_dir: Path, zones: list, secrets: list) -> PrivacyScan:
         rel = str(path.relative_to(site_dir))
         if path.is_file() and not rel.startswith("_app/") and path.suffix != ".gz":
             scan.file(path, rel)
+            scan.files.append(rel)
     return scan
 
 
@@ -436,6 +504,9 @@ def test_built_site_has_no_coordinate_inside_a_privacy_zone_and_no_raw_polyline(
     assert secrets, "no raw polyline in the warehouse: the scan would prove nothing"
     scan = scan_site(site.site, zones, secrets)
     assert scan.coordinates > 1000, f"only {scan.coordinates} coordinates found: routes missing from the site?"
+    # the per-activity data files (streams, laps) are read too
+    read = {rel.split("/")[0] for rel in scan.files}
+    assert {reports.ACTIVITY_DATA_SUBDIR, reports.ROUTES_SUBDIR} <= read, read
     assert not scan.findings, "\n".join(scan.findings[:20])
 
 
@@ -505,7 +576,7 @@ def test_build_without_node_says_install_node(tmp_path, monkeypatch):
 def test_serve_without_a_built_site_says_build_first(tmp_path):
     rc, _, err = _cli("--data-dir", str(tmp_path), "reports", "serve", "--port", "0")
     assert rc == 2
-    assert "reports build" in err
+    assert err.startswith("error: No built site in") and "`uv run strava.py" in err and err.count("\n") == 1
 
 
 def test_tile_url_must_be_a_url(tmp_path):
@@ -566,3 +637,70 @@ def test_private_columns_never_reach_the_snapshot():
         assert reports._is_private_column(name, kind), name
     for name in ("distance_km", "activity_name", "elevation_gain_m", "heartrate_bpm", "latest_week"):
         assert not reports._is_private_column(name, "DOUBLE"), name
+
+
+def _snapshot(path: Path, distance_km: float = 10.0) -> None:
+    """A tiny snapshot as export_snapshot writes it: activities, streams (no positions), laps, snapshot_info."""
+    with duckdb.connect(str(path)) as con:
+        con.execute(f"""
+            create table activities as select 7 as activity_id, 'Morning run' as activity_name, 'Run' as sport_type,
+                timestamp '2025-06-01 07:05:00' as start_at_local, {distance_km} as distance_km,
+                3725 as moving_time_s, 5.5 as pace_min_per_km, true as has_published_route;
+            create table streams as select 7::bigint as activity_id, range::integer as point_index,
+                range / 10.0 as distance_km, 300.0 + range as altitude_m, 10.9 as speed_kmh,
+                5.5 as pace_min_per_km, 150.0 as heartrate_bpm, null::double as power_w from range(5);
+            create table laps as select 7::bigint as activity_id, range + 1 as lap_index, 1.0 as distance_km,
+                330 as moving_time_s, 5.5 as pace_min_per_km from range(2);
+            create table snapshot_info as select now()::timestamp as snapshot_at_utc
+        """)
+
+
+def test_activity_data_files_hold_the_activity_its_stream_and_laps(tmp_path):
+    _snapshot(tmp_path / "snapshot.duckdb")
+    assert reports.write_activity_files(tmp_path / "snapshot.duckdb", tmp_path / "data") == 1
+    document = json.loads((tmp_path / "data" / "7.json").read_text())
+    assert document["activity"]["activity_name"] == "Morning run"
+    assert document["activity"]["start_label"] == "Sunday 1 June 2025, 07:05"
+    assert document["stream"]["distance_km"] == [0.0, 0.1, 0.2, 0.3, 0.4]
+    assert document["stream"]["pace_s_per_km"] == [330.0] * 5
+    assert document["stream"]["power_w"] == [None] * 5
+    assert [lap["lap_index"] for lap in document["laps"]] == [1, 2]
+    assert not any("lat" in key or "lng" in key for key in document["stream"])
+
+
+def test_fingerprint_follows_the_data_and_the_pages_not_the_snapshot_time(tmp_path):
+    project = tmp_path / "reports"
+    (project / "pages").mkdir(parents=True)
+    (project / "pages" / "index.md").write_text("# Overview")
+    (project / "package-lock.json").write_text("{}")
+    node = reports.Node("node", "npm", "v20.0.0")
+
+    def fingerprint(name: str, distance_km: float = 10.0, routes=None) -> str:
+        _snapshot(tmp_path / name, distance_km)
+        return reports.site_fingerprint(tmp_path / name, routes or {}, project, node, None)
+
+    first = fingerprint("a.duckdb")
+    assert fingerprint("b.duckdb") == first  # taken again later: same data, same site
+    assert fingerprint("c.duckdb", distance_km=10.5) != first
+    assert fingerprint("d.duckdb", routes={"7": {"geometry": [1]}}) != first
+    (project / "pages" / "index.md").write_text("# Overview!")
+    assert fingerprint("e.duckdb") != first
+    (project / "pages" / "index.md").write_text("# Overview")
+    (project / "package-lock.json").write_text('{"lockfileVersion": 3}')
+    assert fingerprint("f.duckdb") != first
+    assert reports.site_fingerprint(tmp_path / "a.duckdb", {}, project, node, "/tiles/{z}/{x}/{y}.png") != first
+
+
+def test_server_sends_old_activity_urls_to_the_activity_page(tmp_path):
+    (tmp_path / "index.html").write_text("<h1>site</h1>")
+    server = reports.make_server(tmp_path, 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=10)
+        connection.request("GET", "/activities/12345/")
+        answer = connection.getresponse()
+        assert answer.status == 301 and answer.getheader("Location") == "/activity/?id=12345"
+        connection.close()
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -35,5 +35,5 @@ select
     device_name,
     has_published_route,
     published_length_km,
-    '/activities/' || cast(activity_id as varchar) || '/' as link
+    '/activity/?id=' || cast(activity_id as varchar) as link
 from activities

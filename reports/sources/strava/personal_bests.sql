@@ -10,5 +10,5 @@ select
     elapsed_time_s,
     distance_km,
     pace_min_per_km,
-    '/activities/' || cast(activity_id as varchar) || '/' as link
+    '/activity/?id=' || cast(activity_id as varchar) as link
 from personal_bests

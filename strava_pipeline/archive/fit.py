@@ -19,6 +19,7 @@ Rules, all taken from real files (see the reference NOTES.md):
 from __future__ import annotations
 
 import io
+import re
 import struct
 from datetime import UTC, datetime
 
@@ -26,6 +27,7 @@ import fitdecode
 import numpy as np
 from fitdecode.types import DevField
 
+from strava_pipeline.archive.fit_records import split_records
 from strava_pipeline.archive.streams import build_track, implausible_times
 from strava_pipeline.archive.types import TrackResult, failed
 
@@ -103,8 +105,30 @@ def _sport_name(fields: dict) -> str | None:
     return f"{sport}/{sub}" if sub not in (None, "generic") else sport
 
 
-def parse_fit(data: bytes) -> TrackResult:
-    """FIT bytes -> TrackResult. Never raises for bad data: damaged=True and a warning instead."""
+def _at(exc: Exception, removed: int) -> str:
+    """fitdecode's message, its "@ offset" moved back to the original file (the fast path took records out)."""
+    text = str(exc)
+    if not removed:
+        return text
+    return re.sub(r"@ (\d+)$", lambda m: f"@ {int(m.group(1)) + removed}", text)
+
+
+def _add_record(records: list[dict], rec: dict) -> None:
+    prev = records[-1] if records else None
+    if prev is not None and prev["_t"] == rec["_t"] and all(prev.get(k, v) == v for k, v in rec.items()):
+        # one second split over two records (Strava app: position in one, distance in the other): fill the gaps
+        # of the first. Records of the same second that disagree are both kept (two points, same time).
+        for k, v in rec.items():
+            prev.setdefault(k, v)
+    else:
+        records.append(rec)
+
+
+def parse_fit(data: bytes, fast_path: bool = True) -> TrackResult:
+    """FIT bytes -> TrackResult. Never raises for bad data: damaged=True and a warning instead.
+
+    fast_path: record messages are decoded by fit_records where it mirrors fitdecode exactly (False: fitdecode
+    decodes everything, as the tests compare)."""
     if not data:
         return failed("empty file: not a FIT file")
     if len(data) < 12 or data[8:12] != b".FIT":
@@ -120,6 +144,14 @@ def parse_fit(data: bytes) -> TrackResult:
     file_id: dict | None = None
     activity: dict | None = None
     no_timestamp = 0
+
+    fast = split_records(data) if fast_path else None
+    removed = 0
+    if fast is not None:
+        # the points decoded by fit_records; fitdecode reads the rest (sessions, sport, device...)
+        fast_records, no_timestamp, data, removed = fast
+        for rec in fast_records:
+            _add_record(records, rec)
 
     reader = fitdecode.FitReader(
         io.BytesIO(data),
@@ -151,15 +183,7 @@ def parse_fit(data: bytes) -> TrackResult:
                 if rec.get("_t") is None:
                     no_timestamp += 1
                     continue
-                prev = records[-1] if records else None
-                if prev is not None and prev["_t"] == rec["_t"] and all(prev.get(k, v) == v for k, v in rec.items()):
-                    # one second split over two records (Strava app: position in one, distance
-                    # in the other): fill the gaps of the first. Records of the same second
-                    # that disagree are both kept (two points, same time).
-                    for k, v in rec.items():
-                        prev.setdefault(k, v)
-                else:
-                    records.append(rec)
+                _add_record(records, rec)
             elif name == "hr":
                 _collect_hr(frame, hr_times, hr_values)
             elif name == "session":
@@ -172,10 +196,10 @@ def parse_fit(data: bytes) -> TrackResult:
                 activity = {fd.name: fd.value for fd in frame.fields}
     except fitdecode.FitEOFError as exc:
         damaged = True
-        warnings.append(f"FIT file ends early ({exc}); kept the {len(records)} records read before")
+        warnings.append(f"FIT file ends early ({_at(exc, removed)}); kept the {len(records)} records read before")
     except fitdecode.FitError as exc:
         damaged = True
-        warnings.append(f"FIT file is damaged ({exc}); kept the {len(records)} records read before")
+        warnings.append(f"FIT file is damaged ({_at(exc, removed)}); kept the {len(records)} records read before")
     except (
         ValueError,
         TypeError,

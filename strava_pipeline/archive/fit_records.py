@@ -1,0 +1,252 @@
+"""A fast path for FIT `record` messages: decode them with one struct per definition, hand the rest to fitdecode.
+
+fitdecode builds a Python object per field and runs its processors on each: ~70 us per record, 85% of an import's
+parse time. The points are plain numbers, so split_records() walks the file's messages itself, decodes every
+`record` data message straight into the dict parse_fit builds from fitdecode (same keys, same values: fitdecode's
+base-type parse for invalid values, scale and offset, the speed/altitude components, compressed timestamps) and
+returns the file without those messages, for fitdecode to decode what is left (session, sport, hr, file_id...).
+
+It gives up (returns None, and parse_fit decodes the whole file with fitdecode as before) on anything it does not
+mirror exactly: a file cut short or damaged, a message of an undefined local type, a field whose size is not a
+multiple of its type (fitdecode then reads fewer bytes), an unknown base type, developer fields in records, the
+accumulated compressed_speed_distance field, a compressed-timestamp header on another message than a record.
+tests/test_fit_fast_path.py checks the two paths give identical tracks on every reference FIT file.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from fitdecode import profile
+
+RECORD = 20
+# hr messages take their start from the last timestamp of any message, records included: not mirrored
+HR = 132
+BYTE = 0x0D
+TIMESTAMP = 253
+FIT_EPOCH_UNIX = 631065600
+FIT_MIN_ABSOLUTE = 0x10000000
+
+# record field number -> (key in parse_fit's dict, scale, offset, component key or None): the component is what
+# fitdecode derives from the field (speed -> enhanced_speed, altitude -> enhanced_altitude) with the same value
+_FIELDS = {
+    0: ("position_lat", None, None, None),
+    1: ("position_long", None, None, None),
+    2: ("altitude", 5.0, 500.0, "enhanced_altitude"),
+    3: ("heart_rate", None, None, None),
+    4: ("cadence", None, None, None),
+    5: ("distance", 100.0, None, None),
+    6: ("speed", 1000.0, None, "enhanced_speed"),
+    7: ("power", None, None, None),
+    13: ("temperature", None, None, None),
+    73: ("enhanced_speed", 1000.0, None, None),
+    78: ("enhanced_altitude", 5.0, 500.0, None),
+}
+# record fields whose components accumulate across records: not mirrored
+_UNSUPPORTED_RECORD_FIELDS = {8}
+
+
+class _GiveUp(Exception):
+    pass
+
+
+class _Truncated(Exception):
+    """The file ends inside this message: fitdecode is given the same tail to fail on the same way."""
+
+
+class _Def:
+    __slots__ = ("global_num", "size", "unpack", "wanted", "ts_index", "is_record")
+
+    def __init__(self, global_num, size, unpack, wanted, ts_index, is_record):
+        self.global_num = global_num
+        self.size = size
+        self.unpack = unpack
+        self.wanted = wanted  # [(tuple index, parse, key, scale, offset, component key)]
+        self.ts_index = ts_index  # tuple index of field 253 (parse applied), or None
+        self.is_record = is_record
+
+
+def _definition(data: bytes, pos: int, dev: bool, limit: int) -> tuple[_Def, int]:
+    if pos + 5 > limit:
+        raise _Truncated
+    endian = ">" if data[pos + 1] == 1 else "<"
+    global_num = struct.unpack_from(endian + "H", data, pos + 2)[0]
+    if global_num == HR:
+        raise _GiveUp
+    n = data[pos + 4]
+    pos += 5
+    if pos + 3 * n > limit:
+        raise _Truncated
+    fmt = [endian]
+    wanted = []
+    ts_index = None
+    is_record = global_num == RECORD
+    size = 0
+    index = 0
+    for i in range(n):
+        num, fsize, bt = data[pos + 3 * i], data[pos + 3 * i + 1], data[pos + 3 * i + 2]
+        base = profile.BASE_TYPES.get(bt)
+        if base is None or base.size == 0 or fsize % base.size or fsize == 0:
+            raise _GiveUp
+        count = fsize // base.size
+        size += fsize
+        if is_record and num in _UNSUPPORTED_RECORD_FIELDS:
+            raise _GiveUp
+        if num == TIMESTAMP or (is_record and num in _FIELDS):
+            if count != 1 or base.fmt == "s" or base.identifier == BYTE:
+                raise _GiveUp  # an array or a byte type where a number is wanted: not mirrored
+            fmt.append(base.fmt)
+            if num == TIMESTAMP:
+                ts_index = (index, base.parse)
+            else:
+                key, scale, offset, component = _FIELDS[num]
+                wanted.append((index, base.parse, key, scale, offset, component))
+            index += 1
+        else:
+            fmt.append(f"{fsize}x")
+    pos += 3 * n
+    if dev:
+        if pos >= limit:
+            raise _Truncated
+        ndev = data[pos]
+        pos += 1
+        if is_record and ndev:
+            raise _GiveUp
+        if pos + 3 * ndev > limit:
+            raise _Truncated
+        dev_size = sum(data[pos + 3 * i + 1] for i in range(ndev))
+        if dev_size:
+            fmt.append(f"{dev_size}x")
+        size += dev_size
+        pos += 3 * ndev
+    return _Def(global_num, size, struct.Struct("".join(fmt)).unpack_from, wanted, ts_index, is_record), pos
+
+
+def split_records(data: bytes) -> tuple[list[dict], int, bytes, int] | None:
+    """(records as parse_fit's dicts, records without a timestamp, the file without its record messages, the bytes
+    removed), or None when the file has anything this fast path does not mirror exactly (see the module docstring).
+
+    A file cut short keeps its tail after the last complete message: fitdecode fails on it as on the original, at
+    an offset `removed` bytes smaller."""
+    try:
+        return _split(data)
+    except (_GiveUp, struct.error, IndexError):
+        return None
+
+
+def _split(data: bytes) -> tuple[list[dict], int, bytes, int]:
+    records: list[dict] = []
+    out = bytearray()
+    removed = 0
+    pos = 0
+    size = len(data)
+    while pos < size:
+        if pos + 12 > size:
+            raise _GiveUp
+        header_size = data[pos]
+        if header_size not in (12, 14) or data[pos + 8 : pos + 12] != b".FIT" or pos + header_size > size:
+            raise _GiveUp
+        data_size = struct.unpack_from("<I", data, pos + 4)[0]
+        start = pos + header_size
+        end = start + data_size
+        limit = size  # fitdecode reads a message to its end even past the segment's: the file's end cuts it
+        kept = bytearray()
+        dropped = 0
+        defs: dict[int, _Def] = {}
+        last_ts_raw = 0  # fitdecode's compressed-timestamp accumulator: the last raw field-253 value
+        p = start
+        truncated = False
+        try:
+            while p < end:
+                header = data[p]
+                if header & 0x80:  # compressed timestamp header: a data message
+                    d = defs.get((header >> 5) & 0x3)
+                    if d is None or not d.is_record:
+                        raise _GiveUp
+                    if p + 1 + d.size > limit:
+                        raise _Truncated
+                    ts_raw = _accumulate(header & 0x1F, last_ts_raw)
+                    last_ts_raw = ts_raw
+                    records.append(_record(d, d.unpack(data, p + 1), ts_raw))
+                    dropped += 1 + d.size
+                    p += 1 + d.size
+                    continue
+                local = header & 0x0F
+                if header & 0x40:
+                    d, q = _definition(data, p + 1, bool(header & 0x20), limit)
+                    defs[local] = d
+                    kept += data[p:q]
+                    p = q
+                    continue
+                d = defs.get(local)
+                if d is None:
+                    raise _GiveUp
+                body = p + 1
+                if body + d.size > limit:
+                    raise _Truncated
+                values = d.unpack(data, body) if (d.is_record or d.ts_index is not None) else ()
+                ts_raw = None
+                if d.ts_index is not None:
+                    ts_raw = d.ts_index[1](values[d.ts_index[0]])
+                    if ts_raw is not None:
+                        last_ts_raw = ts_raw
+                if d.is_record:
+                    rec = _record(d, values, None)
+                    if ts_raw is not None:
+                        rec["_t"] = _epoch(ts_raw)
+                    records.append(rec)
+                    dropped += 1 + d.size
+                else:
+                    kept += data[p : body + d.size]
+                p = body + d.size
+        except _Truncated:
+            truncated = True
+        if p != end and not truncated:
+            raise _GiveUp  # a message across the end of its segment: fitdecode fails an assertion there
+        header = bytearray(data[pos : pos + header_size])
+        header[4:8] = struct.pack("<I", data_size - dropped)
+        if header_size == 14:
+            header[12:14] = b"\0\0"
+        removed += dropped
+        if truncated or end + 2 > size:
+            # cut short (inside a message, or before the CRC): the same tail, for fitdecode to fail on
+            out += header + kept + data[p:size]
+            break
+        out += header + kept + b"\0\0"  # CRCs are not checked (parse_fit: CrcCheck.DISABLED)
+        pos = end + 2
+        if pos < size and not data[pos:].strip(b"\0"):
+            break
+    no_timestamp = sum(1 for r in records if r.get("_t") is None)
+    return [r for r in records if r.get("_t") is not None], no_timestamp, bytes(out), removed
+
+
+def _accumulate(offset: int, last: int) -> int:
+    base = offset + (last & ~0x1F)
+    if offset < (last & 0x1F):
+        base += 0x20
+    return base
+
+
+def _epoch(raw: int) -> float | None:
+    # fitdecode renders a date_time >= 0x10000000 as a datetime, a smaller one stays a device-relative number,
+    # which parse_fit's _epoch turns into None (the record is dropped)
+    return float(raw + FIT_EPOCH_UNIX) if raw >= FIT_MIN_ABSOLUTE else None
+
+
+def _record(d: _Def, values: tuple, ts_raw: int | None) -> dict:
+    rec: dict = {}
+    for index, parse, key, scale, offset, component in d.wanted:
+        raw = parse(values[index])
+        if raw is None:
+            continue
+        value = float(raw)
+        if scale:
+            value = value / scale
+        if offset:
+            value = value - offset
+        if component is not None:
+            rec[component] = value  # fitdecode lists the component before the field itself
+        rec[key] = value
+    if ts_raw is not None:
+        rec["_t"] = _epoch(ts_raw)
+    return rec

@@ -1,0 +1,55 @@
+"""The FIT fast path (fit_records) gives exactly what fitdecode gives, on every reference FIT file, whole or cut."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from strava_pipeline.archive.fit import parse_fit
+from strava_pipeline.archive.fit_records import split_records
+
+REFERENCE = Path(
+    os.environ.get("STRAVA_REFERENCE_DIR") or Path(__file__).resolve().parents[2] / "shared" / "strava-reference"
+)
+FILES = REFERENCE / "files"
+FIT_FILES = sorted([*FILES.glob("fit/*.fit"), *FILES.glob("third-party/*/*.fit")])
+
+if not FIT_FILES:
+    if os.environ.get("CI") == "true":
+        raise RuntimeError(f"reference files missing in {FILES}: CI needs ../shared/strava-reference")
+    pytest.skip(f"reference files not found in {FILES} (set STRAVA_REFERENCE_DIR)", allow_module_level=True)
+
+
+def same(a, b) -> bool:
+    return a.table.equals(b.table) and (
+        a.start_time_utc,
+        a.sport,
+        a.device,
+        a.damaged,
+        a.utc_offset_s,
+        a.summary,
+        a.warnings,
+    ) == (b.start_time_utc, b.sport, b.device, b.damaged, b.utc_offset_s, b.summary, b.warnings)
+
+
+@pytest.mark.parametrize("path", FIT_FILES, ids=lambda p: p.name)
+def test_fast_path_equals_fitdecode(path):
+    data = path.read_bytes()
+    assert same(parse_fit(data, fast_path=False), parse_fit(data))
+    for cut in (len(data) - 1, len(data) // 2):  # cut inside the CRC, and inside a message
+        assert same(parse_fit(data[:cut], fast_path=False), parse_fit(data[:cut])), cut
+
+
+def test_fast_path_is_taken_where_it_can_be():
+    taken = {p.name for p in FIT_FILES if split_records(p.read_bytes()) is not None}
+    # complete files, the unterminated nick.fit and the truncated one; not the hr-message swims, developer-field
+    # records, compressed speed/distance or misaligned definitions
+    assert {
+        "Edge810-Vector-2013-08-16-15-35-10.fit",
+        "nick.fit",
+        "garmin-edge-500-activity.fit",
+        "data.fit",
+        "activity-unexpected-eof.fit",
+        "2019-02-17-062644-ELEMNT-297E-195-0.fit",
+    } <= taken
+    assert not {"event_timestamp.fit", "null_compressed_speed_dist.fit", "developer-types-sample.fit"} & taken

@@ -417,12 +417,15 @@ ASSET = """query($key: AssetKeyInput!) { assetOrError(assetKey: $key) { ... on A
   assetMaterializations(limit: 1) { partition runId } } } }"""
 
 
+# a stuck server must not hang the suite; these are limits for liveness, not speed (nothing asserts a duration)
+UI_UP_TIMEOUT_S = 900
+RUN_TIMEOUT_S = 1800
+CHROMIUM = any(Path(p, "chromium").exists() for p in os.environ.get("PATH", "").split(os.pathsep))
+
+
 @pytest.mark.slow
-@pytest.mark.skipif(
-    not any(Path(p, "chromium").exists() for p in os.environ.get("PATH", "").split(os.pathsep)),
-    reason="chromium is not installed (apt-get install -y chromium); .ci/run installs it",
-)
 def test_ui_end_to_end(tmp_path):
+    """The UI and GraphQL need no browser; only the screenshots do (taken when chromium is installed)."""
     from orchestration.defs.ingest import RAW_KEYS
 
     port = free_port()
@@ -455,7 +458,8 @@ def test_ui_end_to_end(tmp_path):
         location = None
         while location is None:
             assert proc.poll() is None, f"dagster dev exited; see {log_path}"
-            assert time.monotonic() - started < 240, f"the UI did not come up in 4 minutes; see {log_path}"
+            if time.monotonic() - started > UI_UP_TIMEOUT_S:
+                pytest.fail(f"the UI did not come up within {UI_UP_TIMEOUT_S} s; see {log_path}")
             try:
                 entries = gql(LOCATIONS)["workspaceOrError"]["locationEntries"]
                 loaded = [e for e in entries if e["loadStatus"] == "LOADED"]
@@ -480,7 +484,8 @@ def test_ui_end_to_end(tmp_path):
         run_id = launched["run"]["runId"]
         status = None
         while status not in ("SUCCESS", "FAILURE", "CANCELED"):
-            assert time.monotonic() - started < 480, f"run {run_id} did not finish; see {log_path}"
+            if time.monotonic() - started > RUN_TIMEOUT_S:
+                pytest.fail(f"run {run_id} did not finish within {RUN_TIMEOUT_S} s; see {log_path}")
             time.sleep(2)
             status = gql(RUN, id=run_id)["runOrError"]["status"]
         assert status == "SUCCESS", f"run {run_id} ended {status}; see {log_path}"
@@ -491,14 +496,17 @@ def test_ui_end_to_end(tmp_path):
         assert gql("{ shouldShowNux }")["shouldShowNux"] is False
         assert "SupersessionWarning" not in log_path.read_text()
         base = f"http://127.0.0.1:{port}"
-        screenshot(f"{base}/asset-groups", OUTPUT / "asset_graph.png", tmp_path / "chromium")
-        screenshot(
-            f"{base}/locations/{urllib.parse.quote(location)}/asset-groups/raw/lineage",
-            OUTPUT / "asset_graph_raw.png",
-            tmp_path / "chromium",
-        )
-        for name in ("asset_graph.png", "asset_graph_raw.png"):
-            assert (OUTPUT / name).stat().st_size > 20_000
+        with urllib.request.urlopen(f"{base}/asset-groups", timeout=60) as page:  # the UI's page itself
+            assert page.status == 200 and b"<html" in page.read(4096).lower()
+        if CHROMIUM:
+            screenshot(f"{base}/asset-groups", OUTPUT / "asset_graph.png", tmp_path / "chromium")
+            screenshot(
+                f"{base}/locations/{urllib.parse.quote(location)}/asset-groups/raw/lineage",
+                OUTPUT / "asset_graph_raw.png",
+                tmp_path / "chromium",
+            )
+            for name in ("asset_graph.png", "asset_graph_raw.png"):
+                assert (OUTPUT / name).stat().st_size > 20_000
     finally:
         left = stop_group(proc)
     assert left == [], f"left running after SIGINT: {left}"
@@ -511,7 +519,7 @@ def test_ui_end_to_end(tmp_path):
     home = tmp_path / "data" / "demo" / "dagster"
     assert (home / "history" / "runs.db").exists() and "enabled: false" in (home / "dagster.yaml").read_text()
     assert not (home / "logs" / "event.log").exists()
-    print(f"UI up in {up_s:.0f} s; whole test {time.monotonic() - started:.0f} s")
+    print(f"UI up in {up_s:.0f} s; whole test {time.monotonic() - started:.0f} s; screenshots: {CHROMIUM}")
 
 
 def test_schedule_skips_until_strava_is_set_up(defs, tmp_path, monkeypatch):

@@ -48,10 +48,10 @@ PAGES = {
 }
 
 
-def _missing_tools() -> str:
+def _missing_tools(browser: bool = True) -> str:
     if not (shutil.which("node") and shutil.which("npm")):
         return "Node.js and npm are not installed (the Evidence build needs Node 18+, 20 tested)"
-    if not find_chromium():
+    if browser and not find_chromium():
         return "chromium is not installed (apt-get install -y chromium)"
     return ""
 
@@ -102,16 +102,17 @@ class Site:
         self.times["dbt build"] = time.monotonic() - t
 
         t = time.monotonic()
-        self.build_output = self.reports_build()
+        # --force: compile the pages even when an earlier session compiled the same ones (that path is tested too)
+        self.build_output = self.reports_build("--force")
         self.times["reports build"] = time.monotonic() - t
         self.site = reports.site_dir(self.data_dir)
 
-    def reports_build(self, *options: str) -> str:
+    def reports_build(self, *options: str, base: Path | None = None) -> str:
         out, err = io.StringIO(), io.StringIO()
         saved = os.environ.get("DBT_TARGET_PATH")
         os.environ["DBT_TARGET_PATH"] = self.env["DBT_TARGET_PATH"]
         try:
-            rc = main(["--data-dir", str(self.base), "--demo", "reports", "build", *options], out=out, err=err)
+            rc = main(["--data-dir", str(base or self.base), "--demo", "reports", "build", *options], out=out, err=err)
         finally:
             os.environ.pop("DBT_TARGET_PATH") if saved is None else os.environ.update(DBT_TARGET_PATH=saved)
         assert rc == 0, err.getvalue() + out.getvalue()
@@ -171,17 +172,27 @@ class Site:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    reason = _missing_tools()
+def built_site(tmp_path_factory):
+    """The built site, without a browser: what the file-level checks (the privacy scan) need."""
+    reason = _missing_tools(browser=False)
     if reason:
         pytest.skip(f"reports end-to-end test skipped: {reason}")
     built = Site(tmp_path_factory.mktemp("reports"))
     try:
         built.build()
-        built.serve()
         yield built
     finally:
         built.close()
+
+
+@pytest.fixture(scope="module")
+def site(built_site):
+    """The built site served on loopback and opened in headless Chromium."""
+    reason = _missing_tools()
+    if reason:
+        pytest.skip(f"reports browser test skipped: {reason}")
+    built_site.serve()
+    return built_site
 
 
 def _assert_rendered(state: dict, path: str, expect: dict) -> None:
@@ -205,7 +216,8 @@ def _assert_rendered(state: dict, path: str, expect: dict) -> None:
 
 
 @pytest.mark.slow
-def test_build_writes_the_site_and_the_log_is_clean(site):
+def test_build_writes_the_site_and_the_log_is_clean(built_site):
+    site = built_site
     assert (site.site / "index.html").is_file()
     assert "Site written to" in site.build_output
     log = (reports.output_dir(site.data_dir) / "build.log").read_text()
@@ -286,7 +298,38 @@ def test_every_page_of_the_site_opens_offline(site):
 
 
 @pytest.mark.slow
-def test_unchanged_rebuild_reuses_the_site(site):
+def test_a_data_change_prerenders_the_compiled_pages_again(site, tmp_path):
+    """Another data dir, the same pages: the app compiled for the site fixture is reused, the pages are only
+    prerendered again, and they show the new data (one activity fewer)."""
+    (tmp_path / "demo").mkdir()
+    shutil.copy(site.warehouse, tmp_path / "demo" / "strava.duckdb")
+    with duckdb.connect(str(tmp_path / "demo" / "strava.duckdb")) as con:
+        removed, count = con.execute("select max(activity_id), count(*) - 1 from marts.fct_activities").fetchone()
+        con.execute("delete from marts.fct_activities where activity_id = ?", [removed])
+    output = site.reports_build(base=tmp_path)
+    assert "Prerendering the pages with the new data" in output and "prerender" in output, output
+    assert "Compiling" not in output
+    other = reports.site_dir(tmp_path / "demo")
+    assert not (other / reports.ACTIVITY_DATA_SUBDIR / f"{removed}.json").exists()
+    server = reports.make_server(other, 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url, site.url = site.url, f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        for path in ("/", "/activities/"):
+            state = site.open(path, PAGES[path])
+            _assert_rendered(state, path, PAGES[path])
+        assert f"{count:,} activities since" in state["text"], state["text"][:500]
+        state = site.open(f"/activity/?id={removed}", {})
+        assert state["h1"] == "Activity not found"
+    finally:
+        site.url = url
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.slow
+def test_unchanged_rebuild_reuses_the_site(built_site):
+    site = built_site
     index = site.site / "index.html"
     before = index.stat().st_mtime_ns
     output = site.reports_build()
@@ -492,7 +535,8 @@ def _raw_secrets(site: Site) -> list:
 
 
 @pytest.mark.slow
-def test_built_site_has_no_coordinate_inside_a_privacy_zone_and_no_raw_polyline(site):
+def test_built_site_has_no_coordinate_inside_a_privacy_zone_and_no_raw_polyline(built_site):
+    site = built_site
     zones = _zones()
     secrets = _raw_secrets(site)
     # the test means something: the raw tracks do pass through the zones, and the raw polylines exist

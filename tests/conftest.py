@@ -15,6 +15,28 @@ from strava_pipeline.warehouse import open_warehouse
 REFERENCE = Path(
     os.environ.get("STRAVA_REFERENCE_DIR") or Path(__file__).resolve().parents[2] / "shared" / "strava-reference"
 )
+# files every reference-based test module reads: in CI their absence is an error, not a reason to skip
+REFERENCE_FILES = ("api/activities_page_001.json", "files/activities.csv", "files/sample_export.zip")
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+def missing_reference_files() -> list[str]:
+    return [name for name in REFERENCE_FILES if not (REFERENCE / name).is_file()]
+
+
+def pytest_configure(config) -> None:
+    missing = missing_reference_files()
+    if missing and in_ci():
+        # modules skip themselves when the reference files are absent: fine on a laptop, silent rot in CI
+        raise pytest.UsageError(
+            f"CI=true but the reference files are missing from {REFERENCE} ({', '.join(missing)}): "
+            "check out ../shared/strava-reference beside the repository or set STRAVA_REFERENCE_DIR."
+        )
+
+
 # a fixed "now" for tests: Friday 2026-11-20 10:00:00 UTC
 NOW = datetime(2026, 11, 20, 10, 0, 0, tzinfo=UTC).timestamp()
 SMALL_ATHLETE = AthleteSpec(seed=3, first_day=date(2025, 6, 1), activities_per_week=4.0, stream_scale=0.05)

@@ -384,3 +384,26 @@ def test_a_ride_with_only_the_display_distance_is_kilometres():
     )
     (row,) = parse_activities_csv(_real_csv_with(ride[0], blank_metres=True)).rows
     assert row["distance"] == pytest.approx(float(ride[6]) * 1000.0, abs=1e-6)
+
+
+# ------------------------------------------------------------------------------------------ CI without the references
+
+
+@pytest.mark.parametrize(("ci", "expected_rc"), [("true", 4), ("", 0)])
+def test_missing_reference_files_fail_ci_loudly_and_only_skip_locally(tmp_path, ci, expected_rc):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "CI": ci, "STRAVA_REFERENCE_DIR": str(tmp_path / "nowhere")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", "tests/test_ratelimit.py"],
+        cwd=Path(__file__).resolve().parents[1],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == expected_rc, proc.stdout + proc.stderr
+    if ci:
+        assert "reference files are missing" in proc.stderr and "STRAVA_REFERENCE_DIR" in proc.stderr

@@ -131,7 +131,7 @@ def run_steps(ctx, steps: list[Step] | None = None) -> int:
             traceback.print_exc(file=ctx.err)
         else:
             done.append(step.name)
-            _report_to_dagster(ctx, step.name)
+            report_to_dagster(ctx, step.name)
             continue
         first_failure = first_failure or step.exit_code
         models_failed = models_failed or step.exit_code == EXIT_DBT
@@ -154,12 +154,8 @@ def _where_to_look(ctx, done: list[str]) -> None:
         say(f"The marts are in {warehouse} (schema marts): query them with DuckDB.")
 
 
-def _report_to_dagster(ctx, step: str) -> None:
-    """Tell the Dagster instance of this data dir (if `strava.py ui` made one) what the step built."""
-    report_to_dagster(ctx, step)
-
-
 def report_to_dagster(ctx, step: str) -> None:
+    """Tell the Dagster instance of this data dir (if `strava.py ui` made one) what the step built."""
     from strava_pipeline.config import dagster_home
 
     if not (dagster_home(ctx.data_dir) / "dagster.yaml").exists():

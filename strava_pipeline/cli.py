@@ -183,12 +183,12 @@ def _take_global_options(args: argparse.Namespace) -> None:
 
 
 def _run_dbt(args: argparse.Namespace, ctx) -> int:
-    from strava_pipeline.config import warehouse_path
+    from strava_pipeline import warehouses
     from strava_pipeline.transform import run_dbt
 
-    if not warehouse_path(ctx.data_dir).exists():  # dbt would fail on it with a page of its own output
+    if not warehouses.exists(ctx.data_dir):  # dbt would fail on it with a page of its own output
         raise UserError(
-            f"No warehouse at {warehouse_path(ctx.data_dir)} for dbt: load one with "
+            f"No warehouse at {warehouses.describe(ctx.data_dir)} for dbt: load one with "
             f"`{strava_command(ctx.data_dir, demo=ctx.demo)}`."
         )
     code = run_dbt(ctx.data_dir, args.dbt_args or ["build"], ctx.out)
@@ -377,11 +377,10 @@ def main(argv: Sequence[str] | None = None, clock=None, out=sys.stdout, err=sys.
     except KeyboardInterrupt:
         print("Stopped by Ctrl-C before anything was fetched.", file=err, flush=True)
         return 130
-    from strava_pipeline.chain import report_to_dagster, run_steps
+    from strava_pipeline.chain import run_steps
 
     ctx = CommandContext(opts.data_dir, clock, out, err, args.demo)
     try:
-        report_to_dagster(ctx, "import")
         return run_steps(ctx)
     except KeyboardInterrupt:
         print("Stopped by Ctrl-C: the import is saved; run again to build the rest.", file=err, flush=True)

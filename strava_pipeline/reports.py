@@ -8,6 +8,7 @@ import hashlib
 import http.server
 import json
 import os
+import posixpath
 import re
 import shutil
 import subprocess
@@ -33,6 +34,8 @@ ACTIVITY_DATA_SUBDIR = "activity-data"
 FINGERPRINT_FILE = "site.fingerprint"
 # bump when what this module writes into the site changes, so a site built by an older version is rebuilt
 SITE_FORMAT = 2
+# in reports/.evidence/template: the compile_key of the app `evidence build` last compiled into .svelte-kit/output
+COMPILE_STAMP = ".strava-compiled"
 DEFAULT_PORT = 8000
 MIN_NODE_MAJOR = 18  # package.json engines; developed and tested with Node 20
 SOURCE_NAME = "strava"  # reports/sources/strava
@@ -95,13 +98,14 @@ def add_parser(commands) -> None:
         description="Export the marts to <data dir>/reports/snapshot.duckdb, run `evidence sources "
         "--strict` and `evidence build` in reports/ and write the site to "
         "<data dir>/reports/site; when the snapshot, the pages and the npm lock are the same as for the "
-        "site already there, it is reused. Needs Node 18+ (20 tested) and npm; the npm "
+        "site already there, it is reused, and when only the data changed the compiled pages are reused and "
+        "only prerendered again. Needs Node 18+ (20 tested) and npm; the npm "
         "packages are installed from package-lock.json once and reused.",
     )
     build.add_argument(
         "--force",
         action="store_true",
-        help="build the site even when nothing changed since the last build",
+        help="build the site even when nothing changed since the last build, compiling the pages again",
     )
     build.add_argument(
         "--tile-url",
@@ -227,7 +231,9 @@ def build_site(
             say("Nothing changed since the last build: reusing the site.")
             return _result(site_dir(data_dir), snapshot, log_path, started, steps, reused=True)
         with open(log_path, "w") as log:
-            site = _build_and_publish(data_dir, reports_dir, node, snapshot, routes, tile_url, log, say, steps)
+            site = _build_and_publish(
+                data_dir, reports_dir, node, snapshot, routes, tile_url, log, say, steps, recompile=force
+            )
         fingerprint_file.write_text(fingerprint + "\n")
 
     return _result(site, snapshot, log_path, started, steps)
@@ -243,8 +249,12 @@ def _build_and_publish(
     log: TextIO,
     say: Callable,
     steps: dict,
+    recompile: bool = False,
 ) -> Path:
-    """npm ci if needed, Evidence sources and build, then the site published; adds each step's seconds to steps."""
+    """npm ci if needed, Evidence sources, then the pages: compiled and prerendered by `evidence build`, or only
+    prerendered again when the compiled app in .evidence/template is of these pages, packages and options (the
+    compile is most of the time and memory of a build, and does not depend on the data). Then the site published;
+    adds each step's seconds to steps. recompile: always run `evidence build`."""
     log_path = Path(log.name)
     t = time.monotonic()
     if ensure_npm_packages(reports_dir, node, log, say):
@@ -262,17 +272,27 @@ def _build_and_publish(
     steps["sources"] = time.monotonic() - t
 
     t = time.monotonic()
-    say("Building the site...")
+    template = reports_dir / ".evidence" / "template"
+    stamp = template / COMPILE_STAMP
+    key = compile_key(reports_dir, node, tile_url)
     shutil.rmtree(reports_dir / "build", ignore_errors=True)
     start_of_build = log.tell()
-    _run_logged([*evidence, "build"], reports_dir, env, log, "evidence build", BUILD_TIMEOUT_S)
-    log.flush()
-    build_log = log_path.read_text(errors="replace")[start_of_build:]
-    if "Error in Query" in build_log:
-        # evidence build exits 0 when a page query fails: the message is only in its output
-        line = next(ln for ln in build_log.splitlines() if "Error in Query" in ln)
-        raise RuntimeError(f"A page query failed during the build ({line.strip()}); see {log_path}.")
-    steps["build"] = time.monotonic() - t
+    if not recompile and stamp.is_file() and stamp.read_text().strip() == key:
+        # the pages, packages and options of the compiled app are these: only the data changed
+        say("Prerendering the pages with the new data (the app is compiled already)...")
+        prerender_env = {**env, **_EVIDENCE_BUILD_ENV}
+        script = str(reports_dir / "scripts" / "prerender.mjs")
+        _run_logged([node.node, script], template, prerender_env, log, "prerender", BUILD_TIMEOUT_S)
+        _check_build_log(log, log_path, start_of_build)
+        _assemble_site(template, reports_dir / "build")
+        steps["prerender"] = time.monotonic() - t
+    else:
+        say("Compiling and building the site (once for these pages and packages: a minute or two)...")
+        stamp.unlink(missing_ok=True)
+        _run_logged([*evidence, "build"], reports_dir, env, log, "evidence build", BUILD_TIMEOUT_S)
+        _check_build_log(log, log_path, start_of_build)
+        stamp.write_text(key + "\n")
+        steps["build"] = time.monotonic() - t
 
     t = time.monotonic()
     (output_dir(data_dir) / FINGERPRINT_FILE).unlink(missing_ok=True)  # the site it describes is replaced
@@ -281,6 +301,53 @@ def _build_and_publish(
     shutil.rmtree(reports_dir / ".evidence" / "template" / "build", ignore_errors=True)
     steps["publish"] = time.monotonic() - t
     return site
+
+
+# what `evidence build` gives Vite beside the environment (cli.js buildHelper): the prerender needs the same
+_EVIDENCE_BUILD_ENV = {
+    "EVIDENCE_DATA_URL_PREFIX": "static/data",
+    "EVIDENCE_DATA_DIR": "./static/data",
+    "EVIDENCE_IS_BUILDING": "true",
+}
+
+
+def _check_build_log(log: TextIO, log_path: Path, start: int) -> None:
+    """evidence build (and the prerender) exit 0 when a page query fails: the message is only in the output."""
+    log.flush()
+    build_log = log_path.read_text(errors="replace")[start:]
+    if "Error in Query" in build_log:
+        line = next(ln for ln in build_log.splitlines() if "Error in Query" in ln)
+        raise RuntimeError(f"A page query failed during the build ({line.strip()}); see {log_path}.")
+
+
+def _assemble_site(template: Path, build: Path) -> None:
+    """The site from the compiled app and a new prerender, as adapter-static and `evidence build` put it together:
+    the client files, then the prerendered pages and their data, then this run's source data (the copy compiled into
+    the client is the data of the compile), its files renamed by content hash like Evidence does."""
+    output = template / ".svelte-kit" / "output"
+    shutil.copytree(output / "client", build)
+    for part in ("pages", "dependencies"):
+        if (output / "prerendered" / part).is_dir():
+            shutil.copytree(output / "prerendered" / part, build, dirs_exist_ok=True)
+    shutil.rmtree(build / "data", ignore_errors=True)
+    shutil.copytree(template / "static" / "data", build / "data")
+    manifest_file = build / "data" / "manifest.json"
+    if not manifest_file.is_file():
+        return
+    manifest = json.loads(manifest_file.read_text())
+    for files in manifest.get("renderedFiles", {}).values():
+        for i, url in enumerate(files):
+            # <url prefix>/<source>/<query>/<file>.parquet -> <source>/<query>/<md5 of the file>/<file>.parquet
+            disk_parts = "/".join(url.split("/")[-3:])
+            path = build / "data" / disk_parts
+            if not path.is_file():
+                continue
+            digest = hashlib.md5(path.read_bytes()).hexdigest()
+            renamed = f"{posixpath.dirname(disk_parts)}/{digest}/{posixpath.basename(disk_parts)}"
+            (build / "data" / renamed).parent.mkdir(parents=True, exist_ok=True)
+            path.rename(build / "data" / renamed)
+            files[i] = url.replace(disk_parts, renamed)
+    manifest_file.write_text(json.dumps(manifest))
 
 
 def _result(site: Path, snapshot: Path, log: Path, started: float, steps: dict, reused: bool = False) -> BuildResult:
@@ -337,13 +404,23 @@ def site_fingerprint(snapshot: Path, routes: dict, reports_dir: Path, node: "Nod
             rows = con.sql(f"select count(*), sum(hash(t)) from (select {kept} from {_q(table)}) t").fetchone()
             add(table, columns, rows)
     add(json.dumps(routes, sort_keys=True, separators=(",", ":")))
+    add(compile_key(reports_dir, node, tile_url))
+    return digest.hexdigest()
+
+
+def compile_key(reports_dir: Path, node: "Node", tile_url: str | None) -> str:
+    """What the compiled app (Evidence's Vite build, before the prerender) depends on: the project's pages,
+    sources, scripts and npm lock, Node, and the tile settings Vite writes into the JavaScript. Not the data."""
+    digest = hashlib.sha256()
+    for part in (node.version, tile_url or "", os.environ.get(TILE_ATTRIBUTION_ENV, "")):
+        digest.update(part.encode() + b"\0")
     for name in _PROJECT_FILES:
         path = reports_dir / name
-        add(name, path.read_bytes() if path.is_file() else b"")
+        digest.update(name.encode() + b"\0" + (path.read_bytes() if path.is_file() else b"") + b"\0")
     for folder in _PROJECT_FOLDERS:
         for path in sorted((reports_dir / folder).rglob("*")):
             if path.is_file():
-                add(path.relative_to(reports_dir).as_posix(), path.read_bytes())
+                digest.update(path.relative_to(reports_dir).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 

@@ -45,8 +45,12 @@ def without_node(monkeypatch):
 
 
 def test_one_command_without_node_builds_models_and_maps_and_says_where_to_look(tmp_path, without_node):
+    from orchestration.launcher import prepare_home
+
+    home = prepare_home(tmp_path / "demo")  # `strava.py ui` ran here once: the CLI's steps are reported to it
     rc, out, err = run(tmp_path, "--start-date", START)
     assert rc == 0, err + out
+    assert "warning" not in err, err
     lines = out.splitlines()
     assert any(line.startswith("dbt build: ") and " pass" in line for line in lines), out
     skipped = [line for line in lines if line.startswith("reports: skipped")]
@@ -62,6 +66,17 @@ def test_one_command_without_node_builds_models_and_maps_and_says_where_to_look(
     results = data_dir / "dbt_target" / "run_results.json"
     assert json.loads(results.read_text())["args"]["which"] == "build"
     assert reports.dbt_target_dir(data_dir) == transform.results_dir(data_dir) == results.parent
+
+    import dagster as dg
+
+    instance = dg.DagsterInstance.from_config(str(home))
+    try:
+        for key in (["marts", "fct_activities"], ["staging", "stg_strava__activities"], ["tiles", "heatmap"]):
+            event = instance.get_latest_materialization_event(dg.AssetKey(key))
+            assert event is not None and event.asset_materialization.description.startswith("built by `strava.py`")
+        assert instance.get_latest_materialization_event(dg.AssetKey(["reports", "site"])) is None  # skipped
+    finally:
+        instance.dispose()
 
     # one definition of the remaining work: an activity from an archive is not fetched from the API, so it is no
     # remaining work for the import's queue, nor for the data-quality page

@@ -166,6 +166,8 @@ def parse_fit(data: bytes, fast_path: bool = True) -> TrackResult:
                 continue
             name = frame.name
             if name == "record":
+                if fast is not None:
+                    continue  # decoded by fit_records; one left in the file only sets the hr messages' clock
                 rec: dict = {}
                 for fd in frame.fields:
                     value = fd.value

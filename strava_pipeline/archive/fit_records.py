@@ -6,10 +6,12 @@ parse time. The points are plain numbers, so split_records() walks the file's me
 base-type parse for invalid values, scale and offset, the speed/altitude components, compressed timestamps) and
 returns the file without those messages, for fitdecode to decode what is left (session, sport, hr, file_id...).
 
-It gives up (returns None, and parse_fit decodes the whole file with fitdecode as before) on anything it does not
-mirror exactly: a file cut short or damaged, a message of an undefined local type, a field whose size is not a
-multiple of its type (fitdecode then reads fewer bytes), an unknown base type, developer fields in records, the
-accumulated compressed_speed_distance field, a compressed-timestamp header on another message than a record.
+Developer fields in records are named from the file's field_description messages as fitdecode names them, and
+compressed_speed_distance is unpacked and accumulated as fitdecode's components do. It gives up (returns None, and
+parse_fit decodes the whole file with fitdecode as before) on anything it does not mirror exactly: a message of an
+undefined local type (damage in the middle), a field whose size is not a multiple of its type (fitdecode then reads
+fewer bytes), an unknown base type, a message across the end of its segment, a compressed-timestamp header on
+another message than a record. A file cut short is handled: see split_records.
 tests/test_fit_fast_path.py checks the two paths give identical tracks on every reference FIT file.
 """
 
@@ -19,8 +21,16 @@ import struct
 
 from fitdecode import profile
 
+
+def _dev_key(name):
+    from strava_pipeline.archive.fit import _dev_key as key  # the one rule for developer field names
+
+    return key(name)
+
+
 RECORD = 20
-# hr messages take their start from the last timestamp of any message, records included: not mirrored
+# hr messages take their start from the last timestamp of any message, records included: the record that set it
+# stays in the file handed to fitdecode (parse_fit ignores records there when the fast path is taken)
 HR = 132
 BYTE = 0x0D
 TIMESTAMP = 253
@@ -42,8 +52,14 @@ _FIELDS = {
     73: ("enhanced_speed", 1000.0, None, None),
     78: ("enhanced_altitude", 5.0, 500.0, None),
 }
-# record fields whose components accumulate across records: not mirrored
-_UNSUPPORTED_RECORD_FIELDS = {8}
+FIELD_DESCRIPTION = 206
+DEVELOPER_DATA_ID = 207
+# what fitdecode reads of these to name developer fields: developer_data_index, field_definition_number,
+# fit_base_type_id, field_name (field_description); developer_data_index (developer_data_id)
+_META = {FIELD_DESCRIPTION: (0, 1, 2, 3), DEVELOPER_DATA_ID: (3,)}
+# compressed_speed_distance: 3 bytes, speed in the low 12 bits (/100), distance in the high 12 (/16, accumulated
+# across records from 0 at each definition that has the field)
+COMPRESSED_SPEED_DISTANCE = 8
 
 
 class _GiveUp(Exception):
@@ -55,32 +71,37 @@ class _Truncated(Exception):
 
 
 class _Def:
-    __slots__ = ("global_num", "size", "unpack", "wanted", "ts_index", "is_record")
+    __slots__ = ("global_num", "size", "unpack", "wanted", "ts_index", "is_record", "is_hr", "dev", "meta", "resets")
 
-    def __init__(self, global_num, size, unpack, wanted, ts_index, is_record):
+    def __init__(self, global_num, size, unpack, wanted, ts_index, is_record, dev=(), meta=None):
         self.global_num = global_num
         self.size = size
         self.unpack = unpack
         self.wanted = wanted  # [(tuple index, parse, key, scale, offset, component key)]
         self.ts_index = ts_index  # tuple index of field 253 (parse applied), or None
         self.is_record = is_record
+        self.is_hr = global_num == HR
+        self.dev = dev  # [(tuple index, parse, "dev_" key)]: developer fields standing for a native series
+        self.meta = meta  # field_description / developer_data_id: field number -> (tuple index, parse)
+        self.resets = False  # defines compressed_speed_distance: its distance accumulator starts again at 0
 
 
-def _definition(data: bytes, pos: int, dev: bool, limit: int) -> tuple[_Def, int]:
+def _definition(data: bytes, pos: int, dev: bool, limit: int, dev_types: dict) -> tuple[_Def, int]:
     if pos + 5 > limit:
         raise _Truncated
     endian = ">" if data[pos + 1] == 1 else "<"
     global_num = struct.unpack_from(endian + "H", data, pos + 2)[0]
-    if global_num == HR:
-        raise _GiveUp
     n = data[pos + 4]
     pos += 5
     if pos + 3 * n > limit:
         raise _Truncated
     fmt = [endian]
     wanted = []
+    devs: list = []
     ts_index = None
     is_record = global_num == RECORD
+    meta: dict = {}
+    resets = False
     size = 0
     index = 0
     for i in range(n):
@@ -90,9 +111,21 @@ def _definition(data: bytes, pos: int, dev: bool, limit: int) -> tuple[_Def, int
             raise _GiveUp
         count = fsize // base.size
         size += fsize
-        if is_record and num in _UNSUPPORTED_RECORD_FIELDS:
-            raise _GiveUp
-        if num == TIMESTAMP or (is_record and num in _FIELDS):
+        if is_record and num == COMPRESSED_SPEED_DISTANCE:
+            if fsize != 3 or base.identifier != BYTE:
+                raise _GiveUp
+            fmt.append("3s")
+            wanted.append((index, base.parse, None, None, None, None))
+            resets = True
+            index += 1
+            continue
+        if global_num in _META and num in _META[global_num]:
+            if count != 1 and base.fmt != "s":
+                raise _GiveUp
+            fmt.append(f"{fsize}s" if base.fmt == "s" else base.fmt)
+            meta[num] = (index, base.parse)
+            index += 1
+        elif num == TIMESTAMP or (is_record and num in _FIELDS):
             if count != 1 or base.fmt == "s" or base.identifier == BYTE:
                 raise _GiveUp  # an array or a byte type where a number is wanted: not mirrored
             fmt.append(base.fmt)
@@ -110,16 +143,27 @@ def _definition(data: bytes, pos: int, dev: bool, limit: int) -> tuple[_Def, int
             raise _Truncated
         ndev = data[pos]
         pos += 1
-        if is_record and ndev:
-            raise _GiveUp
         if pos + 3 * ndev > limit:
             raise _Truncated
-        dev_size = sum(data[pos + 3 * i + 1] for i in range(ndev))
-        if dev_size:
-            fmt.append(f"{dev_size}x")
-        size += dev_size
+        for i in range(ndev):
+            num, fsize, dev_index = data[pos + 3 * i], data[pos + 3 * i + 1], data[pos + 3 * i + 2]
+            # fitdecode resolves the field when it reads the definition; an unknown one gets a nameless dummy
+            name, base = dev_types.get(dev_index, {}).get(num, (None, profile.BASE_TYPES[BYTE]))
+            if base.size == 0 or fsize % base.size:
+                raise _GiveUp
+            size += fsize
+            key = _dev_key(name) if is_record else None
+            if key and fsize == base.size and base.fmt != "s" and base.identifier != BYTE:
+                fmt.append(base.fmt)
+                devs.append((index, base.parse, "dev_" + key))
+                index += 1
+            else:
+                fmt.append(f"{fsize}x")
         pos += 3 * ndev
-    return _Def(global_num, size, struct.Struct("".join(fmt)).unpack_from, wanted, ts_index, is_record), pos
+    unpack = struct.Struct("".join(fmt)).unpack_from
+    d = _Def(global_num, size, unpack, wanted, ts_index, is_record, devs, meta or None)
+    d.resets = resets
+    return d, pos
 
 
 def split_records(data: bytes) -> tuple[list[dict], int, bytes, int] | None:
@@ -153,7 +197,10 @@ def _split(data: bytes) -> tuple[list[dict], int, bytes, int]:
         kept = bytearray()
         dropped = 0
         defs: dict[int, _Def] = {}
+        dev_types: dict[int, dict] = {}  # developer_data_index -> field number -> (name, base type)
+        acc = [0]  # compressed_speed_distance's distance accumulator
         last_ts_raw = 0  # fitdecode's compressed-timestamp accumulator: the last raw field-253 value
+        last_ts_record = None  # (start, end) of the dropped record that set the last timestamp
         p = start
         truncated = False
         try:
@@ -167,14 +214,18 @@ def _split(data: bytes) -> tuple[list[dict], int, bytes, int]:
                         raise _Truncated
                     ts_raw = _accumulate(header & 0x1F, last_ts_raw)
                     last_ts_raw = ts_raw
-                    records.append(_record(d, d.unpack(data, p + 1), ts_raw))
+                    if any(d.is_hr for d in defs.values()):
+                        raise _GiveUp  # a compressed timestamp is no field 253: fitdecode's hr start ignores it
+                    records.append(_record(d, d.unpack(data, p + 1), ts_raw, acc))
                     dropped += 1 + d.size
                     p += 1 + d.size
                     continue
                 local = header & 0x0F
                 if header & 0x40:
-                    d, q = _definition(data, p + 1, bool(header & 0x20), limit)
+                    d, q = _definition(data, p + 1, bool(header & 0x20), limit, dev_types)
                     defs[local] = d
+                    if d.resets:
+                        acc[0] = 0
                     kept += data[p:q]
                     p = q
                     continue
@@ -184,19 +235,28 @@ def _split(data: bytes) -> tuple[list[dict], int, bytes, int]:
                 body = p + 1
                 if body + d.size > limit:
                     raise _Truncated
-                values = d.unpack(data, body) if (d.is_record or d.ts_index is not None) else ()
+                values = d.unpack(data, body) if (d.is_record or d.ts_index is not None or d.meta) else ()
+                if d.meta:
+                    _describe(d, values, dev_types)
                 ts_raw = None
                 if d.ts_index is not None:
                     ts_raw = d.ts_index[1](values[d.ts_index[0]])
                     if ts_raw is not None:
                         last_ts_raw = ts_raw
                 if d.is_record:
-                    rec = _record(d, values, None)
+                    rec = _record(d, values, None, acc)
                     if ts_raw is not None:
                         rec["_t"] = _epoch(ts_raw)
+                        last_ts_record = (p, body + d.size)
                     records.append(rec)
                     dropped += 1 + d.size
                 else:
+                    if d.is_hr and last_ts_record is not None:
+                        # the timestamp hr messages start from: the record that set it goes back in
+                        kept += data[last_ts_record[0] : last_ts_record[1]]
+                        dropped -= last_ts_record[1] - last_ts_record[0]
+                    if ts_raw is not None:
+                        last_ts_record = None
                     kept += data[p : body + d.size]
                 p = body + d.size
         except _Truncated:
@@ -220,6 +280,24 @@ def _split(data: bytes) -> tuple[list[dict], int, bytes, int]:
     return [r for r in records if r.get("_t") is not None], no_timestamp, bytes(out), removed
 
 
+def _describe(d: _Def, values: tuple, dev_types: dict) -> None:
+    """Mirror fitdecode's bookkeeping of developer fields (its _add_dev_data_id, _add_dev_field_description)."""
+    raw = {num: parse(values[index]) for num, (index, parse) in d.meta.items()}
+    if d.global_num == DEVELOPER_DATA_ID:
+        if raw.get(3) is None:
+            raise _GiveUp
+        dev_types[int(raw[3])] = {}
+        return
+    index, num = raw.get(0), raw.get(1)
+    if index is None or num is None or int(index) not in dev_types:
+        raise _GiveUp  # fitdecode fails the file here
+    bt = raw.get(2)
+    base = profile.BASE_TYPES[BYTE] if bt is None else profile.BASE_TYPES.get(bt)
+    if base is None:
+        raise _GiveUp
+    dev_types[int(index)][num] = (raw.get(3), base)
+
+
 def _accumulate(offset: int, last: int) -> int:
     base = offset + (last & ~0x1F)
     if offset < (last & 0x1F):
@@ -233,9 +311,22 @@ def _epoch(raw: int) -> float | None:
     return float(raw + FIT_EPOCH_UNIX) if raw >= FIT_MIN_ABSOLUTE else None
 
 
-def _record(d: _Def, values: tuple, ts_raw: int | None) -> dict:
+def _record(d: _Def, values: tuple, ts_raw: int | None, acc: list) -> dict:
     rec: dict = {}
     for index, parse, key, scale, offset, component in d.wanted:
+        if key is None:  # compressed_speed_distance, as fitdecode's components render it
+            raw = parse(tuple(values[index]))
+            if raw is None:
+                continue
+            packed = int.from_bytes(bytes(raw), "little")
+            rec["speed"] = float(packed & 0xFFF) / 100
+            distance = (packed >> 12) & 0xFFF
+            base = distance + (acc[0] & ~0xFFF)
+            if distance < (acc[0] & 0xFFF):
+                base += 0x1000
+            acc[0] = base
+            rec["distance"] = float(base) / 16
+            continue
         raw = parse(values[index])
         if raw is None:
             continue
@@ -247,6 +338,10 @@ def _record(d: _Def, values: tuple, ts_raw: int | None) -> dict:
         if component is not None:
             rec[component] = value  # fitdecode lists the component before the field itself
         rec[key] = value
+    for index, parse, key in d.dev:
+        raw = parse(values[index])
+        if raw is not None and key not in rec:
+            rec[key] = float(raw)
     if ts_raw is not None:
         rec["_t"] = _epoch(ts_raw)
     return rec

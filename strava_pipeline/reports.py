@@ -30,7 +30,7 @@ SITE_SUBDIR = "site"
 ROUTES_SUBDIR = "routes"  # GeoJSON of the masked routes, inside the site
 # one small JSON per activity (the activity, its thinned masked streams, its laps), read by /activity/?id=
 ACTIVITY_DATA_SUBDIR = "activity-data"
-# beside the site: what it was built from (snapshot contents, page sources, npm lock, options); equal -> reuse it
+# beside the site: what it was built from (marts, dbt results, page sources, npm lock, options); equal -> reuse it
 FINGERPRINT_FILE = "site.fingerprint"
 # bump when what this module writes into the site changes, so a site built by an older version is rebuilt
 SITE_FORMAT = 2
@@ -97,7 +97,7 @@ def add_parser(commands) -> None:
         help="snapshot the marts and build the site (skipped when nothing changed since the last build)",
         description="Export the marts to <data dir>/reports/snapshot.duckdb, run `evidence sources "
         "--strict` and `evidence build` in reports/ and write the site to "
-        "<data dir>/reports/site; when the snapshot, the pages and the npm lock are the same as for the "
+        "<data dir>/reports/site; when the marts, the pages and the npm lock are the same as for the "
         "site already there, it is reused, and when only the data changed the compiled pages are reused and "
         "only prerendered again. Needs Node 18+ (20 tested) and npm; the npm "
         "packages are installed from package-lock.json once and reused.",
@@ -179,8 +179,8 @@ def build_site(
 ) -> BuildResult:
     """Snapshot the marts, install the npm packages if needed, run Evidence sources + build, publish the site.
 
-    When the site in place was built from the same snapshot contents, pages, npm lock and options (its
-    fingerprint file says so) nothing is built and the result says reused, unless force.
+    When the site in place was built from the same marts, dbt results, pages, npm lock and options (its
+    fingerprint file says so) nothing is exported or built and the result says reused, unless force.
 
     lock_warehouse: hold the data dir's writer lock (strava_pipeline.lock) while the snapshot is read, so no import
     or dbt build writes meanwhile; off for a caller that already holds it. Only the snapshot needs it: Evidence
@@ -212,24 +212,23 @@ def build_site(
         if lock_warehouse
         else contextlib.nullcontext()
     )
+    snapshot = work / SNAPSHOT_FILE
+    fingerprint_file = work / FINGERPRINT_FILE
     with lock:
         check_marts(warehouse)
         node = check_node()
         t = time.monotonic()
-        say(f"Exporting the marts of {warehouse} to a snapshot...")
-        snapshot = work / SNAPSHOT_FILE
-        routes = export_snapshot(warehouse, snapshot)
-        steps["snapshot"] = time.monotonic() - t
-
-    with _build_lock(reports_dir, say):
-        # under the lock: a build that finished meanwhile may have published exactly this
-        t = time.monotonic()
-        fingerprint = site_fingerprint(snapshot, routes, reports_dir, node, tile_url)
-        fingerprint_file = work / FINGERPRINT_FILE
+        fingerprint = site_fingerprint(warehouse, reports_dir, node, tile_url)
         steps["fingerprint"] = time.monotonic() - t
         if not force and _reusable(site_dir(data_dir), fingerprint_file, fingerprint):
             say("Nothing changed since the last build: reusing the site.")
             return _result(site_dir(data_dir), snapshot, log_path, started, steps, reused=True)
+        t = time.monotonic()
+        say(f"Exporting the marts of {warehouse} to a snapshot...")
+        routes = export_snapshot(warehouse, snapshot)
+        steps["snapshot"] = time.monotonic() - t
+
+    with _build_lock(reports_dir, say):
         with open(log_path, "w") as log:
             site = _build_and_publish(
                 data_dir, reports_dir, node, snapshot, routes, tile_url, log, say, steps, recompile=force
@@ -378,10 +377,11 @@ _PROJECT_FILES = (
 _PROJECT_FOLDERS = ("pages", "sources", "scripts", "components", "static")
 
 
-def site_fingerprint(snapshot: Path, routes: dict, reports_dir: Path, node: "Node", tile_url: str | None) -> str:
-    """A hash of everything the site is made of: the snapshot's contents (table by table, independent of row order
-    and of when it was taken), the masked routes, the Evidence project's sources, Node, the build options and
-    this module's output format. Two builds with the same fingerprint publish the same site."""
+def site_fingerprint(warehouse: Path, reports_dir: Path, node: "Node", tile_url: str | None) -> str:
+    """A hash of everything the site is made of, computed before anything is exported: the contents of every
+    relation the snapshot is made from (table by table, independent of row order), the dbt results the data
+    quality page shows, the Evidence project (compile_key), this module (what it writes into the site) and the
+    DuckDB version. Two builds with the same fingerprint publish the same site."""
     import duckdb
 
     digest = hashlib.sha256()
@@ -391,20 +391,14 @@ def site_fingerprint(snapshot: Path, routes: dict, reports_dir: Path, node: "Nod
             digest.update(part if isinstance(part, bytes) else str(part).encode())
             digest.update(b"\0")
 
-    add(SITE_FORMAT, duckdb.__version__, node.version, tile_url or "", os.environ.get(TILE_ATTRIBUTION_ENV, ""))
-    with duckdb.connect(str(snapshot), read_only=True) as con:
-        tables = [t for (t,) in con.sql("select table_name from duckdb_tables() order by table_name").fetchall()]
-        for table in tables:
-            columns = con.sql(
-                "select column_name, data_type from duckdb_columns() where table_name = ? order by column_index",
-                params=[table],
-            ).fetchall()
-            # snapshot_at_utc changes with every snapshot and only dates the data
-            kept = ", ".join(_q(c) for c, _ in columns if c != "snapshot_at_utc") or "null"
-            rows = con.sql(f"select count(*), sum(hash(t)) from (select {kept} from {_q(table)}) t").fetchone()
-            add(table, columns, rows)
-    add(json.dumps(routes, sort_keys=True, separators=(",", ":")))
-    add(compile_key(reports_dir, node, tile_url))
+    add(SITE_FORMAT, duckdb.__version__, Path(__file__).read_bytes(), compile_key(reports_dir, node, tile_url))
+    with duckdb.connect(":memory:") as con:
+        _attach_warehouse(con, warehouse)
+        for schema, name in [*SNAPSHOT_TABLES.values(), STREAMS_RELATION, ROUTES_RELATION]:
+            rows = con.sql(f"select count(*), sum(hash(t)) from {WH}.{_q(schema)}.{_q(name)} t").fetchone()
+            add(schema, name, _columns(con, schema, name), rows)
+    results = dbt_target_dir(warehouse.parent) / "run_results.json"
+    add(results.read_bytes() if results.is_file() else b"")
     return digest.hexdigest()
 
 
@@ -605,6 +599,7 @@ def export_snapshot(warehouse: Path, snapshot: Path) -> dict:
     except duckdb.Error as exc:
         raise UserError(f"Cannot write the report snapshot {tmp}: {exc}.") from None
     try:
+        con.execute("set enable_progress_bar = false")
         _attach_warehouse(con, warehouse)
         _require_relations(con, warehouse)
         for table, (schema, name) in SNAPSHOT_TABLES.items():

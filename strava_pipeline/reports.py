@@ -324,7 +324,7 @@ def _assemble_site(template: Path, build: Path) -> None:
     the client files, then the prerendered pages and their data, then this run's source data (the copy compiled into
     the client is the data of the compile), its files renamed by content hash like Evidence does."""
     output = template / ".svelte-kit" / "output"
-    shutil.copytree(output / "client", build)
+    shutil.copytree(output / "client", build, ignore=shutil.ignore_patterns(".vite"))  # as builder.writeClient
     for part in ("pages", "dependencies"):
         if (output / "prerendered" / part).is_dir():
             shutil.copytree(output / "prerendered" / part, build, dirs_exist_ok=True)

@@ -77,6 +77,13 @@ def test_file_then_file_both_orders(tmp_path):
         assert rc == 0, err
         assert "0 new activities" in out and "1 already loaded" in out
         assert query(data_dir, "select count(*), min(external_id) from strava.activities") == [(1, first.name)]
+        # the duplicate's content is remembered: importing it again does not even parse it
+        rc, out, err = run_cli(data_dir, "import", str(second))
+        assert rc == 0 and "1 already imported (same content)" in out, out
+        assert query(data_dir, "select result, count(*) from strava.imported_files group by 1 order by 1") == [
+            ("duplicate", 1),
+            ("new", 1),
+        ]
 
 
 def test_archive_then_file(tmp_path):

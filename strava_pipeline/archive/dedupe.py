@@ -112,12 +112,18 @@ def load_index(sql) -> RecordingIndex:
     rows = sql.execute_sql(
         f"select id, start_date, {sport}, {source}, {deleted}, athlete_id, {sha} from {t('activities')}"
     )
-    return RecordingIndex(
+    index = RecordingIndex(
         [
             Known(int(i), _epoch(start), sp, src, int(i) in with_streams, bool(dl), ath, sh)
             for i, start, sp, src, dl, ath, sh in rows or []
         ]
     )
+    if table_exists(sql, "imported_files"):
+        # contents a file import already read, duplicates included: a re-import does not parse them again
+        for sha, aid in sql.execute_sql(f"select sha256, activity_id from {t('imported_files')}") or []:
+            if sha not in index.by_sha:
+                index.by_sha[sha] = index.by_id.get(aid) or Known(int(aid), None, None, FILE_SOURCE, True)
+    return index
 
 
 @dataclass

@@ -191,6 +191,7 @@ class _FileImport:
         self.activities: list[dict] = []
         self.streams: list[pa.Table] = []
         self.fetch_log: list[dict] = []
+        self.imported_files: list[dict] = []
         self.points = 0
 
     def _now(self) -> str:
@@ -299,22 +300,38 @@ class _FileImport:
         match = self.index.match(start, sport_type, None, new_id)
         if match is not None:
             s.duplicates += 1
-            del self.index.by_sha[job.sha256]
+            self.index.by_sha[job.sha256] = match
+            result = "duplicate"
             if track.points and not match.has_streams and not match.deleted:
                 self._add_streams(track, match.id, match.athlete_id, fetch_log=match.source != FILE_SOURCE)
                 match.has_streams = True
                 s.filled += 1
+                result = "filled"
+            self._remember(job, match.id, match.athlete_id, result)
             return
         row = file_activity_row(track, fmt, label, job.sha256, self.athlete_id)
         known = Known(row["id"], start, sport_type, FILE_SOURCE, bool(track.points), False, self.athlete_id, job.sha256)
         self.index.add(known)
         self.index.by_sha[job.sha256] = known
         self.activities.append(row)
+        self._remember(job, row["id"], self.athlete_id, "new")
         s.new += 1
         if track.points:
             self._add_streams(track, row["id"], self.athlete_id, fetch_log=False)
         if len(self.activities) >= BATCH_FILES or self.points >= BATCH_POINTS:
             self._flush()
+
+    def _remember(self, job: _Job, activity_id: int, athlete_id, result: str) -> None:
+        self.imported_files.append(
+            {
+                "sha256": job.sha256,
+                "activity_id": activity_id,
+                "athlete_id": athlete_id,
+                "file": job.ref.label,
+                "result": result,
+                "imported_at": self._now(),
+            }
+        )
 
     def _add_streams(self, track: TrackResult, activity_id: int, athlete_id, fetch_log: bool) -> None:
         self.streams.append(to_stream_table(track.table, activity_id, athlete_id, source=FILE_SOURCE))
@@ -333,7 +350,7 @@ class _FileImport:
             )
 
     def _flush(self) -> None:
-        if not (self.activities or self.streams or self.fetch_log):
+        if not (self.activities or self.streams or self.fetch_log or self.imported_files):
             return
         streams = [pa.concat_tables(self.streams)] if self.streams else []
         names = [
@@ -345,11 +362,14 @@ class _FileImport:
             )
             if items
         ]
-        self._load(
-            strava_archive(activities=self.activities, streams=streams, fetch_log=self.fetch_log).with_resources(*names)
+        if self.imported_files:
+            names.append("imported_files")
+        source = strava_archive(
+            activities=self.activities, streams=streams, fetch_log=self.fetch_log, imported_files=self.imported_files
         )
+        self._load(source.with_resources(*names))
         self.summary.batches += 1
-        self.activities, self.streams, self.fetch_log, self.points = [], [], [], 0
+        self.activities, self.streams, self.fetch_log, self.imported_files, self.points = [], [], [], [], 0
 
     def _warn(self, message: str) -> None:
         self.summary.warnings.append(message)

@@ -53,7 +53,9 @@ def report_step(data_dir: Path, step: str, err: TextIO) -> int:
         import dagster as dg
 
         from strava_pipeline.config import dagster_home
+        from strava_pipeline.warehouses import dagster_instance_setup
 
+        dagster_instance_setup(dagster_home(data_dir))  # the storage of the selected warehouse
         instance = dg.DagsterInstance.from_config(str(dagster_home(data_dir)))
         try:
             for key in keys:

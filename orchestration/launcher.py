@@ -36,6 +36,9 @@ def prepare_home(data_dir: Path) -> Path:
     elif not re.search(r"^nux:", config.read_text(), re.M):
         with open(config, "a") as handle:
             handle.write(NUX_OFF)
+    from strava_pipeline.warehouses import dagster_instance_setup
+
+    dagster_instance_setup(home)  # STRAVA_WAREHOUSE=postgres: dagster-postgres storage, its env for dev_environment
     return home
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from strava_pipeline.config import PROJECT_ROOT, UserError, strava_command, warehouse_path
+from strava_pipeline.config import PROJECT_ROOT, UserError, strava_command
 from strava_pipeline.settings import WAREHOUSE_FILE
 
 REPORTS_DIR = PROJECT_ROOT / "reports"
@@ -190,11 +190,15 @@ def build_site(
     started = time.monotonic()
     steps: dict = {}
     say = functools.partial(print, file=out, flush=True)
-    warehouse = warehouse_path(data_dir)
-    if not warehouse.exists():
+    from strava_pipeline import warehouses
+
+    if not warehouses.exists(data_dir):
         raise UserError(
-            f"No warehouse at {warehouse}: load one with `{strava_command(data_dir)}`, which also builds the reports."
+            f"No warehouse at {warehouses.describe(data_dir)}: load one with `{strava_command(data_dir)}`, which "
+            "also builds the reports."
         )
+    # the DuckDB file, or with STRAVA_WAREHOUSE=postgres a DuckDB copy of the relations read below
+    warehouse = warehouses.readable_warehouse(data_dir, [*SNAPSHOT_TABLES.values(), STREAMS_RELATION, ROUTES_RELATION])
     work = output_dir(data_dir)
     work.mkdir(parents=True, exist_ok=True)
     log_path = work / "build.log"

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from strava_pipeline import warehouses
 from strava_pipeline.config import DATA_DIR_ENV, PROJECT_ROOT, UserError, warehouse_path
 
 DBT_DIR = PROJECT_ROOT / "dbt_project"
@@ -45,6 +46,7 @@ def dbt_environment(data_dir: Path) -> dict:
         TARGET_PATH_ENV: str(target),
         "DBT_LOG_PATH": str(target),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        **warehouses.dbt_env(),  # the target (DuckDB file or PostgreSQL) and its connection
     }
 
 
@@ -84,8 +86,9 @@ class BuildResult:
 def build(data_dir: Path) -> BuildResult:
     """`dbt build` of the whole project, its output in <results>/dbt_output.log; UserError when there is no
     warehouse yet. The dbt plugin takes the warehouse's writer lock (or knows that the caller holds it)."""
-    warehouse = warehouse_path(data_dir)
-    if not warehouse.exists():
+    if warehouses.is_postgres():
+        warehouses.check_postgres()
+    elif not (warehouse := warehouse_path(data_dir)).exists():
         raise UserError(f"No warehouse at {warehouse} to build the models from: load one first.")
     target = results_dir(data_dir)
     target.mkdir(parents=True, exist_ok=True)

@@ -245,6 +245,7 @@ def dbt_env() -> dict[str, str]:
         "STRAVA_PG_DATABASE": target.database,
         "STRAVA_PG_USER": target.username,
         "STRAVA_PG_PASSWORD": target.password or "",
+        "PGTZ": "UTC",  # libpq sets the session time zone from it: UTC, like the DuckDB target's TimeZone setting
     }
 
 
@@ -253,3 +254,163 @@ def describe(data_dir: Path) -> str:
     if is_postgres():
         return f"PostgreSQL {postgres_target().where()}"
     return str(warehouse_path(data_dir))
+
+
+def exists(data_dir: Path) -> bool:
+    """Is a warehouse loaded: the DuckDB file, or the raw table strava.activities in PostgreSQL (which is
+    checked reachable first: UserError when not)."""
+    if not is_postgres():
+        return warehouse_path(data_dir).exists()
+    con = connect(check_postgres())
+    try:
+        with con.cursor() as cur:
+            cur.execute("select to_regclass(%s) is not null", (f"{settings.DATASET_NAME}.activities",))
+            return bool(cur.fetchone()[0])
+    finally:
+        con.close()
+
+
+# ---------------------------------------------------------------------------------------------- readers
+
+# PostgreSQL: the relations that the DuckDB-built readers (reports snapshot, maps) need, copied into this DuckDB
+# file before each read; the attach alias those readers use is theirs, so the name of the file does not matter
+MIRROR_FILE = "postgres_marts.duckdb"
+
+
+def readable_warehouse(data_dir: Path, relations) -> Path:
+    """A DuckDB file that holds `relations` ((schema, name) pairs) for readers written for the DuckDB warehouse.
+
+    DuckDB: the warehouse file itself. PostgreSQL: <data dir>/postgres_marts.duckdb, made now from the relations
+    that exist in PostgreSQL (read as Arrow over ADBC; geometry columns stay behind, their WKT and GeoJSON
+    columns come along) and swapped in atomically. A relation missing in PostgreSQL is missing in the copy too,
+    so the reader's own "run dbt build first" applies."""
+    if not is_postgres():
+        return warehouse_path(data_dir)
+    import os
+
+    import duckdb
+
+    target = check_postgres()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / MIRROR_FILE
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    try:
+        with _adbc(target) as pg, duckdb.connect(str(tmp), config={"enable_progress_bar": False}) as con:
+            for schema, name in relations:
+                table = _fetch_relation(pg, schema, name)
+                if table is None:
+                    continue
+                con.execute(f'create schema if not exists "{schema}"')
+                con.register("_copied", table)
+                con.execute(f'create table "{schema}"."{name}" as select * from _copied')
+                con.unregister("_copied")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+        tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
+    return path
+
+
+def _adbc(target: PostgresTarget):
+    from adbc_driver_postgresql import dbapi
+
+    try:
+        return dbapi.connect(target.url().split("?", 1)[0])
+    except Exception as exc:
+        raise UserError(
+            f"PostgreSQL at {target.where()} is unreachable ({_reason(str(exc))}): check that the server runs and "
+            f"the connection in {CREDENTIALS_KEY}."
+        ) from None
+
+
+def _fetch_relation(pg, schema: str, name: str):
+    """The relation as an Arrow table without its geometry columns; None when it does not exist."""
+    with pg.cursor() as cur:
+        cur.execute(
+            "select column_name, udt_name from information_schema.columns "
+            "where table_schema = $1 and table_name = $2 order by ordinal_position",
+            parameters=(schema, name),
+        )
+        columns = cur.fetchall()
+        if not columns:
+            return None
+        kept = [f'"{column}"' for column, udt in columns if udt not in ("geometry", "geography")]
+        cur.execute(f'select {", ".join(kept)} from "{schema}"."{name}"')
+        return cur.fetch_arrow_table()
+
+
+# ---------------------------------------------------------------------------------------------- Dagster
+
+_DAGSTER_BEGIN = "# strava: run storage in the PostgreSQL warehouse (STRAVA_WAREHOUSE=postgres)"
+_DAGSTER_END = "# strava: end of run storage"
+_DAGSTER_STORAGE = f"""{_DAGSTER_BEGIN}
+# dagster-postgres keeps runs, events and schedules in this database (its own tables in schema public);
+# the connection comes from dlt's destination.postgres.credentials as the STRAVA_PG_* variables
+storage:
+  postgres:
+    postgres_db:
+      hostname: {{env: STRAVA_PG_HOST}}
+      port: {{env: STRAVA_PG_PORT}}
+      db_name: {{env: STRAVA_PG_DATABASE}}
+      username: {{env: STRAVA_PG_USER}}
+      password: {{env: STRAVA_PG_PASSWORD}}
+{_DAGSTER_END}
+"""
+
+
+def dagster_instance_setup(home: Path) -> dict[str, str]:
+    """Make <home>/dagster.yaml use Dagster's Postgres storage when the warehouse is PostgreSQL (and SQLite files
+    again when it is not); returns the variables a Dagster process needs, also put into this process's env."""
+    import os
+
+    config = home / "dagster.yaml"
+    text = config.read_text() if config.exists() else ""
+    text = re.sub(rf"\n?{re.escape(_DAGSTER_BEGIN)}.*?{re.escape(_DAGSTER_END)}\n?", "\n", text, flags=re.S)
+    env = dbt_env()
+    if env[WAREHOUSE_ENV] == POSTGRES:
+        text = text.rstrip("\n") + "\n\n" + _DAGSTER_STORAGE
+    if config.exists() or env[WAREHOUSE_ENV] == POSTGRES:
+        config.write_text(text)
+    os.environ.update(env)
+    return env
+
+
+def raw_table_counts() -> dict:
+    """PostgreSQL: rows per raw table of the dataset (dlt's own tables left out), for Dagster's metadata."""
+    con = connect()
+    try:
+        with con.cursor() as cur:
+            cur.execute(
+                "select table_name from information_schema.tables where table_schema = %s and table_name not like "
+                "'\\_dlt%%' order by 1",
+                (settings.DATASET_NAME,),
+            )
+            tables = [r[0] for r in cur.fetchall()]
+            counts = {}
+            for table in tables:
+                cur.execute(f'select count(*) from "{settings.DATASET_NAME}"."{table}"')
+                counts[table] = cur.fetchone()[0]
+            return counts
+    finally:
+        con.close()
+
+
+def raw_freshness() -> tuple:
+    """PostgreSQL: (start_date of the newest activity not deleted, time of the last successful load) or Nones."""
+    ds = settings.DATASET_NAME
+    con = connect()
+    try:
+        with con.cursor() as cur:
+            cur.execute(f"select to_regclass('{ds}.activities'), to_regclass('{ds}._dlt_loads')")
+            has_activities, has_loads = (r is not None for r in cur.fetchone())
+            newest = loaded = None
+            if has_activities:
+                cur.execute(f'select max(start_date) from "{ds}".activities where not coalesce(deleted, false)')
+                newest = cur.fetchone()[0]
+            if has_loads:
+                cur.execute(f'select max(inserted_at) from "{ds}"._dlt_loads where status = 0')
+                loaded = cur.fetchone()[0]
+            return newest, loaded
+    finally:
+        con.close()

@@ -42,11 +42,9 @@ spine as (
     select
         athlete_id,
         sport_type,
-        cast(unnest(generate_series(
-            cast(first_period as timestamp),
-            cast(greatest(athlete_last_period, date_trunc('{{ period }}', {{ as_of_date() }})) as timestamp),
-            interval 1 {{ period }}
-        )) as date) as period_start
+        {{ date_series('first_period',
+                       "greatest(athlete_last_period, cast(date_trunc('" ~ period ~ "', " ~ as_of_date() ~ ") as date))",
+                       period) }} as period_start
     from bounds
 
 ),
@@ -104,7 +102,7 @@ final as (
         athlete_id,
         sport_type,
         period_start as {{ start }},
-        cast(period_start + interval 1 {{ period }} - interval 1 day as date) as {{ period }}_end,
+        cast(period_start + interval '1 {{ period }}' - interval '1 day' as date) as {{ period }}_end,
         activity_count,
         distance_km,
         moving_time_s,

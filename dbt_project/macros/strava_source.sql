@@ -5,7 +5,7 @@
     So a missing column becomes a typed NULL, and a missing table an empty, typed relation: the staging model, and
     everything downstream, still builds. required=true turns a missing table into a clear error instead.
 
-    columns: {name: duckdb type}, in output order. -#}
+    columns: {name: duckdb type}, in output order (strava_type spells it for the warehouse). -#}
 {% macro strava_source(table_name, columns, required=false) %}
     {%- set relation = source('strava', table_name) -%}
     {%- set present = [] -%}
@@ -27,9 +27,9 @@
     select
     {%- for name, type in columns.items() %}
         {% if name in present -%}
-        cast({{ adapter.quote(name) }} as {{ type }})
+        cast({{ adapter.quote(name) }} as {{ strava_type(type) }})
         {%- else -%}
-        cast(null as {{ type }})
+        cast(null as {{ strava_type(type) }})
         {%- endif %} as {{ adapter.quote(name) }}{{ "," if not loop.last }}
     {%- endfor %}
     {% if found is not none -%}

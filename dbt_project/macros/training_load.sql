@@ -12,7 +12,8 @@
 {#- Exponentially weighted moving average of `value` over the rows of the window `over`, time constant `days`
     (CTL: 42, ATL: 7): ewma_t = ewma_t-1 + (value_t - ewma_t-1) / days, starting from 0 a year back. Older days
     weigh less than (1 - 1/42)^365 = 0.02 % and are left out, which keeps the window bounded. -#}
-{% macro ewma(value, days, partition_by, order_by) -%}
+{#- DuckDB: one list_reduce over the window (the dispatcher, ewma, and other engines: macros/cross_db/window.sql). -#}
+{% macro duckdb__ewma(value, days, partition_by, order_by, relation) -%}
     list_reduce(
         list_prepend(0.0, list(cast({{ value }} as double)) over (
             partition by {{ partition_by }} order by {{ order_by }} rows between 364 preceding and current row

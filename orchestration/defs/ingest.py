@@ -250,6 +250,10 @@ def table_counts(warehouse: Path) -> dict:
     """Rows per raw table (none when the warehouse does not exist yet)."""
     import duckdb
 
+    from strava_pipeline import warehouses
+
+    if warehouses.is_postgres():
+        return warehouses.raw_table_counts()
     if not warehouse.exists():
         return {}
     with duckdb.connect(str(warehouse), read_only=True) as con:
@@ -293,24 +297,29 @@ def _days(seconds: float) -> str:
 def activities_freshness(context: dg.AssetCheckExecutionContext, strava: StravaEnv) -> dg.AssetCheckResult:
     import duckdb
 
+    from strava_pipeline import warehouses
+
     data_dir = strava.resolved_data_dir()
     warehouse = warehouse_path(data_dir)
-    if not warehouse.exists():
+    if warehouses.is_postgres():
+        newest, loaded = warehouses.raw_freshness()
+    elif not warehouse.exists():
         return dg.AssetCheckResult(
             passed=False,
             severity=dg.AssetCheckSeverity.WARN,
             description=f"No warehouse at {warehouse} yet: materialize strava/activities.",
         )
     ds = settings.DATASET_NAME
-    with strava.writer_lock(context.log, data_dir, holder=f"dagster run {context.run.run_id[:8]} (freshness)"):
-        with duckdb.connect(str(warehouse), read_only=True) as con:
-            catalog = con.sql("select current_database()").fetchone()[0]
-            newest = con.sql(
-                f'select max(start_date) from "{catalog}"."{ds}".activities where not coalesce(deleted, false)'
-            ).fetchone()[0]
-            loaded = con.sql(f'select max(inserted_at) from "{catalog}"."{ds}"._dlt_loads where status = 0').fetchone()[
-                0
-            ]
+    if not warehouses.is_postgres():
+        with strava.writer_lock(context.log, data_dir, holder=f"dagster run {context.run.run_id[:8]} (freshness)"):
+            with duckdb.connect(str(warehouse), read_only=True) as con:
+                catalog = con.sql("select current_database()").fetchone()[0]
+                newest = con.sql(
+                    f'select max(start_date) from "{catalog}"."{ds}".activities where not coalesce(deleted, false)'
+                ).fetchone()[0]
+                loaded = con.sql(
+                    f'select max(inserted_at) from "{catalog}"."{ds}"._dlt_loads where status = 0'
+                ).fetchone()[0]
     now = time.time()
     if newest is None:
         return dg.AssetCheckResult(

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import shapely
 
-from strava_pipeline.config import UserError, strava_command, warehouse_path
+from strava_pipeline.config import UserError, strava_command
 from strava_pipeline.maps import settings
 
 # routes fetched from DuckDB at a time (the memory of a batch grows with it); chunks are then cut by points
@@ -86,11 +86,15 @@ def open_warehouse(data_dir: Path, lock: bool = False):
     for this read instead of failing on DuckDB's file lock; off for a caller that holds it already."""
     import duckdb
 
-    path = warehouse_path(data_dir)
-    if not path.exists():
+    from strava_pipeline import warehouses
+
+    if not warehouses.exists(data_dir):
         raise UserError(
-            f"No warehouse at {path}: load one with `{strava_command(data_dir)}`, which also builds the masked routes."
+            f"No warehouse at {warehouses.describe(data_dir)}: load one with `{strava_command(data_dir)}`, which "
+            "also builds the masked routes."
         )
+    # the DuckDB file, or with STRAVA_WAREHOUSE=postgres a DuckDB copy of the routes and zones
+    path = warehouses.readable_warehouse(data_dir, [settings.ROUTES_RELATION, settings.ZONES_RELATION])
     with contextlib.ExitStack() as stack:
         if lock:
             from strava_pipeline.lock import warehouse_lock

@@ -20,9 +20,9 @@ zones as (
 
     select
         athlete_id,
-        heartrate_zone_mins_bpm[len(heartrate_zone_mins_bpm)] as top_zone_min_bpm
+        heartrate_zone_mins_bpm[{{ list_size('heartrate_zone_mins_bpm') }}] as top_zone_min_bpm
     from {{ ref('stg_strava__athlete_zones') }}
-    where len(heartrate_zone_mins_bpm) >= 2
+    where {{ list_size('heartrate_zone_mins_bpm') }} >= 2
 
 ),
 
@@ -31,16 +31,16 @@ final as (
     select
         athletes.athlete_id,
         {%- if var('hr_max_bpm', none) %}
-        cast({{ var('hr_max_bpm') }} as double) as hr_max_bpm,
+        cast({{ var('hr_max_bpm') }} as {{ strava_type('double') }}) as hr_max_bpm,
         'var hr_max_bpm' as hr_max_source,
         {%- else %}
         coalesce(round(zones.top_zone_min_bpm / 0.9), {{ var('default_hr_max_bpm') }}) as hr_max_bpm,
         case when zones.top_zone_min_bpm is not null then 'athlete_zones' else 'default' end as hr_max_source,
         {%- endif %}
-        cast({{ var('hr_rest_bpm') }} as double) as hr_rest_bpm,
+        cast({{ var('hr_rest_bpm') }} as {{ strava_type('double') }}) as hr_rest_bpm,
         profiles.sex,
-        cast(case when profiles.sex = 'F' then 0.86 else 0.64 end as double) as trimp_a,
-        cast(case when profiles.sex = 'F' then 1.67 else 1.92 end as double) as trimp_b
+        cast(case when profiles.sex = 'F' then 0.86 else 0.64 end as {{ strava_type('double') }}) as trimp_a,
+        cast(case when profiles.sex = 'F' then 1.67 else 1.92 end as {{ strava_type('double') }}) as trimp_b
     from athletes
     left join profiles on profiles.athlete_id = athletes.athlete_id
     left join zones on zones.athlete_id = athletes.athlete_id

@@ -19,7 +19,7 @@ efforts as (
         activities.sport_type,
         'best_effort' as record_kind,
         efforts.effort_name as record_name,
-        cast(efforts.elapsed_time_s as double) as record_value,
+        cast(efforts.elapsed_time_s as {{ strava_type('double') }}) as record_value,
         's' as record_unit,
         efforts.activity_id,
         activities.start_date_local as achieved_on,
@@ -51,7 +51,7 @@ activity_records as (
         start_date_local as achieved_on,
         moving_time_s as elapsed_time_s,
         distance_km,
-        null::double as pace_min_per_km,
+        cast(null as {{ strava_type('double') }}) as pace_min_per_km,
         -- highest value wins
         row_number() over (
             partition by athlete_id, sport_type, record_name
@@ -61,7 +61,7 @@ activity_records as (
     cross join lateral (
         values
             ('Longest distance', distance_km, 'km'),
-            ('Longest moving time', cast(moving_time_s as double), 's'),
+            ('Longest moving time', cast(moving_time_s as {{ strava_type('double') }}), 's'),
             ('Most elevation gain', elevation_gain_m, 'm')
     ) as records(record_name, record_value, record_unit)
     where record_value > 0
@@ -72,12 +72,14 @@ final as (
 
     select
         {{ surrogate_key(['athlete_id', 'sport_type', 'record_kind', 'record_name']) }} as personal_best_id,
-        * exclude (rank_in_record)
+        athlete_id, sport_type, record_kind, record_name, record_value, record_unit, activity_id, achieved_on,
+        elapsed_time_s, distance_km, pace_min_per_km
     from (
+        -- both CTEs list their columns in the same order
         select * from efforts where rank_in_record = 1
-        union all by name
+        union all
         select * from activity_records where rank_in_record = 1
-    )
+    ) as records
 
 )
 

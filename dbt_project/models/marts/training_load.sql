@@ -31,11 +31,8 @@ spine as (
 
     select
         athlete_id,
-        cast(unnest(generate_series(
-            cast(min(activity_date) as timestamp),
-            cast(greatest(max(activity_date), {{ as_of_date() }}) as timestamp),
-            interval 1 day
-        )) as date) as load_date
+        {{ date_series('min(activity_date)', 'greatest(max(activity_date), ' ~ as_of_date() ~ ')', 'day') }}
+            as load_date
     from daily
     group by athlete_id
 
@@ -60,8 +57,8 @@ fitness as (
 
     select
         *,
-        {{ ewma('training_load', 42, 'athlete_id', 'load_date') }} as ctl,
-        {{ ewma('training_load', 7, 'athlete_id', 'load_date') }} as atl
+        {{ ewma('training_load', 42, 'athlete_id', 'load_date', relation='filled') }} as ctl,
+        {{ ewma('training_load', 7, 'athlete_id', 'load_date', relation='filled') }} as atl
     from filled
 
 ),

@@ -7,8 +7,8 @@ activities as (
     select
         athlete_id,
         sport_type,
-        year(start_date_local) as year,
-        strftime(start_date_local, '%m-%d') <= strftime({{ as_of_date() }}, '%m-%d') as is_year_to_date,
+        {{ year_of('start_date_local') }} as year,
+        {{ month_day('start_date_local') }} <= {{ month_day(as_of_date()) }} as is_year_to_date,
         distance_km,
         moving_time_s,
         elevation_gain_m
@@ -22,7 +22,7 @@ bounds as (
         athlete_id,
         sport_type,
         min(year) as first_year,
-        greatest(max(max(year)) over (partition by athlete_id), year({{ as_of_date() }})) as last_year
+        greatest(max(max(year)) over (partition by athlete_id), {{ year_of(as_of_date()) }}) as last_year
     from activities
     group by athlete_id, sport_type
 
@@ -30,7 +30,7 @@ bounds as (
 
 spine as (
 
-    select athlete_id, sport_type, unnest(range(first_year, last_year + 1)) as year
+    select athlete_id, sport_type, {{ integer_series('first_year', 'last_year') }} as year
     from bounds
 
 ),
@@ -83,7 +83,7 @@ final as (
         athlete_id,
         sport_type,
         year,
-        year = year({{ as_of_date() }}) as is_current_year,
+        year = {{ year_of(as_of_date()) }} as is_current_year,
         {{ as_of_date() }} as ytd_as_of_date,
         activity_count,
         distance_km,

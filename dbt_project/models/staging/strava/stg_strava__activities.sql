@@ -34,8 +34,8 @@ renamed as (
         -- start_date is UTC; start_date_local is the local wall clock with a misleading Z
         timezone('UTC', start_date) as start_at_utc,
         coalesce(
-            try_strptime(left(start_date_local, 19), ['%Y-%m-%dT%H:%M:%S', '%Y-%m-%d %H:%M:%S']),
-            timezone('UTC', start_date) + to_seconds(coalesce(utc_offset, 0))
+            {{ local_timestamp('start_date_local') }},
+            timezone('UTC', start_date) + {{ seconds_interval('coalesce(utc_offset, 0)') }}
         ) as start_at_local,
         -- '(GMT+01:00) Europe/Ljubljana': the label is the standard offset, the IANA name after it is what counts
         nullif(trim(regexp_replace(timezone, '^\(GMT[^)]*\)\s*', '')), '') as timezone_name,
@@ -87,10 +87,10 @@ renamed as (
 
         -- privacy sensitive: the marts publish these only through the privacy masking
         nullif(map__summary_polyline, '') as summary_polyline,
-        cast(json_extract(start_latlng, '$[0]') as double) as start_lat,
-        cast(json_extract(start_latlng, '$[1]') as double) as start_lng,
-        cast(json_extract(end_latlng, '$[0]') as double) as end_lat,
-        cast(json_extract(end_latlng, '$[1]') as double) as end_lng
+        {{ json_array_double('start_latlng', 0) }} as start_lat,
+        {{ json_array_double('start_latlng', 1) }} as start_lng,
+        {{ json_array_double('end_latlng', 0) }} as end_lat,
+        {{ json_array_double('end_latlng', 1) }} as end_lng
 
     from source
     -- deleted on Strava: kept in the raw table for the record, gone from everything downstream
@@ -102,7 +102,9 @@ families as (
 
     -- sport families as strava_pipeline/archive/file_sports.py has them (keep the two in step); Workout is generic
     select
-        *,
+        activity_id,
+        source,
+        start_at_utc,
         case
             when sport_type is null or sport_type = 'Workout' then null
             when sport_type in ('Ride', 'VirtualRide', 'MountainBikeRide', 'GravelRide', 'EBikeRide',
@@ -122,13 +124,14 @@ deduplicated as (
 
     -- one activity per recording (strava_pipeline/archive/dedupe.py): a loose-file row that an API or archive row
     -- stands for (start within 60 s, compatible sport) is left out; the next import removes it from the raw table
-    select f.* exclude (sport_family)
-    from families f
+    select renamed.*
+    from renamed
+    inner join families f on f.activity_id = renamed.activity_id
     where f.source <> 'file' or not exists (
         select 1
         from families o
         where o.source <> 'file'
-            and abs(epoch(o.start_at_utc) - epoch(f.start_at_utc)) <= 60
+            and abs({{ epoch_s('o.start_at_utc') }} - {{ epoch_s('f.start_at_utc') }}) <= 60
             and (o.sport_family is null or f.sport_family is null or o.sport_family = f.sport_family)
     )
 

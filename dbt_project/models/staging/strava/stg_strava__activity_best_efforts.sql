@@ -26,7 +26,7 @@ renamed as (
         case when distance > 0 and elapsed_time > 0 then (elapsed_time / 60.0) / (distance / 1000.0) end
             as pace_min_per_km,
         timezone('UTC', start_date) as start_at_utc,
-        try_strptime(left(start_date_local, 19), ['%Y-%m-%dT%H:%M:%S', '%Y-%m-%d %H:%M:%S']) as start_at_local,
+        {{ local_timestamp('start_date_local') }} as start_at_local,
         -- Strava's rank among the athlete's efforts at the time: 1 = a PR then (it may have been beaten since)
         pr_rank,
         start_index as start_point_index,

@@ -23,7 +23,7 @@ renamed as (
         lap_index,
         split as split_number,
         timezone('UTC', start_date) as start_at_utc,
-        try_strptime(left(start_date_local, 19), ['%Y-%m-%dT%H:%M:%S', '%Y-%m-%d %H:%M:%S']) as start_at_local,
+        {{ local_timestamp('start_date_local') }} as start_at_local,
         distance / 1000.0 as distance_km,
         moving_time as moving_time_s,
         elapsed_time as elapsed_time_s,

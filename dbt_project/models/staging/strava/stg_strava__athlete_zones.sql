@@ -12,9 +12,9 @@ renamed as (
 
     select
         athlete_id,
-        coalesce(cast(json_extract(heart_rate, '$.custom_zones') as boolean), false) as has_custom_heartrate_zones,
+        coalesce({{ json_boolean('heart_rate', 'custom_zones') }}, false) as has_custom_heartrate_zones,
         -- lower bounds of the heart-rate zones in bpm, zone 1 first ({min, max} pairs; the last max is -1)
-        cast(json_extract(heart_rate, '$.zones[*].min') as double[]) as heartrate_zone_mins_bpm,
+        {{ json_object_array_doubles('heart_rate', 'zones', 'min') }} as heartrate_zone_mins_bpm,
         heart_rate as heartrate_zones_json,
         power as power_zones_json,
         timezone('UTC', fetched_at) as fetched_at_utc

@@ -12,6 +12,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 from pathlib import Path
 
 POSTGIS_HINT = "apt-get update && apt-get install -y postgresql postgresql-15-postgis-3 (or your version's postgis-3)"
@@ -40,15 +41,20 @@ def _bindir() -> Path:
 class PostgresServer:
     """initdb + pg_ctl start on a free loopback port with trust auth for user postgres; stop() ends it."""
 
-    def __init__(self, scratch: Path, shared_buffers: str = "256MB", work_mem: str = "64MB") -> None:
+    def __init__(self, scratch: Path | None = None, shared_buffers: str = "256MB", work_mem: str = "64MB") -> None:
+        """scratch: the folder for the cluster; default a new one in the system temp dir, removed by stop(). As
+        root, every folder above it must be open to the postgres user (pytest's tmp_path is not)."""
         bindir = _bindir()
         self.pg_ctl = str(bindir / "pg_ctl")
         self.psql_bin = shutil.which("psql") or str(bindir / "psql")
-        self.dir = Path(scratch) / "pg"
+        self._own_scratch = scratch is None
+        scratch = Path(tempfile.mkdtemp(prefix="strava-pg-")) if scratch is None else Path(scratch)
+        self.scratch = scratch
+        self.dir = scratch / "pg"
         self.dir.mkdir(parents=True)
         self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
         if self.as_user:
-            for folder in (Path(scratch), self.dir):
+            for folder in (scratch, self.dir):
                 shutil.chown(folder, "postgres")
         self.port = free_port()
         self.started = False
@@ -96,3 +102,5 @@ class PostgresServer:
                 capture_output=True,
             )
             self.started = False
+        if self._own_scratch:
+            shutil.rmtree(self.scratch, ignore_errors=True)

@@ -9,6 +9,7 @@ import requests
 
 from strava_pipeline.auth import StravaAuth, reauthorize
 from strava_pipeline.config import UserError, strava_command
+from strava_pipeline.journal import ResponseJournal, request_key
 from strava_pipeline.ratelimit import Budget, BudgetStop
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ class StravaClient:
         clock,
         timeout: float = 60.0,
         rng: random.Random | None = None,
+        journal: ResponseJournal | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.auth = auth
@@ -44,6 +46,8 @@ class StravaClient:
         self.clock = clock
         self.timeout = timeout
         self.rng = rng or random.Random()
+        # answers fetched by a run that did not commit them: replayed instead of asked again
+        self.journal = journal
         self.requests_by_path: dict[str, int] = {}
         self.reached_server = False
 
@@ -63,6 +67,14 @@ class StravaClient:
         """
         url = self.base_url + path
         label = label or path
+        key = request_key(path, params)
+        if self.journal is not None:
+            stored = self.journal.replay(key)
+            if stored is not None:
+                status, body = stored
+                if status == 404:
+                    raise NotFound(label)
+                return orjson.loads(body)
         refreshed = False
         waited_after_429 = False
         last_problem = "no answer"
@@ -105,13 +117,15 @@ class StravaClient:
                 self._backoff(attempt)
                 continue
             if status == 404:
+                if self.journal is not None:
+                    self.journal.record(key, 404, b"")
                 raise NotFound(label)
             if status == 403:
                 raise UserError(_forbidden_message(resp, self.auth.data_dir))
             if status >= 400:
                 raise ItemError(f"GET {label} answered HTTP {status}: {resp.text[:200]}")
             try:
-                return orjson.loads(resp.content)
+                decoded = orjson.loads(resp.content)
             except ValueError:
                 kind = (
                     "an HTML page"
@@ -119,6 +133,10 @@ class StravaClient:
                     else "a truncated or invalid JSON body"
                 )
                 raise ItemError(f"GET {label} returned {kind}") from None
+            if self.journal is not None:
+                # on disk before the caller can send the next request: a crash from here on costs no request
+                self.journal.record(key, status, resp.content)
+            return decoded
         if not self.reached_server:
             raise UserError(
                 f"Cannot reach the Strava API at {self.base_url} ({last_problem}):"

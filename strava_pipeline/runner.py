@@ -31,6 +31,7 @@ from strava_pipeline.helpers import (
     streams_table,
     zone_rows,
 )
+from strava_pipeline.journal import JOURNAL_FILE, ResponseJournal
 from strava_pipeline.lock import warehouse_lock
 from strava_pipeline.progress import Reporter
 from strava_pipeline.ratelimit import Budget, BudgetStop, days_needed
@@ -152,7 +153,11 @@ class Run:
         self.auth = StravaAuth(
             cfg, TokenStore(opts.data_dir / settings.TOKENS_FILE), session, self.clock, timeout=opts.timeout
         )
-        self.client = StravaClient(cfg.base_url, self.auth, self.budget, session, self.clock, timeout=opts.timeout)
+        # every answer is on disk before the next request: a killed run costs the next one at most one request
+        self.journal = ResponseJournal(opts.data_dir / JOURNAL_FILE, self.clock)
+        self.client = StravaClient(
+            cfg.base_url, self.auth, self.budget, session, self.clock, timeout=opts.timeout, journal=self.journal
+        )
         self.pipeline = make_pipeline(opts.data_dir)
         self._batch: Batch | None = None
         self.athlete_id: int | None = None
@@ -178,10 +183,16 @@ class Run:
             return table_exists(sql, table)
 
     def _load(self, source) -> None:
+        """Commit one load package; the journal then forgets the answers it holds (each _load takes all the
+        answers used since the last one: the listing, the profile, or a batch of the queue)."""
         try:
             self.pipeline.run(source)
-        except PipelineStepFailed as exc:
-            raise unwrap(exc) from exc
+        except BaseException as exc:
+            self.journal.release()  # not committed: the answers stay journaled for the next run
+            if isinstance(exc, PipelineStepFailed):
+                raise unwrap(exc) from exc
+            raise
+        self.journal.loaded()
 
     def _load_tables(self, **tables: list) -> None:
         self._load(strava(tables=tables).with_resources(*tables))
@@ -240,6 +251,9 @@ class Run:
         Returns the ids listed; raises BudgetStop after loading what was listed when the budget ran out.
         """
         backfill = end is not None
+        # a run killed before the list was committed asks the same pages again, so its journal answers them
+        pin = f"listing:{self.opts.reconcile}:{self.opts.start_date}:{self.opts.end_date}"
+        initial, end = self.journal.pin(pin, [initial, end])
         listed: list[int] = []
         last_start: list[str] = []
         ascending = [True]
@@ -288,6 +302,7 @@ class Run:
         except ListingAborted:
             self.reporter.say("The budget ran out in the middle of the activity list; nothing of it was kept.")
             raise stop[0] from None
+        self.journal.unpin(pin)
         listed_set = set(listed)
         self.summary.new_activities += len(listed_set - existing)
         self.summary.updated_activities += len(listed_set & existing)
@@ -446,6 +461,9 @@ class Run:
         per_day = min(per_day, self.opts.max_requests or per_day)
         left_today = 0 if s.stop else self.budget.remaining_today()
         s.days_left = days_needed(s.remaining_requests, per_day, left_today)
+        if not (s.stop or s.interrupted or s.remaining_items):
+            self.journal.clear()  # everything is committed: nothing left to replay
+        self.journal.close()
         prune_loaded_packages(self.pipeline)
 
 

@@ -296,7 +296,8 @@ def readable_warehouse(data_dir: Path, relations) -> Path:
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
     try:
-        with _adbc(target) as pg, duckdb.connect(str(tmp), config={"enable_progress_bar": False}) as con:
+        with _adbc(target) as pg, duckdb.connect(str(tmp)) as con:
+            con.execute("set enable_progress_bar = false")
             for schema, name in relations:
                 table = _fetch_relation(pg, schema, name)
                 if table is None:

@@ -1,0 +1,160 @@
+"""STRAVA_WAREHOUSE=postgres: the demo imported into a throwaway PostgreSQL + PostGIS, dbt builds there with the
+same tests (assert_no_point_inside_privacy_zone too), every relation has the row count DuckDB has for the same
+input, the maps read it; an unreachable server is one sentence and exit code 2 with nothing written anywhere."""
+
+import io
+import json
+
+import duckdb
+import pytest
+
+from strava_pipeline import warehouses
+from strava_pipeline.cli import main
+from strava_pipeline.clock import FakeClock
+from tests.conftest import NOW
+from tests.support.postgres import PostgresServer, PostgresUnavailable, free_port
+
+# a month of the demo athlete before the tests' fixed "now"
+START = "2026-10-20"
+# models still written in DuckDB-only SQL (the 1 Hz resampling and the power and pace curves built on it):
+# left out of the PostgreSQL build until their macros get postgres__ implementations
+DUCKDB_ONLY = ["int_activity_streams__1hz+", "activity_power_curve+", "activity_pace_curve+"]
+SCHEMAS = ("staging", "intermediate", "marts", "seeds")
+
+
+def run(data_dir, *args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    rc = main(["--data-dir", str(data_dir), "--demo", *args], clock=FakeClock(NOW), out=out, err=err)
+    return rc, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    try:
+        server = PostgresServer()
+    except PostgresUnavailable as exc:
+        pytest.skip(f"no PostgreSQL + PostGIS here: {exc}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def on_postgres(postgres, monkeypatch, request):
+    """The switch and dlt's credentials key, as a user sets them, pointing at a fresh database."""
+    url = postgres.create_database(request.node.name[:40].lower())
+    monkeypatch.setenv("STRAVA_WAREHOUSE", "postgres")
+    monkeypatch.setenv("DESTINATION__POSTGRES__CREDENTIALS", url.replace("postgres@", "postgres:unused@"))
+    return postgres
+
+
+def relation_counts_duckdb(path) -> dict:
+    with duckdb.connect(str(path), read_only=True) as con:
+        names = con.execute(
+            "select table_schema, table_name from information_schema.tables where table_schema in ?", [list(SCHEMAS)]
+        ).fetchall()
+        return {f"{s}.{t}": con.execute(f'select count(*) from strava."{s}"."{t}"').fetchone()[0] for s, t in names}
+
+
+def relation_counts_postgres() -> dict:
+    con = warehouses.connect()
+    try:
+        with con.cursor() as cur:
+            cur.execute(
+                "select table_schema, table_name from information_schema.tables where table_schema = any(%s)",
+                (list(SCHEMAS),),
+            )
+            counts = {}
+            for s, t in cur.fetchall():
+                cur.execute(f'select count(*) from "{s}"."{t}"')
+                counts[f"{s}.{t}"] = cur.fetchone()[0]
+            return counts
+    finally:
+        con.close()
+
+
+def build_models(data_dir) -> None:
+    rc, out, err = run(data_dir, "dbt", "build", "--exclude", *DUCKDB_ONLY)
+    assert rc == 0, (err + out)[-3000:]
+    results = json.loads((data_dir / "demo" / "dbt_target" / "run_results.json").read_text())["results"]
+    statuses = {r["unique_id"]: r["status"] for r in results}
+    assert statuses.get("test.strava.assert_no_point_inside_privacy_zone") == "pass", statuses
+    assert all(s in ("success", "pass") for s in statuses.values()), statuses
+
+
+@pytest.mark.slow
+def test_demo_on_postgres_builds_the_same_marts_as_duckdb(tmp_path, on_postgres, monkeypatch):
+    pg_dir, duck_dir = tmp_path / "pg", tmp_path / "duck"
+
+    rc, out, err = run(pg_dir, "--start-date", START, "--import-only")
+    assert rc == 0, err + out
+    assert not (pg_dir / "demo" / "strava.duckdb").exists()  # PostgreSQL only: no DuckDB file was written
+    build_models(pg_dir)
+    on_pg = relation_counts_postgres()
+    routes_on_pg = run(pg_dir, "export", "--format", "geojson")
+    monkeypatch.setenv("STRAVA_WAREHOUSE", "duckdb")
+    rc, out, err = run(duck_dir, "--start-date", START, "--import-only")
+    assert rc == 0, err + out
+    build_models(duck_dir)
+    on_duck = relation_counts_duckdb(duck_dir / "demo" / "strava.duckdb")
+    routes_on_duck = run(duck_dir, "export", "--format", "geojson")
+
+    assert on_pg["marts.fct_activities"] > 10 and on_pg["marts.activity_routes_masked"] > 0
+    built_on_pg = {name: n for name, n in on_duck.items() if name in on_pg}
+    assert on_pg == built_on_pg, {k: (on_pg.get(k), on_duck.get(k)) for k in on_duck if on_pg.get(k) != on_duck[k]}
+    left_out = sorted(set(on_duck) - set(on_pg))
+    assert all(name.endswith(("_curve", "__1hz", "ftp_history")) for name in left_out), left_out
+
+    # the maps read the masked routes from PostgreSQL: the same features as from DuckDB
+    assert routes_on_pg[0] == routes_on_duck[0] == 0, routes_on_pg[2] + routes_on_duck[2]
+    features = [
+        json.loads((d / "demo" / "exports" / "routes.geojson").read_text())["features"] for d in (pg_dir, duck_dir)
+    ]
+    assert len(features[0]) == len(features[1]) == on_pg["marts.activity_routes_masked"]
+
+
+def test_a_reloaded_activity_replaces_its_points_on_postgres(tmp_path, on_postgres):
+    """dlt's delete-insert merge on activity_id: loading an activity's streams again replaces them as a whole."""
+    import pyarrow as pa
+
+    from strava_pipeline import strava
+
+    pipeline = warehouses.make_pipeline(tmp_path)
+    points = lambda n: pa.table({"activity_id": [7] * n, "athlete_id": [1] * n, "point_index": list(range(n))})  # noqa: E731
+    pipeline.run(strava(tables={}, streams=[points(5)]).with_resources("activity_streams"))
+    pipeline.run(strava(tables={}, streams=[points(3)]).with_resources("activity_streams"))
+    with pipeline.sql_client() as sql:
+        rows = sql.execute_sql(
+            f"select count(*), max(point_index) from {sql.make_qualified_table_name('activity_streams')}"
+        )
+    assert rows[0] == (3, 2)
+
+
+def test_unreachable_postgres_is_one_sentence_exit_2_and_nothing_written(tmp_path, monkeypatch):
+    port = free_port()  # nothing listens there
+    monkeypatch.setenv("STRAVA_WAREHOUSE", "postgres")
+    monkeypatch.setenv("DESTINATION__POSTGRES__CREDENTIALS", f"postgresql://strava:secret-pw@127.0.0.1:{port}/strava")
+    for args in (("--start-date", START), ("dbt", "build"), ("export",)):
+        rc, out, err = run(tmp_path, *args)
+        assert rc == 2, (args, out, err)
+        lines = [line for line in err.strip().splitlines() if line.strip()]
+        assert len(lines) == 1 and f"PostgreSQL at 127.0.0.1:{port}/strava is unreachable" in lines[0], err
+        assert "check that the server runs" in lines[0] and "Traceback" not in err
+        assert "secret-pw" not in out + err
+    demo = tmp_path / "demo"
+    assert not (demo / "strava.duckdb").exists()
+    assert not (demo / warehouses.POSTGRES_PIPELINES_SUBDIR).exists()  # no load package left half-made
+
+
+def test_warehouse_switch_reads_only_known_names(monkeypatch):
+    monkeypatch.setenv("STRAVA_WAREHOUSE", "Postgres")
+    assert warehouses.selected() == "postgres"
+    monkeypatch.setenv("STRAVA_WAREHOUSE", "")
+    assert warehouses.selected() == "duckdb"
+    monkeypatch.setenv("STRAVA_WAREHOUSE", "bigquery")
+    with pytest.raises(warehouses.UserError, match="duckdb .*or postgres"):
+        warehouses.selected()
+
+
+def test_question_mark_parameters_become_psycopg2_placeholders():
+    query = "update t set a = ? where b = ? and c like 'x%?' and d % 2 = 0"
+    assert warehouses.qmark_to_pyformat(query) == "update t set a = %s where b = %s and c like 'x%%?' and d %% 2 = 0"

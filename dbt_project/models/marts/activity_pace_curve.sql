@@ -4,8 +4,14 @@
     curve_kind 'distance': the shortest time over each standard distance (var run_distances_m for runs,
                            swim_distances_m for swims) the activity covers, to a fraction of a second: the start
                            is placed inside its second by linear interpolation of the distance.
-    From the 1 Hz resampled distance (int_activity_streams__1hz: a pause over 5 s gains nothing), so archive and
+    From the 1 Hz resampled distance (macro resample_1hz, as in int_activity_streams__1hz: a pause over 5 s gains nothing), so archive and
     file activities get their bests too. Paces in s/km, and s/100 m for swims. -#}
+{#- The row estimates of the resampled seconds are tiny, and below 64 rows DuckDB plans an ASOF join as a nested
+    loop: quadratic in the seconds of a run. The sort-merge ASOF is what this model needs. -#}
+{{ config(
+    pre_hook="set asof_loop_join_threshold = 0",
+    post_hook="reset asof_loop_join_threshold",
+) }}
 {%- set run_distances = var('run_distances_m') -%}
 {%- set swim_distances = var('swim_distances_m') -%}
 with
@@ -25,9 +31,13 @@ activities as (
 
 seconds as (
 
-    select streams.activity_id, streams.elapsed_s, streams.distance_m
-    from {{ ref('int_activity_streams__1hz') }} as streams
-    where streams.activity_id in (select activity_id from activities)
+    select activity_id, elapsed_s, distance_m
+    from (
+        {{ resample_1hz(
+            ref('stg_strava__activity_streams'),
+            "activity_id in (select activity_id from activities)"
+        ) }}
+    )
 
 ),
 

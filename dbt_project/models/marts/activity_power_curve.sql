@@ -1,6 +1,7 @@
 {#- Mean-maximal power of each activity with a power stream: the best average power over each duration of the
     ladder (var curve_durations_s, 1 s .. 5 h) that fits in the activity, from the 1 Hz resampled watts
-    (int_activity_streams__1hz: pauses over 5 s count as zero watts, seconds without a watts value too). -#}
+    (macro resample_1hz, as in int_activity_streams__1hz: pauses over 5 s count as zero watts, seconds without
+    a watts value too). -#}
 with
 
 activities as (
@@ -13,10 +14,12 @@ activities as (
 seconds as (
 
     select activity_id, elapsed_s, coalesce(power_w, 0) as power_w
-    from {{ ref('int_activity_streams__1hz') }}
-    -- only activities that recorded power at all
-    where activity_id in (
-        select activity_id from {{ ref('stg_strava__activity_streams') }} where power_w is not null
+    from (
+        {{ resample_1hz(
+            ref('stg_strava__activity_streams'),
+            "activity_id in (select activity_id from " ~ ref('stg_strava__activity_streams')
+                ~ " where power_w is not null)"
+        ) }}
     )
 
 ),

@@ -1,0 +1,67 @@
+{#- The stream points of `points_relation` (stg_strava__activity_streams) resampled to one row per activity and
+    elapsed second, optionally only for the activities that pass `activity_filter` (SQL on activity_id): the
+    curves resample only the activities they need, int_activity_streams__1hz all of them.
+    A sample at time t covers the seconds since the sample before it (t - gap + 1 .. t) with its own power and
+    heart rate and an even share of the distance gained since the sample before. A gap longer than
+    resample_max_gap_s (5 s: a pause, a lost signal) counts as zero: the seconds before the sample get no power, no
+    heart rate and no distance (the distance gained across the gap is dropped, never credited to one second); the
+    sample itself still covers its own second. Samples at a time already seen are dropped (the later point wins); a
+    distance that goes backwards gains nothing. -#}
+{% macro resample_1hz(points_relation, activity_filter=none) %}
+with
+
+resample_points as (
+
+    select activity_id, point_index, elapsed_s, distance_m, heartrate_bpm, power_w
+    from {{ points_relation }}
+    where elapsed_s is not null{% if activity_filter %} and ({{ activity_filter }}){% endif %}
+    qualify row_number() over (partition by activity_id, elapsed_s order by point_index desc) = 1
+
+),
+
+resample_steps as (
+
+    select
+        activity_id,
+        elapsed_s,
+        power_w,
+        heartrate_bpm,
+        -- the first sample covers its own second only
+        coalesce(elapsed_s - lag(elapsed_s) over by_time, 1) as gap_s,
+        greatest(coalesce(distance_m - lag(distance_m) over by_time, 0), 0) as distance_gain_m
+    from resample_points
+    window by_time as (partition by activity_id order by elapsed_s)
+
+),
+
+resample_seconds as (
+
+    select
+        activity_id,
+        unnest(range(elapsed_s - gap_s + 1, elapsed_s + 1)) as elapsed_s,
+        elapsed_s as sample_s,
+        gap_s,
+        power_w,
+        heartrate_bpm,
+        distance_gain_m
+    from resample_steps
+
+),
+
+resampled as (
+
+    select
+        activity_id,
+        cast(elapsed_s as integer) as elapsed_s,
+        case when gap_s <= {{ var('resample_max_gap_s') }} or elapsed_s = sample_s then power_w end as power_w,
+        case when gap_s <= {{ var('resample_max_gap_s') }} or elapsed_s = sample_s then heartrate_bpm end
+            as heartrate_bpm,
+        case when gap_s <= {{ var('resample_max_gap_s') }} then coalesce(distance_gain_m / gap_s, 0) else 0 end
+            as distance_m,
+        gap_s > {{ var('resample_max_gap_s') }} and elapsed_s < sample_s as is_gap
+    from resample_seconds
+
+)
+
+select * from resampled
+{% endmacro %}

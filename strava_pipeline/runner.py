@@ -20,7 +20,7 @@ from strava_pipeline import (
 from strava_pipeline.auth import StravaAuth
 from strava_pipeline.client import ItemError, NotFound, StravaClient
 from strava_pipeline.clock import SystemClock
-from strava_pipeline.config import StravaConfig, UserError, warehouse_path
+from strava_pipeline.config import StravaConfig, UserError
 from strava_pipeline.gc_tuning import bulk_load
 from strava_pipeline.helpers import (
     athlete_row,
@@ -141,7 +141,7 @@ class Run:
         self.cfg = cfg
         self.clock = clock or SystemClock()
         self.reporter = reporter or Reporter(clock=self.clock)
-        self.summary = RunSummary(warehouse=warehouse_path(opts.data_dir))
+        self.summary = RunSummary(warehouse=warehouses.location(opts.data_dir))
         session = session or requests.Session()
         self.budget = Budget(
             clock=self.clock,

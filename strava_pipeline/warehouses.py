@@ -351,6 +351,8 @@ _DAGSTER_STORAGE = f"""{_DAGSTER_BEGIN}
 storage:
   postgres:
     postgres_db:
+      # the driver dagster-postgres installs (SQLAlchemy 2.1's default for postgresql:// is psycopg 3)
+      scheme: postgresql+psycopg2
       hostname: {{env: STRAVA_PG_HOST}}
       port: {{env: STRAVA_PG_PORT}}
       db_name: {{env: STRAVA_PG_DATABASE}}
@@ -415,3 +417,8 @@ def raw_freshness() -> tuple:
             return newest, loaded
     finally:
         con.close()
+
+
+def location(data_dir: Path) -> Path | str:
+    """What the import summaries name as the warehouse: the DuckDB file, or `PostgreSQL host:port/database`."""
+    return describe(data_dir) if is_postgres() else warehouse_path(data_dir)

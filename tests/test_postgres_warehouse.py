@@ -11,7 +11,7 @@ import pytest
 from strava_pipeline import warehouses
 from strava_pipeline.cli import main
 from strava_pipeline.clock import FakeClock
-from tests.conftest import NOW
+from tests.conftest import NOW, REFERENCE
 from tests.support.postgres import PostgresServer, PostgresUnavailable, free_port
 
 # a month of the demo athlete before the tests' fixed "now"
@@ -112,6 +112,30 @@ def test_demo_on_postgres_builds_the_same_marts_as_duckdb(tmp_path, on_postgres,
     assert len(features[0]) == len(features[1]) == on_pg["marts.activity_routes_masked"]
 
 
+def raw_counts(data_dir) -> tuple:
+    """Rows of activities and activity_streams in the selected warehouse of this data dir."""
+    with warehouses.make_pipeline(data_dir).sql_client() as sql:
+        tables = [sql.make_qualified_table_name(t) for t in ("activities", "activity_streams")]
+        return tuple(sql.execute_sql(f"select count(*) from {t}")[0][0] for t in tables)
+
+
+def test_archive_and_device_files_import_into_postgres_like_into_duckdb(tmp_path, on_postgres, monkeypatch):
+    paths = [REFERENCE / "files" / "sample_export.zip", REFERENCE / "files" / "gpx"]
+    if not all(p.exists() for p in paths):
+        pytest.skip(f"reference files missing under {REFERENCE}")
+    counts = {}
+    for warehouse in ("postgres", "duckdb"):
+        monkeypatch.setenv("STRAVA_WAREHOUSE", warehouse)
+        data_dir = tmp_path / warehouse
+        out, err = io.StringIO(), io.StringIO()
+        rc = main(["--data-dir", str(data_dir), "import", *map(str, paths)], clock=FakeClock(NOW), out=out, err=err)
+        assert rc == 0, err.getvalue() + out.getvalue()
+        assert ("warehouse: PostgreSQL 127.0.0.1:" in out.getvalue()) == (warehouse == "postgres"), out.getvalue()
+        counts[warehouse] = raw_counts(data_dir)
+    assert counts["postgres"] == counts["duckdb"] and counts["duckdb"][0] > 10, counts
+    assert not (tmp_path / "postgres" / "strava.duckdb").exists()
+
+
 def test_a_reloaded_activity_replaces_its_points_on_postgres(tmp_path, on_postgres):
     """dlt's delete-insert merge on activity_id: loading an activity's streams again replaces them as a whole."""
     import pyarrow as pa
@@ -158,3 +182,25 @@ def test_warehouse_switch_reads_only_known_names(monkeypatch):
 def test_question_mark_parameters_become_psycopg2_placeholders():
     query = "update t set a = ? where b = ? and c like 'x%?' and d % 2 = 0"
     assert warehouses.qmark_to_pyformat(query) == "update t set a = %s where b = %s and c like 'x%%?' and d %% 2 = 0"
+
+
+def test_dagster_keeps_its_runs_in_postgres_when_the_warehouse_is(tmp_path, on_postgres, monkeypatch):
+    import dagster as dg
+    from dagster_postgres import PostgresRunStorage
+
+    from orchestration.launcher import prepare_home
+
+    for name in ("STRAVA_PG_HOST", "STRAVA_PG_PORT", "STRAVA_PG_DATABASE", "STRAVA_PG_USER", "STRAVA_PG_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)  # prepare_home sets them for the processes it starts
+    home = prepare_home(tmp_path / "demo")
+    instance = dg.DagsterInstance.from_config(str(home))
+    try:
+        assert isinstance(instance.run_storage, PostgresRunStorage)
+        key = dg.AssetKey(["marts", "fct_activities"])
+        instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=key))
+        assert instance.get_latest_materialization_event(key) is not None
+    finally:
+        instance.dispose()
+    monkeypatch.setenv("STRAVA_WAREHOUSE", "duckdb")  # back to the default: SQLite files in DAGSTER_HOME again
+    prepare_home(tmp_path / "demo")
+    assert "postgres" not in (home / "dagster.yaml").read_text()

@@ -108,7 +108,8 @@ def load_index(sql) -> RecordingIndex:
     source = "coalesce(source, 'api')" if has("source") else "'api'"
     deleted = "coalesce(deleted, false)" if has("deleted") else "false"
     sport = "coalesce(sport_type, type)" if has("sport_type") and has("type") else "null"
-    sha = "json_extract_string(archive_fields, '$.sha256')" if has("archive_fields") else "null"
+    # ->> reads a JSON field in DuckDB and PostgreSQL alike
+    sha = "archive_fields ->> 'sha256'" if has("archive_fields") else "null"
     rows = sql.execute_sql(
         f"select id, start_date, {sport}, {source}, {deleted}, athlete_id, {sha} from {t('activities')}"
     )

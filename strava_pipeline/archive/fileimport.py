@@ -21,6 +21,7 @@ from pathlib import Path
 import pyarrow as pa
 from dlt.pipeline.exceptions import PipelineStepFailed
 
+from strava_pipeline import warehouses
 from strava_pipeline.archive.dedupe import (
     FILE_FETCH_STATUS,
     FILE_SOURCE,
@@ -36,7 +37,6 @@ from strava_pipeline.archive.source import strava_archive
 from strava_pipeline.archive.tracks import detect_format, parse_track
 from strava_pipeline.archive.types import TrackResult, to_stream_table
 from strava_pipeline.clock import SystemClock
-from strava_pipeline.config import warehouse_path
 from strava_pipeline.gc_tuning import bulk_load
 from strava_pipeline.lock import warehouse_lock
 from strava_pipeline.progress import Reporter
@@ -175,7 +175,7 @@ def import_files(
         raise ArchiveError(
             f"{', '.join(map(str, paths))} holds no FIT, GPX or TCX file (nor a Strava export): nothing to import."
         )
-    summary.warehouse = warehouse_path(data_dir)
+    summary.warehouse = warehouses.location(data_dir)
     with warehouse_lock(data_dir, wait_s=lock_wait_s, holder=holder), bulk_load():
         _FileImport(refs, data_dir, reporter, clock or SystemClock(), summary, workers or default_workers()).run()
     summary.seconds = time.monotonic() - started

@@ -26,7 +26,7 @@ from typing import Any
 import pyarrow as pa
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from strava_pipeline import settings
+from strava_pipeline import settings, warehouses
 from strava_pipeline.archive.activities_csv import parse_activities_csv
 from strava_pipeline.archive.reader import CSV_NAME, Archive, ArchiveError, MemberBytes, open_archive
 from strava_pipeline.archive.rows import (
@@ -41,7 +41,6 @@ from strava_pipeline.archive.source import strava_archive
 from strava_pipeline.archive.tracks import parse_track
 from strava_pipeline.archive.types import CsvResult, TrackResult, to_stream_table
 from strava_pipeline.clock import SystemClock
-from strava_pipeline.config import warehouse_path
 from strava_pipeline.gc_tuning import bulk_load
 from strava_pipeline.lock import warehouse_lock
 from strava_pipeline.progress import Reporter
@@ -237,7 +236,7 @@ def import_archive(
             reporter.say(f"warning: {CSV_NAME}: {w}")
         summary.warnings += [f"{CSV_NAME}: {w}" for w in csv.warnings]
         if csv.rows:
-            summary.warehouse = warehouse_path(data_dir)
+            summary.warehouse = warehouses.location(data_dir)
             with warehouse_lock(data_dir, wait_s=lock_wait_s, holder=holder), bulk_load():
                 _Import(
                     archive,

@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-POSTGIS_HINT = "apt-get update && apt-get install -y postgresql postgresql-postgis (Debian: the current postgresql-<version>-postgis-3)"
+POSTGIS_HINT = "apt-get update && apt-get install -y postgresql postgresql-postgis"
 
 
 class PostgresUnavailable(RuntimeError):

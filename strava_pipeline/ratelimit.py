@@ -95,8 +95,9 @@ class Budget:
             write_private(self.state_path, json.dumps(data), durable=False)
 
     def _roll(self, now: float) -> None:
-        """Usage seen in an earlier window does not count in this one."""
-        if self.observed_at is None:
+        """Usage seen in an earlier window does not count in this one. A clock that went back (NTP, a VM resumed)
+        opens no window: Strava's did not move, so the usage seen stays until this clock is past it again."""
+        if self.observed_at is None or now < self.observed_at:
             return
         if window_start(now) != window_start(self.observed_at):
             for c in self.counters.values():
@@ -158,7 +159,9 @@ class Budget:
                 c.usage_15, c.usage_day = usage
                 seen = True
         if seen:
-            self.observed_at = self.clock.now()
+            # the latest time this clock has shown: after it went back, the headers still hold until it is past that
+            now = self.clock.now()
+            self.observed_at = now if self.observed_at is None else max(self.observed_at, now)
             self.save()
         return seen
 

@@ -3,7 +3,6 @@
 The dbt masking already cut the zones out (with a 25 m margin); this guards against a seed edited after the
 last dbt build and against a masking bug, with the zones of both the warehouse and dbt_project/seeds."""
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -31,9 +30,40 @@ def haversine_m(lat1, lng1, lat2, lng2):
     return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(a, 1.0)))
 
 
+def _unit_vectors(lat, lng) -> np.ndarray:
+    """Points on the unit sphere, (n, 3), from degrees."""
+    phi, lmb = np.radians(lat), np.radians(lng)
+    cos_phi = np.cos(phi)
+    return np.stack([cos_phi * np.cos(lmb), cos_phi * np.sin(lmb), np.sin(phi)], axis=-1)
+
+
+def segment_distance_m(lat, lng, a_lat, a_lng, b_lat, b_lng):
+    """Great-circle distance in metres from a point to each great-circle segment a-b (arrays of segments).
+
+    On the sphere of haversine_m, so it holds across the antimeridian and at the poles, where a flat frame around
+    the point would not. The closest point is the foot of the perpendicular when it lies on the segment, else the
+    nearer end."""
+    p = _unit_vectors(lat, lng)
+    a, b = _unit_vectors(a_lat, a_lng), _unit_vectors(b_lat, b_lng)
+    ends = np.minimum(haversine_m(lat, lng, a_lat, a_lng), haversine_m(lat, lng, b_lat, b_lng))
+    normal = np.cross(a, b)
+    length = np.linalg.norm(normal, axis=-1)
+    ok = length > 1e-15  # a zero-length (or antipodal) segment: its ends say it all
+    normal = normal / np.where(ok, length, 1.0)[..., None]
+    sin_cross = normal @ p
+    foot = p - sin_cross[..., None] * normal  # the point's projection on the segment's great circle
+    on_segment = (
+        ok
+        & (np.einsum("ij,ij->i", np.cross(a, foot), normal) >= 0)
+        & (np.einsum("ij,ij->i", np.cross(foot, b), normal) >= 0)
+    )
+    across = EARTH_RADIUS_M * np.arcsin(np.minimum(np.abs(sin_cross), 1.0))
+    return np.where(on_segment, np.minimum(across, ends), ends)
+
+
 def violations(geometries, zones: Sequence, slack_m: float = 0.0) -> list:
-    """Routes (index) that come closer than radius_m + slack_m to a zone centre: at a vertex (haversine) or
-    along a segment (in a local metric frame around the zone, exact to well under a metre at these distances).
+    """Routes (index) that come closer than radius_m + slack_m to a zone centre: at a vertex or along a segment
+    (both on the sphere: exact across the antimeridian and near the poles).
     slack_m covers what the writer still moves a point by (the quantization of TopoJSON)."""
     geometries = np.asarray(geometries, dtype=object)
     if not len(geometries) or not zones:
@@ -49,16 +79,9 @@ def violations(geometries, zones: Sequence, slack_m: float = 0.0) -> list:
     for zone in zones:
         limit = zone.radius_m + slack_m
         dist = haversine_m(zone.lat, zone.lon, lat, lng)
-        # segments in a local equirectangular frame around the zone centre: exact to well under a metre for
-        # segments near the zone, the only ones that can come closer than the limit
-        kx = EARTH_RADIUS_M * math.radians(1) * math.cos(math.radians(zone.lat))
-        ky = EARTH_RADIUS_M * math.radians(1)
-        x, y = (lng - zone.lon) * kx, (lat - zone.lat) * ky
-        ax, ay, bx, by = x[seg], y[seg], x[seg + 1], y[seg + 1]
-        dx, dy = bx - ax, by - ay
-        length2 = dx * dx + dy * dy
-        t = np.clip(-(ax * dx + ay * dy) / np.where(length2 > 0, length2, 1.0), 0.0, 1.0)
-        np.minimum.at(dist, seg, np.hypot(ax + t * dx, ay + t * dy))
+        if len(seg):
+            along = segment_distance_m(zone.lat, zone.lon, lat[seg], lng[seg], lat[seg + 1], lng[seg + 1])
+            np.minimum.at(dist, seg, along)
         close = dist < limit
         if close.any():
             by_route: dict = {}

@@ -15,7 +15,7 @@ source as (
         'pr_count': 'bigint', 'trainer': 'boolean', 'commute': 'boolean', 'manual': 'boolean', 'private': 'boolean',
         'flagged': 'boolean', 'visibility': 'varchar', 'gear_id': 'varchar', 'upload_id': 'bigint',
         'external_id': 'varchar', 'map__summary_polyline': 'varchar', 'start_latlng': 'json', 'end_latlng': 'json',
-        'source': 'varchar', 'deleted': 'boolean', 'deleted_at': 'timestamptz',
+        'source': 'varchar', 'deleted': 'boolean', 'deleted_at': 'timestamptz', 'archive_fields': 'json',
     }, required=true) }}
 
 ),
@@ -81,6 +81,8 @@ renamed as (
         coalesce(flagged, false) as is_flagged,
         visibility,
         gear_id,
+        -- the bulk export names the gear ('Activity Gear') but has no id for shoes
+        nullif(trim(json_extract_string(archive_fields, '$.gear_name')), '') as archive_gear_name,
         upload_id,
         external_id,
         coalesce(source, 'api') as source,

@@ -180,8 +180,17 @@ def test_file_then_api_is_one_activity(api_cli, tmp_path):
     rc, out, err = cli("import", str(gpx))
     assert rc == 0 and "1 new activities" in out, err
     assert cli("--import-only")[0] == 0
-    # both rows are in the raw table until the next import; staging (stg_strava__activities) leaves the file's out
+    # both rows are in the raw table until the next import; staging (stg_strava__activities) leaves the file's out,
+    # so the marts count the recording once
     assert cli.sql("select count(*) from strava.activities where source = 'file'") == [(1,)]
+    for dbt_args in (["seed"], ["run", "--select", "+fct_activities"]):  # the models only, not other models' tests
+        rc, out, err = cli("dbt", *dbt_args)
+        assert rc == 0, out + err
+    start = activity["start_date"].replace("T", " ").replace("Z", "")
+    assert cli.sql(
+        "select activity_id, source from marts.fct_activities "
+        f"where abs(epoch(start_at_utc) - epoch(timestamp '{start}')) <= 60"
+    ) == [(aid, "api")]
     rc, out, err = cli("import", str(FILES / "fit" / "garmin-fenix-5-run.fit"))  # any next import
     assert rc == 0, err
     assert "1 file activities replaced by the same recording from Strava" in out

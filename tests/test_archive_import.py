@@ -400,6 +400,27 @@ def test_damaged_members_are_counted_and_the_rest_imports(tmp_path):
     assert not done & {900000002, 900000003, 900000005, 900000009}  # the API may still supply these
 
 
+def test_bomb_members_are_cut_and_skipped_with_the_reason(tmp_path):
+    path = tmp_path / "bombs.zip"
+    zeros = b"\0" * (20 << 20)  # 20 MB that deflate to ~20 kB: 1000 to 1
+    with zipfile.ZipFile(SAMPLE) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "activities/900000002.fit":  # a zip bomb member
+                data = zeros
+            elif info.filename == "activities/900000003.fit.gz":  # a gzip bomb inside
+                data = gzip.compress(zeros)
+            dst.writestr(info.filename, data)
+    data_dir = tmp_path / "data"
+    rc, out, err = run_cli(data_dir, "import-archive", str(path))
+    assert rc == 0, err
+    assert "zip entry inflates more than 200 times its size (a zip bomb?); cut there" in out
+    assert "gzip member inflates past" in out
+    points = dict(query(data_dir, "select activity_id, count(*) from strava.activity_streams group by 1"))
+    assert 900000002 not in points and 900000003 not in points and points[900000001] == 2809
+    assert query(data_dir, "select count(*) from strava.activities") == [(12,)]
+
+
 # ------------------------------------------------------------------------------------------ interrupt, resume
 
 

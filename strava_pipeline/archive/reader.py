@@ -19,6 +19,10 @@ GZIP_MAGIC = b"\x1f\x8b"
 # A member that inflates past this is cut there (damaged): nothing real comes close (the
 # biggest activity files are tens of MB), a gzip or zip bomb does.
 MAX_MEMBER_BYTES = 1 << 30
+# ... and so is one that inflates more than MAX_RATIO times its compressed size once past RATIO_FROM_BYTES
+# (real FIT/GPX/TCX compress 3-30x; a bomb of zeros compresses ~1000x)
+MAX_RATIO = 200
+RATIO_FROM_BYTES = 8 << 20
 _READ_CHUNK = 1 << 16
 
 # Folders that zip tools add next to the real content and that never hold the export.
@@ -183,7 +187,8 @@ class Archive:
             return None
         data, damaged, warnings = self._read_raw(rel)
         if data[:2] == GZIP_MAGIC:
-            data, gz_damaged, gz_warnings = gunzip(data)
+            limit = min(MAX_MEMBER_BYTES, max(RATIO_FROM_BYTES, MAX_RATIO * len(data)))
+            data, gz_damaged, gz_warnings = gunzip(data, limit)
             damaged = damaged or gz_damaged
             warnings += gz_warnings
         elif rel.lower().endswith(".gz") and data:
@@ -240,6 +245,9 @@ class _ZipArchive(Archive):
                     total += len(chunk)
                     if total > MAX_MEMBER_BYTES:
                         warning = f"zip entry inflates past {MAX_MEMBER_BYTES} bytes; cut there"
+                        return b"".join(out), True, [warning]
+                    if total > RATIO_FROM_BYTES and total > MAX_RATIO * max(info.compress_size, 1):
+                        warning = f"zip entry inflates more than {MAX_RATIO} times its size (a zip bomb?); cut there"
                         return b"".join(out), True, [warning]
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError) as exc:
             # RuntimeError: encrypted entry; NotImplementedError: unsupported compression

@@ -177,6 +177,10 @@ def imported(tmp_path_factory):
         zf.write(THIRD / "swim-report/data.fit", "DI_CONNECT/DI-Connect-Uploaded-Files/data.fit")
         zf.write(THIRD / "python-tcxparser/no_hr.tcx", "DI_CONNECT/DI-Connect-Uploaded-Files/no_hr.tcx")
         zf.writestr("DI_CONNECT/DI-Connect-Fitness/profile.json", "{}")
+        inner = io.BytesIO()  # Garmin's uploaded files come as zips inside the export zip
+        with zipfile.ZipFile(inner, "w", zipfile.ZIP_DEFLATED) as iz:
+            iz.write(THIRD / "python-fitparse/garmin-fenix-5-walk.fit", "walk.fit")
+        zf.writestr("DI_CONNECT/DI-Connect-Uploaded-Files/UploadedFiles_0-_Part1.zip", inner.getvalue())
         zf.writestr("bomb.fit", b"\0" * (20 << 20))
     shutil.copy(THIRD / "python-fitparse/activity-unexpected-eof.fit", drop)
     shutil.copy(THIRD / "gpxpy/cerknicko-jezero-without-elevations.gpx", drop)
@@ -195,15 +199,15 @@ def imported(tmp_path_factory):
 def test_import_command_imports_the_files_and_skips_the_bad_ones(imported):
     data_dir, _drop, rc, out, err = imported
     assert rc == 0, err
-    assert "6 new activities (source file)" in out, out
+    assert "7 new activities (source file)" in out, out
     assert "1 damaged" in out
     assert "empty file" in out and SKIP_BOMB in out
     evil = next(line for line in out.splitlines() if "evil.gpx" in line)
     assert "DTD" in evil.upper() or "DOCTYPE" in evil.upper()
     assert "notes.gpx" in out
     rows = query(data_dir, "select sport_type, source from strava.activities order by id")
-    assert len(rows) == 6 and {s for _, s in rows} == {"file"}
-    assert sorted(r[0] or "?" for r in rows) == ["?", "Ride", "Ride", "Run", "Run", "Swim"]
+    assert len(rows) == 7 and {s for _, s in rows} == {"file"}
+    assert sorted(r[0] or "?" for r in rows) == ["?", "Ride", "Ride", "Run", "Run", "Swim", "Walk"]
     per_activity = dict(
         query(
             data_dir,
@@ -214,14 +218,15 @@ def test_import_command_imports_the_files_and_skips_the_bad_ones(imported):
     assert per_activity["2019-02-17-062644-ELEMNT-297E-195-0.fit"] == 13471
     assert per_activity["activity-unexpected-eof.fit"] == 14
     assert per_activity["data.fit"] == 4019
+    assert per_activity["walk.fit"] == 17
 
 
 def test_reimport_reads_nothing_again(imported):
     data_dir, drop, _rc, _out, _err = imported
     rc, out, err = run_cli(data_dir, "import", str(drop))
     assert rc == 0, err
-    assert "0 new activities" in out and "6 already imported (same content)" in out
-    assert query(data_dir, "select count(*) from strava.activities") == [(6,)]
+    assert "0 new activities" in out and "7 already imported (same content)" in out
+    assert query(data_dir, "select count(*) from strava.activities") == [(7,)]
 
 
 def test_nothing_importable_is_one_sentence_and_exit_2(tmp_path):

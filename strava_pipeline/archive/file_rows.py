@@ -136,7 +136,8 @@ def file_activity_row(track: TrackResult, fmt: str, name: str, sha256: str, athl
         values["kilojoules"] = values["average_watts"] * moving_time / 1000.0
         values["device_watts"] = True
     sport_type, legacy_type, trainer = file_sport(fmt, track.sport)
-    stem = name.rsplit("/", 1)[-1]
+    base = name.replace("!", "/").rsplit("/", 1)[-1]  # a zip member's label is zip!member
+    stem = base
     for suffix in (".gz", ".fit", ".gpx", ".tcx"):
         if stem.lower().endswith(suffix):
             stem = stem[: -len(suffix)]
@@ -147,7 +148,7 @@ def file_activity_row(track: TrackResult, fmt: str, name: str, sha256: str, athl
         "type": legacy_type,
         "trainer": trainer,
         "manual": False,
-        "external_id": name.rsplit("/", 1)[-1],
+        "external_id": base,
         "athlete_id": athlete_id,
         "source": SOURCE,
         "deleted": False,

@@ -926,10 +926,10 @@ class _SiteHandler(http.server.SimpleHTTPRequestHandler):
             if clean.startswith(prefix) or clean + "/" == prefix:
                 handler_dir, self.directory = self.directory, str(folder)
                 try:
-                    return super().translate_path("/" + path[len(prefix) :])
+                    return _inside(super().translate_path("/" + path[len(prefix) :]), folder)
                 finally:
                     self.directory = handler_dir
-        return super().translate_path(path)
+        return _inside(super().translate_path(path), self.directory)
 
     def send_head(self):
         old_url = _OLD_ACTIVITY_URL.fullmatch(self.path.split("?", 1)[0])
@@ -964,6 +964,16 @@ class _SiteHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format, *args):  # noqa: A002 - signature of the base class
         if os.environ.get("STRAVA_REPORTS_ACCESS_LOG"):
             super().log_message(format, *args)
+
+
+def _inside(path: str, root) -> str:
+    """path when it resolves (symlinks followed) inside root, else one that does not exist: a symlink out of the
+    site serves nothing (http.server already drops `..` in every spelling)."""
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(path)
+    if real == real_root or real.startswith(real_root + os.sep):
+        return path
+    return os.path.join(real_root, ".not-served-outside-the-site")
 
 
 class _SiteServer(http.server.ThreadingHTTPServer):

@@ -14,6 +14,7 @@ import pytest
 
 from strava_pipeline.archive.file_rows import FILE_HASH_ID_OFFSET, file_activity_id, file_activity_row
 from strava_pipeline.archive.files import SKIP_BOMB, SKIP_EMPTY_FILE, FileRef, read_file
+from strava_pipeline.archive.fit_records import crc_warning
 from strava_pipeline.archive.tracks import detect_format, parse_track
 from strava_pipeline.cli import main
 from strava_pipeline.clock import FakeClock
@@ -242,3 +243,15 @@ def test_nothing_importable_is_one_sentence_and_exit_2(tmp_path):
     rc, out, err = run_cli(data_dir, "import", str(THIRD / "swim-report/data.fit"), str(tmp_path / "nope"))
     assert rc == 2
     assert not (data_dir / "strava.duckdb").exists()
+
+
+def test_a_fit_with_a_bad_crc_keeps_its_records_with_a_warning(tmp_path):
+    data = bytearray((THIRD / "python-fitparse/garmin-fenix-5-bike.fit").read_bytes())
+    assert crc_warning(bytes(data)) is None  # the real file's CRC matches: the check is FIT's CRC-16
+    data[-1] ^= 0xFF  # the stored CRC no longer matches the content
+    (tmp_path / "drop").mkdir()
+    (tmp_path / "drop" / "bike.fit").write_bytes(bytes(data))
+    rc, out, err = run_cli(tmp_path / "data", "import", str(tmp_path / "drop"))
+    assert rc == 0, err
+    assert "CRC does not match" in out and "1 new activities" in out
+    assert query(tmp_path / "data", "select count(*) from strava.activity_streams") == [(19,)]

@@ -32,6 +32,7 @@ from strava_pipeline.archive.dedupe import (
 from strava_pipeline.archive.file_rows import file_activity_id, file_activity_row
 from strava_pipeline.archive.file_sports import file_sport
 from strava_pipeline.archive.files import FileRef, read_file, scan
+from strava_pipeline.archive.fit_records import crc_warning
 from strava_pipeline.archive.reader import ArchiveError
 from strava_pipeline.archive.source import strava_archive
 from strava_pipeline.archive.tracks import detect_format, parse_track
@@ -129,6 +130,10 @@ def _parse(data: bytes, name: str, damaged: bool, warnings: list) -> tuple[str |
     started = time.process_time()
     fmt = detect_format(data, name)
     track = parse_track(data, name, summary=True)
+    if fmt == "fit":
+        bad_crc = crc_warning(data)
+        if bad_crc:
+            track.warnings.append(bad_crc)
     if damaged:
         track.damaged = True
     track.warnings = list(warnings) + track.warnings

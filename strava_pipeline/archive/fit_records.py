@@ -345,3 +345,42 @@ def _record(d: _Def, values: tuple, ts_raw: int | None, acc: list) -> dict:
     if ts_raw is not None:
         rec["_t"] = _epoch(ts_raw)
     return rec
+
+
+def _crc_table() -> tuple:
+    table = []
+    for byte in range(256):
+        crc = byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
+        table.append(crc)
+    return tuple(table)
+
+
+_CRC_TABLE = _crc_table()  # FIT's CRC-16 (poly 0x8005 reflected, init 0), a byte at a time
+
+
+def fit_crc(data: bytes | memoryview) -> int:
+    crc = 0
+    table = _CRC_TABLE
+    for byte in data:
+        crc = (crc >> 8) ^ table[(crc ^ byte) & 0xFF]
+    return crc
+
+
+def crc_warning(data: bytes) -> str | None:
+    """A warning when a FIT file's CRC does not match its bytes (0 means the writer left it out); None when it
+    matches or cannot be checked (a file cut short says so itself). parse_fit does not check CRCs: they cost a
+    third of a parse and a mismatch loses no data; a loose-file import checks them to say so."""
+    pos = 0
+    view = memoryview(data)
+    while pos + 12 <= len(data) and data[pos + 8 : pos + 12] == b".FIT":
+        header_size = data[pos]
+        end = pos + header_size + struct.unpack_from("<I", data, pos + 4)[0]
+        if end + 2 > len(data):
+            return None
+        stored = struct.unpack_from("<H", data, end)[0]
+        if stored and fit_crc(view[pos:end]) != stored:
+            return "the FIT file's CRC does not match its content (damaged in transfer?); its readable records kept"
+        pos = end + 2
+    return None

@@ -336,7 +336,13 @@ def _fetch_relation(pg, schema: str, name: str):
         columns = cur.fetchall()
         if not columns:
             return None
-        kept = [f'"{column}"' for column, udt in columns if udt not in ("geometry", "geography")]
+        # PostgreSQL's numeric (sums of bigints, a bigint over 3600.0) comes over ADBC as text: DuckDB's marts have
+        # numbers there (HUGEINT, DOUBLE), and the report pages add them up
+        kept = [
+            f'cast("{column}" as double precision) as "{column}"' if udt == "numeric" else f'"{column}"'
+            for column, udt in columns
+            if udt not in ("geometry", "geography")
+        ]
         cur.execute(f'select {", ".join(kept)} from "{schema}"."{name}"')
         return cur.fetch_arrow_table()
 

@@ -81,6 +81,20 @@ def build_models(data_dir, *selection: str) -> None:
     assert all(s in ("success", "pass") for s in statuses.values()), statuses
 
 
+def snapshot_summary(data_dir) -> dict:
+    """Rows per table of the reports' snapshot made from this warehouse, and the weekly moving hours' total."""
+    from strava_pipeline import reports
+
+    relations = [*reports.SNAPSHOT_TABLES.values(), reports.STREAMS_RELATION, reports.ROUTES_RELATION]
+    snapshot = data_dir / "snapshot-test.duckdb"
+    reports.export_snapshot(warehouses.readable_warehouse(data_dir, relations), snapshot)
+    with duckdb.connect(str(snapshot), read_only=True) as con:
+        tables = [r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()]
+        rows = {t: con.execute(f'select count(*) from "{t}"').fetchone()[0] for t in tables if t != "snapshot_info"}
+        hours = con.execute("select round(sum(moving_time_h), 3) from weekly_summary").fetchone()[0]
+    return {**rows, "weekly moving_time_h": hours}
+
+
 @pytest.mark.slow
 def test_demo_on_postgres_builds_the_same_marts_as_duckdb(tmp_path, on_postgres, monkeypatch):
     pg_dir, duck_dir = tmp_path / "pg", tmp_path / "duck"
@@ -91,16 +105,21 @@ def test_demo_on_postgres_builds_the_same_marts_as_duckdb(tmp_path, on_postgres,
     build_models(pg_dir)
     on_pg = relation_counts_postgres()
     routes_on_pg = run(pg_dir, "export", "--format", "geojson")
+    snapshots = [snapshot_summary(pg_dir / "demo")]
     monkeypatch.setenv("STRAVA_WAREHOUSE", "duckdb")
     rc, out, err = run(duck_dir, "--start-date", START, "--import-only")
     assert rc == 0, err + out
     build_models(duck_dir, *SAME_SELECTION)
     on_duck = relation_counts_duckdb(duck_dir / "demo" / "strava.duckdb")
     routes_on_duck = run(duck_dir, "export", "--format", "geojson")
+    snapshots.append(snapshot_summary(duck_dir / "demo"))
 
     assert on_pg["marts.fct_activities"] > 10 and on_pg["marts.activity_routes_masked"] > 0
     differing = {k: (on_pg.get(k), on_duck.get(k)) for k in {*on_pg, *on_duck} if on_pg.get(k) != on_duck.get(k)}
     assert not differing, differing
+
+    # the reports' snapshot of the marts: the same tables and rows, numbers where DuckDB has numbers
+    assert snapshots[0] == snapshots[1], snapshots
 
     # the maps read the masked routes from PostgreSQL: the same features as from DuckDB
     assert routes_on_pg[0] == routes_on_duck[0] == 0, routes_on_pg[2] + routes_on_duck[2]

@@ -20,12 +20,10 @@ from __future__ import annotations
 
 import argparse
 import csv
-import glob
 import math
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,9 +36,10 @@ import numpy as np
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DBT_DIR = PROJECT_ROOT / "dbt_project"
 sys.path.insert(0, str(DBT_DIR / "plugins"))
+sys.path.insert(0, str(PROJECT_ROOT))
 from strava_duckdb import spatial_extension_path  # noqa: E402  (the same offline LOAD as dbt)
 
-POSTGIS_HINT = "apt-get update && apt-get install -y postgresql postgis (Debian: postgresql-15-postgis-3)"
+from tests.support.postgres import POSTGIS_HINT, PostgresServer  # noqa: E402  (one way to start the cluster)
 
 
 # ------------------------------------------------------------------------------------------------ inputs
@@ -260,87 +259,14 @@ from v;
 """
 
 
-class PostGIS:
-    """A throwaway PostgreSQL cluster with PostGIS on 127.0.0.1, in a temp dir; stopped by close()."""
+class PostGIS(PostgresServer):
+    """The throwaway PostgreSQL + PostGIS cluster of the tests (tests/support/postgres.py) on 127.0.0.1, in
+    scratch, with memory for the masking; stopped by close()."""
 
     def __init__(self, scratch: Path) -> None:
-        bindir = self._bindir()
-        self.pg_ctl, self.psql_bin = str(bindir / "pg_ctl"), shutil.which("psql") or str(bindir / "psql")
-        self.dir = scratch / "pg"
-        self.dir.mkdir()
-        # PostgreSQL refuses to run as root: as root the cluster belongs to the postgres system user
-        self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        if self.as_user:
-            shutil.chown(scratch, "postgres")
-            shutil.chown(self.dir, "postgres")
-        self.port = free_port()
-        self._run(
-            [
-                str(bindir / "initdb"),
-                "-D",
-                str(self.dir / "data"),
-                "-U",
-                "postgres",
-                "--auth=trust",
-                "--no-sync",
-                "-E",
-                "UTF8",
-            ]
-        )
-        opts = (
-            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir} -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c shared_buffers=512MB -c work_mem=256MB"
-        )
-        self._run([self.pg_ctl, "-D", str(self.dir / "data"), "-o", opts, "-l", str(self.dir / "log"), "-w", "start"])
-        self.started = True
-        try:
-            self.psql("create extension if not exists postgis;")
-        except RuntimeError:
-            self.close()  # PostgreSQL without PostGIS: the cluster is of no use
-            raise
+        super().__init__(scratch, shared_buffers="512MB", work_mem="256MB")
         self.version = self.psql("select postgis_lib_version();", tuples=True)
         self.server = self.psql("show server_version;", tuples=True).split(" ")[0]
-
-    @staticmethod
-    def _bindir() -> Path:
-        initdb = shutil.which("initdb")
-        if initdb:
-            return Path(os.path.realpath(initdb)).parent
-        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-        if not found:
-            raise RuntimeError(f"PostgreSQL is not installed (no initdb): {POSTGIS_HINT}")
-        return Path(found[-1]).parent
-
-    def _run(self, cmd: list[str]) -> None:
-        run = subprocess.run(self.as_user + cmd, capture_output=True, text=True)
-        if run.returncode != 0:
-            raise RuntimeError(f"{Path(cmd[0]).name} failed: {(run.stderr or run.stdout).strip()[-400:]}")
-
-    def psql(self, sql: str, stdin: str | None = None, tuples: bool = False) -> str:
-        cmd = [
-            self.psql_bin,
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(self.port),
-            "-U",
-            "postgres",
-            "-d",
-            "postgres",
-            "-X",
-            "-q",
-            "-v",
-            "ON_ERROR_STOP=1",
-        ] + (["-A", "-t"] if tuples else [])
-        run = subprocess.run(
-            cmd + ["-c", sql] if stdin is None else cmd,
-            input=stdin if stdin is not None else None,
-            capture_output=True,
-            text=True,
-        )
-        if run.returncode != 0:
-            raise RuntimeError(f"psql: {(run.stderr or run.stdout).strip()[-600:]}")
-        return run.stdout.strip()
 
     def load(self, zones: list[tuple], points_csv: Path) -> None:
         self.psql(
@@ -369,18 +295,7 @@ class PostGIS:
         return tuple(int(x) for x in row)
 
     def close(self) -> None:
-        if getattr(self, "started", False):
-            subprocess.run(
-                self.as_user + [self.pg_ctl, "-D", str(self.dir / "data"), "-m", "fast", "-w", "stop"],
-                capture_output=True,
-            )
-            self.started = False
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        self.stop()
 
 
 # ------------------------------------------------------------------------------------------------ run

@@ -14,6 +14,8 @@ import sqlite3
 from pathlib import Path
 from urllib.parse import urlencode
 
+from strava_pipeline.tokens import private_dir
+
 JOURNAL_FILE = "api_journal.sqlite"  # in the data dir, beside the warehouse
 # an answer older than this is asked again rather than replayed (a stale list page would hide new activities)
 MAX_AGE_S = 24 * 3600
@@ -55,7 +57,7 @@ class ResponseJournal:
     # ------------------------------------------------------------------ storage
     def _db(self) -> sqlite3.Connection:
         if self._con is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(self.path.parent)
             fresh = not self.path.exists()
             con = sqlite3.connect(self.path, isolation_level=None, timeout=30)
             if fresh:

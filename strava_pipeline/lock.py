@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from strava_pipeline.config import UserError
+from strava_pipeline.tokens import private_dir
 
 LOCK_FILE = ".warehouse.lock"
 # set for child processes (dbt run by Dagster or by a script) whose parent already holds the lock
@@ -22,7 +23,7 @@ def acquire(data_dir: Path, wait_s: float | None = 0.0, holder: str = "strava.py
     """
     if os.environ.get(HELD_ENV) == str(data_dir.resolve()):
         return None
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)  # a new data dir is the owner's only: it will hold tokens and the athlete's data
     fd = os.open(data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
     deadline = None if wait_s is None else time.monotonic() + wait_s
     while True:

@@ -108,7 +108,7 @@ def read_streams(con: duckdb.DuckDBPyConnection) -> tuple[dict, dict[str, np.nda
         "from staging.stg_strava__activity_streams where elapsed_s is not null "
         "order by activity_id, elapsed_s, point_index"
     ).fetchnumpy()
-    return activities, {k: np.asarray(v) for k, v in arrays.items()}
+    return activities, arrays
 
 
 def as_float(values) -> np.ndarray:
@@ -161,7 +161,7 @@ def numpy_curves(con: duckdb.DuckDBPyConnection, v: dict):
     activities, a = read_streams(con)
     durations = [int(d) for d in v["curve_durations_s"]]
     max_gap = int(v["resample_max_gap_s"])
-    ids, t = a["activity_id"], a["elapsed_s"].astype(np.int64)
+    ids, t = np.asarray(a["activity_id"]), np.asarray(a["elapsed_s"]).astype(np.int64)
     distance, power = as_float(a["distance_m"]), as_float(a["power_w"])
     # the later point of a duplicate time wins: keep the last row of each (activity, time)
     last = np.ones(len(ids), dtype=bool)
@@ -203,7 +203,8 @@ def numpy_curves(con: duckdb.DuckDBPyConnection, v: dict):
 def compare(con: duckdb.DuckDBPyConnection, power_curves, pace_curves, distance_curves, power_bests, v) -> bool:
     checks = []
     sql_power = {
-        (a, d): w for a, d, w in con.execute("select activity_id, duration_s, power_w from marts.activity_power_curve").fetchall()
+        (a, d): w
+        for a, d, w in con.execute("select activity_id, duration_s, power_w from marts.activity_power_curve").fetchall()
     }
     np_power = {(a, d): w for a, c in power_curves.items() for d, w in c.items()}
     checks.append(("activity power (W)", sql_power, np_power, POWER_TOLERANCE_W))

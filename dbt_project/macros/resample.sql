@@ -51,6 +51,8 @@ resample_seconds as (
 resampled as (
 
     select
+        -- one number per activity and second (seconds up to 115 days): a key the primary-key test can check
+        cast(activity_id as hugeint) * 10000000 + elapsed_s as stream_second_id,
         activity_id,
         cast(elapsed_s as integer) as elapsed_s,
         case when gap_s <= {{ var('resample_max_gap_s') }} or elapsed_s = sample_s then power_w end as power_w,

@@ -23,5 +23,33 @@
 {%- endmacro %}
 
 {% macro postgres__value_at_min(column, key) -%}
-    (array_agg({{ column }} order by {{ key }}))[1]
+    -- like DuckDB's arg_min: rows with a NULL value or key do not count
+    ((array_agg({{ column }} order by {{ key }}) filter (where ({{ column }}) is not null and ({{ key }}) is not null))[1])
+{%- endmacro %}
+
+{#- The value of `column` on the row with the largest `key` of the group. -#}
+{% macro value_at_max(column, key) -%}
+    {{ return(adapter.dispatch('value_at_max', 'strava')(column, key)) }}
+{%- endmacro %}
+
+{% macro duckdb__value_at_max(column, key) -%}
+    arg_max({{ column }}, {{ key }})
+{%- endmacro %}
+
+{% macro postgres__value_at_max(column, key) -%}
+    -- like DuckDB's arg_max: rows with a NULL value or key do not count
+    ((array_agg({{ column }} order by {{ key }} desc) filter (where ({{ column }}) is not null and ({{ key }}) is not null))[1])
+{%- endmacro %}
+
+{#- The most frequent value of the group. -#}
+{% macro most_frequent(column) -%}
+    {{ return(adapter.dispatch('most_frequent', 'strava')(column)) }}
+{%- endmacro %}
+
+{% macro duckdb__most_frequent(column) -%}
+    mode({{ column }})
+{%- endmacro %}
+
+{% macro postgres__most_frequent(column) -%}
+    mode() within group (order by {{ column }})
 {%- endmacro %}

@@ -85,3 +85,29 @@
 {% macro year_of(d) -%}
     cast(extract(year from {{ d }}) as integer)
 {%- endmacro %}
+
+{#- The English abbreviation of a date's weekday: Mon .. Sun. -#}
+{% macro weekday_abbrev(d) -%}
+    {{ return(adapter.dispatch('weekday_abbrev', 'strava')(d)) }}
+{%- endmacro %}
+
+{% macro duckdb__weekday_abbrev(d) -%}
+    strftime({{ d }}, '%a')
+{%- endmacro %}
+
+{% macro postgres__weekday_abbrev(d) -%}
+    to_char({{ d }}, 'Dy')
+{%- endmacro %}
+
+{#- The English name of a date's (or timestamp's) weekday: Monday .. Sunday. -#}
+{% macro weekday_name(d) -%}
+    {{ return(adapter.dispatch('weekday_name', 'strava')(d)) }}
+{%- endmacro %}
+
+{% macro duckdb__weekday_name(d) -%}
+    strftime({{ d }}, '%A')
+{%- endmacro %}
+
+{% macro postgres__weekday_name(d) -%}
+    trim(to_char({{ d }}, 'Day'))
+{%- endmacro %}

@@ -27,7 +27,7 @@ activities as (
 
 bounds as (
 
-    select athlete_id, make_date(year(min(activity_date)), 1, 1) as first_day, max(activity_date) as last_day
+    select athlete_id, cast(date_trunc('year', min(activity_date)) as date) as first_day, max(activity_date) as last_day
     from activities
     group by athlete_id
 
@@ -37,11 +37,7 @@ spine as (
 
     select
         athlete_id,
-        cast(unnest(generate_series(
-            cast(first_day as timestamp),
-            cast(greatest(last_day, {{ as_of_date() }}) as timestamp),
-            interval 1 day
-        )) as date) as calendar_date
+        {{ date_series('first_day', 'greatest(last_day, ' ~ as_of_date() ~ ')', 'day') }} as calendar_date
     from bounds
 
 ),
@@ -62,7 +58,7 @@ daily as (
         coalesce(sum(moving_time_s) filter (where sport_family = '{{ family }}'), 0) as {{ family }}_moving_time_s,
         {%- endfor %}
         string_agg(distinct sport_type, ', ' order by sport_type) as sport_types,
-        arg_max(sport_type, moving_time_s) as main_sport_type
+        {{ value_at_max('sport_type', 'moving_time_s') }} as main_sport_type
     from activities
     group by athlete_id, activity_date
 
@@ -96,17 +92,17 @@ final as (
         {{ surrogate_key(['athlete_id', 'calendar_date']) }} as daily_calendar_id,
         *,
         moving_time_s / 3600.0 as moving_time_h,
-        year(calendar_date) as calendar_year,
+        {{ year_of('calendar_date') }} as calendar_year,
         -- ISO weekday: 1 = Monday .. 7 = Sunday
-        isodow(calendar_date) as weekday,
-        strftime(calendar_date, '%a') as weekday_name,
+        cast(extract(isodow from calendar_date) as integer) as weekday,
+        {{ weekday_abbrev('calendar_date') }} as weekday_name,
         -- the grid column: 0 for the week (Monday to Sunday) that holds 1 January
-        cast(datediff('day', date_trunc('week', make_date(year(calendar_date), 1, 1)), calendar_date) // 7 as integer)
+        cast(floor((calendar_date - cast(date_trunc('week', date_trunc('year', calendar_date)) as date)) / 7.0) as integer)
             as week_of_year,
         case
             when activity_count = 0 then 0
             else least(4, 1 + cast(floor(4 * percent_rank() over (
-                partition by athlete_id, year(calendar_date), activity_count > 0
+                partition by athlete_id, {{ year_of('calendar_date') }}, activity_count > 0
                 order by training_load + moving_time_s / 3600.0
             )) as integer))
         end as intensity_level

@@ -46,14 +46,14 @@ totals as (
     select
         athlete_id,
         gear_key,
-        any_value(archive_gear_name) as archive_gear_name,
+        {{ any_value_of('archive_gear_name') }} as archive_gear_name,
         count(*) as activity_count,
         sum(distance_km) as distance_km,
         sum(moving_time_s) as moving_time_s,
         sum(elevation_gain_m) as elevation_gain_m,
         min(start_date_local) as first_used_on,
         max(start_date_local) as last_used_on,
-        mode(sport_type) as main_sport_type
+        {{ most_frequent('sport_type') }} as main_sport_type
     from keyed
     group by athlete_id, gear_key
 

@@ -14,7 +14,7 @@ activities as (
         sport_type,
         start_date_local,
         start_at_local,
-        year(start_date_local) as review_year,
+        {{ year_of('start_date_local') }} as review_year,
         distance_km,
         moving_time_s,
         elevation_gain_m,
@@ -50,7 +50,7 @@ totals as (
 
 main_sport as (
 
-    select athlete_id, review_year, arg_max(sport_type, sport_time_s) as main_sport_type
+    select athlete_id, review_year, {{ value_at_max('sport_type', 'sport_time_s') }} as main_sport_type
     from (
         select athlete_id, review_year, sport_type, sum(moving_time_s) as sport_time_s
         from activities group by all
@@ -64,9 +64,9 @@ biggest_day as (
     select
         athlete_id,
         calendar_year as review_year,
-        arg_max(calendar_date, moving_time_s) as biggest_day,
+        {{ value_at_max('calendar_date', 'moving_time_s') }} as biggest_day,
         max(moving_time_s) as biggest_day_moving_time_s,
-        arg_max(distance_km, moving_time_s) as biggest_day_distance_km
+        {{ value_at_max('distance_km', 'moving_time_s') }} as biggest_day_distance_km
     from days
     group by athlete_id, calendar_year
 
@@ -77,13 +77,13 @@ biggest_week as (
     select
         athlete_id,
         review_year,
-        arg_max(week_start, moving_time_s) as biggest_week_start,
+        {{ value_at_max('week_start', 'moving_time_s') }} as biggest_week_start,
         max(moving_time_s) as biggest_week_moving_time_s,
-        arg_max(distance_km, moving_time_s) as biggest_week_distance_km
+        {{ value_at_max('distance_km', 'moving_time_s') }} as biggest_week_distance_km
     from (
         select
             athlete_id,
-            year(start_date_local) as review_year,
+            {{ year_of('start_date_local') }} as review_year,
             cast(date_trunc('week', start_date_local) as date) as week_start,
             sum(moving_time_s) as moving_time_s,
             sum(distance_km) as distance_km
@@ -99,11 +99,11 @@ longest_activity as (
     select
         athlete_id,
         review_year,
-        arg_max(activity_id, moving_time_s) as longest_activity_id,
-        arg_max(activity_name, moving_time_s) as longest_activity_name,
-        arg_max(sport_type, moving_time_s) as longest_activity_sport_type,
+        {{ value_at_max('activity_id', 'moving_time_s') }} as longest_activity_id,
+        {{ value_at_max('activity_name', 'moving_time_s') }} as longest_activity_name,
+        {{ value_at_max('sport_type', 'moving_time_s') }} as longest_activity_sport_type,
         max(moving_time_s) as longest_activity_moving_time_s,
-        arg_max(distance_km, moving_time_s) as longest_activity_distance_km
+        {{ value_at_max('distance_km', 'moving_time_s') }} as longest_activity_distance_km
     from activities
     group by athlete_id, review_year
 
@@ -116,7 +116,7 @@ streaks as (
         athlete_id,
         review_year,
         max(streak_days) as longest_streak_days,
-        arg_max(streak_start, streak_days) as longest_streak_start
+        {{ value_at_max('streak_start', 'streak_days') }} as longest_streak_start
     from (
         select athlete_id, calendar_year as review_year, island, count(*) as streak_days,
                min(calendar_date) as streak_start
@@ -141,7 +141,7 @@ weekday_hour as (
     select
         athlete_id,
         review_year,
-        mode(strftime(start_at_local, '%A')) as most_active_weekday,
+        {{ most_frequent(weekday_name('start_at_local')) }} as most_active_weekday,
         mode(hour(start_at_local)) as most_active_hour
     from activities
     group by athlete_id, review_year
@@ -163,7 +163,7 @@ efforts as (
 
 personal_bests as (
 
-    select athlete_id, year(start_date_local) as review_year, count(*) as personal_bests_set
+    select athlete_id, {{ year_of('start_date_local') }} as review_year, count(*) as personal_bests_set
     from (
         select
             *,

@@ -82,7 +82,7 @@ renamed as (
         visibility,
         gear_id,
         -- the bulk export names the gear ('Activity Gear') but has no id for shoes
-        nullif(trim(json_extract_string(archive_fields, '$.gear_name')), '') as archive_gear_name,
+        nullif(trim({{ json_text('archive_fields', 'gear_name') }}), '') as archive_gear_name,
         upload_id,
         external_id,
         coalesce(source, 'api') as source,

@@ -2,15 +2,13 @@
 source `strava_archive` and the import runs (import_archive, import_files, import_inbox) that load them."""
 
 from strava_pipeline.archive.activities_csv import parse_activities_csv
+from strava_pipeline.archive.fileimport import FileImportSummary, import_files
 from strava_pipeline.archive.fit import parse_fit
 from strava_pipeline.archive.gpx import parse_gpx
-
-# after the parsers: the import run needs them
-from strava_pipeline.archive.fileimport import FileImportSummary, import_files  # noqa: E402
-from strava_pipeline.archive.importer import ImportSummary, import_archive  # noqa: E402
-from strava_pipeline.archive.inbox import InboxItem, import_inbox  # noqa: E402
+from strava_pipeline.archive.importer import ImportSummary, import_archive
+from strava_pipeline.archive.inbox import InboxItem, import_inbox
 from strava_pipeline.archive.reader import Archive, ArchiveError, MemberBytes, gunzip, open_archive
-from strava_pipeline.archive.source import strava_archive  # noqa: E402
+from strava_pipeline.archive.source import strava_archive
 from strava_pipeline.archive.tcx import parse_tcx
 from strava_pipeline.archive.tracks import detect_format, parse_track
 from strava_pipeline.archive.types import TRACK_SCHEMA, CsvResult, TrackResult, to_stream_table

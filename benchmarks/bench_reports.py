@@ -166,19 +166,24 @@ def page_weights(site: Path, activity_id) -> list:
             for path in site_pages(site, activity_id):
                 tab = browser.new_page(cache=False)
                 since = tab.goto(url + path)
+                # ready: the moment the page reached what it finally shows (charts with their points, tables, maps
+                # with routes, nothing loading), in the browser's clock from navigation start; final = unchanged 1.5 s
                 deadline = time.monotonic() + 60
+                shown, ready, since_change = None, None, time.monotonic()
                 while time.monotonic() < deadline:
                     state = tab.evaluate(PAGE_STATE_JS)
-                    if state["errors"] or (
-                        state["skeletons"] == 0
-                        and not state["loading"]
-                        and all(c["points"] for c in state["charts"])
-                        and all(m["routes"] for m in state["maps"])
-                    ):
+                    settled = state["skeletons"] == 0 and not state["loading"]
+                    now_shown = (
+                        settled,
+                        [c["points"] for c in state["charts"]],
+                        [m["routes"] for m in state["maps"]],
+                        state["tables"],
+                    )
+                    if now_shown != shown:
+                        shown, ready, since_change = now_shown, state["now_ms"] / 1000, time.monotonic()
+                    elif state["errors"] or (settled and time.monotonic() - since_change > 1.5):
                         break
                     time.sleep(0.05)
-                ready = state["now_ms"] / 1000  # the browser's clock: from navigation start
-                time.sleep(1.0)  # late requests (GeoJSON, lazy chunks) still count
                 requests = tab.network(since)
                 rows.append(
                     {

@@ -283,6 +283,7 @@ def test_activities_list_shows_durations_and_paces_as_clock_times(site):
 def test_an_unknown_activity_says_not_found(site):
     state = site.open("/activity/?id=1", {})
     assert state["h1"] == "Activity not found" and not state["exceptions"]
+    assert "There is no activity 1 in the reports" in state["text"]
 
 
 @pytest.mark.slow

@@ -23,6 +23,10 @@ class ItemError(Exception):
     """One resource could not be fetched this run (bad or truncated body, repeated 5xx): retried on a later run."""
 
 
+class ServerFailing(ItemError):
+    """Every attempt ended in a 5xx or a lost connection: Strava (or the way to it) is failing, not this resource."""
+
+
 class NotFound(Exception):
     """404: the activity (or its streams) does not exist on Strava."""
 
@@ -66,7 +70,7 @@ class StravaClient:
         UserError (something only the user can fix: credentials, base URL, access).
         """
         url = self.base_url + path
-        label = label or path
+        label = label or f"GET {path}"
         key = request_key(path, params)
         if self.journal is not None:
             stored = self.journal.replay(key)
@@ -91,7 +95,7 @@ class StravaClient:
                 ) from None
             except (requests.ConnectionError, requests.Timeout) as exc:
                 last_problem = type(exc).__name__
-                log.warning("GET %s failed (%s), attempt %d/%d", label, last_problem, attempt + 1, MAX_ATTEMPTS)
+                log.warning("%s failed (%s), attempt %d/%d", label, last_problem, attempt + 1, MAX_ATTEMPTS)
                 self._backoff(attempt)
                 continue
             self.reached_server = True
@@ -113,7 +117,7 @@ class StravaClient:
                 continue
             if status >= 500:
                 last_problem = f"HTTP {status}"
-                log.warning("GET %s answered %s, attempt %d/%d", label, status, attempt + 1, MAX_ATTEMPTS)
+                log.warning("%s answered %s, attempt %d/%d", label, status, attempt + 1, MAX_ATTEMPTS)
                 self._backoff(attempt)
                 continue
             if status == 404:
@@ -123,7 +127,7 @@ class StravaClient:
             if status == 403:
                 raise UserError(_forbidden_message(resp, self.auth.data_dir))
             if status >= 400:
-                raise ItemError(f"GET {label} answered HTTP {status}: {resp.text[:200]}")
+                raise ItemError(f"{label} answered HTTP {status}: {resp.text[:200]}")
             try:
                 decoded = orjson.loads(resp.content)
             except ValueError:
@@ -132,7 +136,7 @@ class StravaClient:
                     if "html" in resp.headers.get("Content-Type", "")
                     else "a truncated or invalid JSON body"
                 )
-                raise ItemError(f"GET {label} returned {kind}") from None
+                raise ItemError(f"{label} returned {kind}") from None
             if self.journal is not None:
                 # on disk before the caller can send the next request: a crash from here on costs no request
                 self.journal.record(key, status, resp.content)
@@ -142,7 +146,7 @@ class StravaClient:
                 f"Cannot reach the Strava API at {self.base_url} ({last_problem}):"
                 " check sources.strava.base_url and your network."
             )
-        raise ItemError(f"GET {label} failed {MAX_ATTEMPTS} times ({last_problem})")
+        raise ServerFailing(f"{label} failed {MAX_ATTEMPTS} times ({last_problem})")
 
 
 def _forbidden_message(resp: requests.Response, data_dir) -> str:

@@ -1,5 +1,6 @@
 """One import run: list new activities, then work through the queue (detail, streams, zones) within the budget."""
 
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -18,9 +19,9 @@ from strava_pipeline import (
     warehouses,
 )
 from strava_pipeline.auth import StravaAuth
-from strava_pipeline.client import ItemError, NotFound, StravaClient
+from strava_pipeline.client import ItemError, NotFound, ServerFailing, StravaClient
 from strava_pipeline.clock import SystemClock
-from strava_pipeline.config import StravaConfig, UserError
+from strava_pipeline.config import StravaConfig, UserError, pipelines_dir
 from strava_pipeline.gc_tuning import bulk_load
 from strava_pipeline.helpers import (
     athlete_row,
@@ -31,6 +32,7 @@ from strava_pipeline.helpers import (
     streams_table,
     zone_rows,
 )
+from strava_pipeline.host_errors import host_problem
 from strava_pipeline.journal import JOURNAL_FILE, ResponseJournal
 from strava_pipeline.lock import warehouse_lock
 from strava_pipeline.progress import Reporter
@@ -42,6 +44,8 @@ from strava_pipeline.workqueue import WorkItem, pending, requests_needed, table_
 # before every wait for the next rate-limit window: on the real API a crash loses at most one window's requests
 BATCH_ACTIVITIES = 200
 BATCH_POINTS = 1_000_000
+# this many queue requests failing in a row after all their retries (5xx, lost connections) stop the run
+STORM_ITEMS = 3
 # the athlete profile, stats and zones are refreshed at most weekly: a multi-day import spends nothing on them
 PROFILE_MAX_AGE_S = 7 * 24 * 3600
 EARLIEST = "2000-01-01T00:00:00Z"
@@ -108,6 +112,21 @@ def prune_loaded_packages(pipeline: dlt.Pipeline) -> None:
             storage.delete_loaded_package(load_id)
 
 
+def set_aside_damaged_state(data_dir: Path, reporter: Reporter) -> None:
+    """dlt's local state file cut short or garbled (a crash, a full disk) is renamed *.damaged: dlt then restores the
+    state from the copy it keeps in the warehouse, instead of failing every run with a JSON error."""
+    path = pipelines_dir(data_dir) / settings.PIPELINE_NAME / "state.json"
+    try:
+        json.loads(path.read_bytes())
+        return
+    except FileNotFoundError:
+        return
+    except (OSError, ValueError):
+        pass
+    path.replace(path.with_name("state.json.damaged"))
+    reporter.say(f"{path} was damaged (kept as state.json.damaged); the state is restored from the warehouse.")
+
+
 def unwrap(exc: BaseException) -> BaseException:
     """dlt wraps what a resource raised in PipelineStepFailed/ResourceExtractionError: find our own exception."""
     seen = set()
@@ -158,8 +177,11 @@ class Run:
         self.client = StravaClient(
             cfg.base_url, self.auth, self.budget, session, self.clock, timeout=opts.timeout, journal=self.journal
         )
+        set_aside_damaged_state(opts.data_dir, self.reporter)
         self.pipeline = make_pipeline(opts.data_dir)
         self._batch: Batch | None = None
+        # per kind of request: how many in a row Strava failed (5xx, lost connection) after all their retries
+        self._server_failures: dict[str, int] = {}
         self.athlete_id: int | None = None
 
     # ---------------------------------------------------------------- helpers
@@ -433,6 +455,17 @@ class Run:
                 batch.log(item, kind, "none", now)
             except ItemError as exc:
                 self.summary.failed.append(f"activity {item.activity_id} {kind}: {exc}")
+                if isinstance(exc, ServerFailing):
+                    self._server_failures[kind] = self._server_failures.get(kind, 0) + 1
+                    if self._server_failures[kind] >= STORM_ITEMS:
+                        # an outage: retrying item after item would only burn the day's budget on 5xx answers
+                        raise BudgetStop(
+                            f"Strava failed {STORM_ITEMS} {kind} requests in a row ({exc}); none of them is "
+                            "marked done",
+                            daily=False,
+                        ) from None
+                continue
+            self._server_failures[kind] = 0
         if fetched_any:
             batch.activities += 1
             self.summary.items_done += 1
@@ -509,4 +542,12 @@ def run_import(
 ) -> RunSummary:
     """One import run under the warehouse writer lock (wait lock_wait_s for it; None: as long as it takes)."""
     with warehouse_lock(opts.data_dir, wait_s=lock_wait_s, holder=holder), bulk_load():
-        return Run(opts, cfg, clock=clock, reporter=reporter).execute()
+        try:
+            return Run(opts, cfg, clock=clock, reporter=reporter).execute()
+        except (UserError, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            problem = host_problem(exc, opts.data_dir)
+            if problem is None:
+                raise
+            raise UserError(problem) from exc

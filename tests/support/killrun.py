@@ -195,6 +195,8 @@ class KillRig:
         rng = random.Random(seed)
         result = Chain(seed)
         self.fake.reset_log()
+        # each chain has a whole day's budget, as if it were started on a day of its own
+        self.fake.set_usage(read_15min=0, read_daily=0, overall_15min=0, overall_daily=0)
         while result.kills < kills:
             # a kill point within what is left to fetch, so that most runs are killed before they finish
             left = max(1, max_requests - len(set(api_gets(self.fake))))

@@ -41,6 +41,7 @@ from strava_pipeline.archive.source import strava_archive
 from strava_pipeline.archive.tracks import parse_track
 from strava_pipeline.archive.types import CsvResult, TrackResult, to_stream_table
 from strava_pipeline.clock import SystemClock
+from strava_pipeline.config import strava_command
 from strava_pipeline.gc_tuning import bulk_load
 from strava_pipeline.lock import warehouse_lock
 from strava_pipeline.progress import Reporter
@@ -330,6 +331,7 @@ class _Import:
         self.batch_activities, self.batch_points = batch_activities, batch_points
         self.workers = workers
         self.pipeline = make_pipeline(data_dir)
+        self.data_dir = data_dir
         self.api_rows: dict[int, int | None] = {}  # activity id -> athlete id, for rows the API supplied
         self.deleted: set[int] = set()  # rows a reconcile flagged deleted: an old archive must not bring them back
         self.streams_done: dict[int, str] = {}  # activity id -> fetch_log status ('ok' from the API, or 'archive')
@@ -408,7 +410,7 @@ class _Import:
         else:
             s.athlete_note = (
                 "Athlete: left empty (the archive does not name one); it is filled in once an API run "
-                "has loaded your profile: run `uv run strava.py`, then this import again."
+                f"has loaded your profile: run `{strava_command(self.data_dir)}`, then this import again."
             )
 
     # ------------------------------------------------------------------------------------------- the import

@@ -407,3 +407,130 @@ def test_missing_reference_files_fail_ci_loudly_and_only_skip_locally(tmp_path, 
     assert proc.returncode == expected_rc, proc.stdout + proc.stderr
     if ci:
         assert "reference files are missing" in proc.stderr and "STRAVA_REFERENCE_DIR" in proc.stderr
+
+
+# ------------------------------------------------------------------------------------------ survivors of mutmut
+
+
+def test_the_guard_says_which_route_zone_and_source_and_what_to_do():
+    from strava_pipeline.maps.privacy import check_outside_zones
+    from strava_pipeline.maps.routes import Zone
+
+    home = Zone("home", 46.0569, 14.5058, 400.0)
+    far = shapely.MultiLineString([[(14.60, 46.10), (14.61, 46.11)]])
+    near = shapely.MultiLineString([[(14.5058, 46.0569 + 300 / 111_195), (14.52, 46.07)]])  # a vertex 300 m away
+    check_outside_zones([far], [11], [home], [home])  # clear of both: no exception
+    with pytest.raises(RuntimeError) as bug:
+        check_outside_zones([far, near], [11, 22], [home], [])
+    assert str(bug.value) == (
+        "1 route(s), e.g. activity 22, come within 300 m of privacy zone 'home' of the warehouse, although the "
+        "masking should have removed them: nothing was written; check int_activity_tracks__masked."
+    )
+    with pytest.raises(UserError) as stale:
+        check_outside_zones([near, near], [22, 33], [], [home], dbt_build="DBT-BUILD")
+    assert str(stale.value) == (
+        "2 route(s), e.g. activity 22, come within 300 m of privacy zone 'home' of seeds/privacy_zones.csv: the "
+        "masked routes are older than the privacy zones, run `DBT-BUILD` and export again."
+    )
+    # the slack widens the zone: a vertex 2 m outside is inside 400 + 2.5 m
+    edge = shapely.MultiLineString([[(14.5058, 46.0569 + 402 / 111_195), (14.6, 46.2)]])
+    check_outside_zones([edge], [1], [home], [], slack_m=0.0)
+    with pytest.raises(RuntimeError):
+        check_outside_zones([edge], [1], [home], [], slack_m=2.5)
+
+
+def test_budget_stop_carries_its_reason_and_kind():
+    stop = BudgetStop("why", daily=True)
+    assert (str(stop), stop.reason, stop.daily, stop.cap) == ("why", "why", True, False)
+    capped = BudgetStop("cap", daily=False, cap=True)
+    assert (capped.daily, capped.cap) == (False, True)
+
+
+@pytest.mark.parametrize(
+    ("read", "overall", "exhausted"),
+    [
+        ((5, 999), (5, 999), False),
+        ((5, 1000), (5, 1000), True),
+        ((5, 10), (5, 2000), True),
+        ((5, 10), (5, 1999), False),
+    ],
+)
+def test_exhausted_daily_looks_at_both_kinds(read, overall, exhausted):
+    budget = Budget(clock=FakeClock(T0))
+    budget.update(
+        {
+            "X-RateLimit-Limit": "200,2000",
+            "X-RateLimit-Usage": f"{overall[0]},{overall[1]}",
+            "X-ReadRateLimit-Limit": "100,1000",
+            "X-ReadRateLimit-Usage": f"{read[0]},{read[1]}",
+        }
+    )
+    assert budget.exhausted_daily() is exhausted
+
+
+def test_backoff_is_full_jitter_up_to_the_cap():
+    import random
+
+    from strava_pipeline.client import BACKOFF_BASE_S, BACKOFF_CAP_S
+
+    class Highest(random.Random):
+        def uniform(self, a, b):
+            return b
+
+    class Lowest(random.Random):
+        def uniform(self, a, b):
+            return a
+
+    for rng, expected in ((Highest(), lambda n: min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**n)), (Lowest(), lambda n: 0)):
+        clock = FakeClock(T0)
+        client = StravaClient("http://127.0.0.1:9", None, Budget(clock=clock), requests.Session(), clock, rng=rng)
+        for attempt in (0, 1, 3, 10):
+            before = clock.now()
+            client._backoff(attempt)
+            assert clock.now() - before == expected(attempt)
+    assert (BACKOFF_BASE_S, BACKOFF_CAP_S) == (1.0, 60.0)
+
+
+def test_forbidden_and_rejection_messages_word_for_word(tmp_path):
+    from strava_pipeline.auth import _rejection_message
+    from strava_pipeline.client import _forbidden_message
+    from strava_pipeline.config import strava_command
+
+    class Resp:
+        def __init__(self, body):
+            self.text = json.dumps(body)
+
+        def json(self):
+            return json.loads(self.text)
+
+    data_dir = tmp_path / "d"
+    auth = strava_command(data_dir, "auth")
+    assert _forbidden_message(Resp({"message": "Application Status INACTIVE"}), data_dir) == (
+        "Strava says the API application is inactive (HTTP 403): API access now needs a developer subscription; "
+        f"import your bulk export with `{strava_command(data_dir, 'import-archive', 'PATH')}` instead."
+    )
+    assert _forbidden_message(Resp({"message": "Forbidden"}), data_dir) == (
+        f"Strava refused access (HTTP 403): authorize with all scopes (run `{auth}` to authorize the app again)."
+    )
+    app = Resp({"errors": [{"resource": "Application", "field": "client_id", "code": "invalid"}]})
+    code = Resp({"errors": [{"resource": "AuthorizationCode", "field": "code", "code": "invalid"}]})
+    assert _rejection_message(app, "refresh_token", data_dir) == (
+        "Strava rejected the client id or secret: check sources.strava.credentials.client_id and client_secret "
+        "in .dlt/secrets.toml."
+    )
+    assert _rejection_message(code, "authorization_code", data_dir) == (
+        f"Strava rejected the authorization code (codes work once and expire quickly): run `{auth}` again."
+    )
+    assert _rejection_message(code, "refresh_token", data_dir) == (
+        "Strava rejected the refresh token (revoked, or replaced by a newer one): "
+        f"run `{auth}` to authorize the app again."
+    )
+
+    class NotJson(Resp):
+        def json(self):
+            raise ValueError("not json")
+
+    assert "rejected the refresh token" in _rejection_message(NotJson({}), "refresh_token", data_dir)
+    assert "rejected the refresh token" in _rejection_message(
+        Resp({"errors": ["junk", None]}), "refresh_token", data_dir
+    )

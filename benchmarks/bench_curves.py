@@ -6,8 +6,8 @@ The warehouse (<demo dir>/strava.duckdb: --demo-dir, else STRAVA_DATA_DIR, else 
 `uv run strava.py --demo --start-date 2022-01-01`, about 3.7 M stream points) is copied to a scratch folder, so the
 benchmark never writes to it. Then, --repeat times each (best time kept: the machine is shared):
   dbt    `dbt run` of the curve models (int_activity_streams__1hz, activity_power_curve, power_curve, ftp_history,
-         activity_pace_curve, pace_curve) in the copy: the sum of the models' own execution times as dbt reports
-         them (dbt's start-up is printed, not counted);
+         activity_pace_curve, pace_curve) in the copy: from the first model's start to the last one's end as dbt
+         reports them (dbt's start-up and the sum of the models' times are printed, not counted);
   numpy  the same curves from the stream points: read them from DuckDB into arrays, resample to 1 Hz with the
          same rules (duplicate times: the later point; gaps over resample_max_gap_s count as zero), running sums,
          the ladder of curve_durations_s, searchsorted for the standard distances, the bests per athlete x sport
@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -86,13 +87,20 @@ def dbt(scratch: Path, args: list[str]) -> list[dict]:
     return json.loads((scratch / "target" / "run_results.json").read_text())["results"]
 
 
-def time_dbt(scratch: Path) -> tuple[float, float, dict[str, float]]:
-    """(sum of the curve models' execution times, wall time of the whole dbt run, time per model)."""
+def time_dbt(scratch: Path) -> tuple[float, float, float, dict[str, float]]:
+    """(the span from the first curve model's start to the last one's end, the sum of their execution times, wall
+    time of the whole dbt run, time per model). dbt runs independent models side by side: the span is what a user
+    waits for; the sum counts every model as if alone."""
     started = time.perf_counter()
     results = dbt(scratch, ["run", "--select", " ".join(CURVE_MODELS)])
     wall = time.perf_counter() - started
     per_model = {r["unique_id"].rsplit(".", 1)[-1]: r["execution_time"] for r in results}
-    return sum(per_model.values()), wall, per_model
+    steps = [t for r in results for t in r["timing"] if t["name"] == "execute"]
+    span = (
+        datetime.fromisoformat(max(t["completed_at"] for t in steps))
+        - datetime.fromisoformat(min(t["started_at"] for t in steps))
+    ).total_seconds()
+    return span, sum(per_model.values()), wall, per_model
 
 
 # ------------------------------------------------------------------------------------------------ numpy
@@ -264,11 +272,11 @@ def main() -> int:
             points = con.execute("select count(*) from staging.stg_strava__activity_streams").fetchone()[0]
         print(f"stream points: {points:,}; durations: {len(v['curve_durations_s'])}; repeat: {args.repeat}")
 
-        dbt_best, dbt_wall, per_model = float("inf"), 0.0, {}
+        dbt_best, dbt_sum, dbt_wall, per_model = float("inf"), 0.0, 0.0, {}
         for _ in range(args.repeat):
-            total, wall, models = time_dbt(scratch)
-            if total < dbt_best:
-                dbt_best, dbt_wall, per_model = total, wall, models
+            span, total, wall, models = time_dbt(scratch)
+            if span < dbt_best:
+                dbt_best, dbt_sum, dbt_wall, per_model = span, total, wall, models
         np_best, result = float("inf"), None
         for _ in range(args.repeat):
             with duckdb.connect(str(scratch / "strava.duckdb"), read_only=True) as con:
@@ -277,7 +285,8 @@ def main() -> int:
                 np_best = min(np_best, time.perf_counter() - started)
 
         print(
-            f"dbt models: {dbt_best:6.2f} s  ("
+            f"dbt models: {dbt_best:6.2f} s from the first model's start to the last one's end (sum of the models "
+            f"{dbt_sum:.2f} s: "
             + ", ".join(f"{name} {seconds:.2f}" for name, seconds in per_model.items())
             + f"; the whole `dbt run` {dbt_wall:.1f} s with start-up)"
         )

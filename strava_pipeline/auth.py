@@ -39,7 +39,10 @@ def code_from_paste(pasted: str) -> str:
     if not pasted:
         raise UserError("Nothing was pasted: paste the code or the whole URL of the page Strava redirected to.")
     if "://" in pasted or pasted.startswith(("localhost", "?")) or "code=" in pasted:
-        query = parse_qs(urlparse(pasted if "://" in pasted else "http://x/" + pasted.lstrip("/")).query)
+        url = pasted if "://" in pasted else "http://x/" + pasted.lstrip("/")
+        if "?" not in url:
+            url = "http://x/?" + pasted  # the query alone: code=...&scope=...
+        query = parse_qs(urlparse(url).query)
         if "error" in query:
             raise UserError(
                 f"Strava reported '{query['error'][0]}': approve the app on the authorize page and try again."

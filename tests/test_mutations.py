@@ -534,3 +534,132 @@ def test_forbidden_and_rejection_messages_word_for_word(tmp_path):
     assert "rejected the refresh token" in _rejection_message(
         Resp({"errors": ["junk", None]}), "refresh_token", data_dir
     )
+
+
+@pytest.mark.parametrize(
+    ("pasted", "code"),
+    [
+        ("?code=abc&scope=read", "abc"),
+        ("code=abc", "abc"),
+        ("/exchange_token?state=&code=abc", "abc"),
+        ("localhost/exchange_token?code=abc", "abc"),
+        ("https://localhost/exchange_token?code=abc&scope=read", "abc"),
+        ("  abc/def  ", "abc/def"),
+    ],
+)
+def test_every_form_of_the_paste_gives_the_code(pasted, code):
+    from strava_pipeline.auth import code_from_paste
+
+    assert code_from_paste(pasted) == code
+
+
+@pytest.mark.parametrize(
+    ("pasted", "message"),
+    [
+        ("  \n", "Nothing was pasted: paste the code or the whole URL of the page Strava redirected to."),
+        (
+            "localhost/exchange_token?state=&error=access_denied",
+            "Strava reported 'access_denied': approve the app on the authorize page and try again.",
+        ),
+        (
+            "http://localhost/exchange_token?state=",
+            "The pasted URL has no code= parameter: copy the full address of the page after approving.",
+        ),
+    ],
+)
+def test_an_unusable_paste_says_exactly_what_to_do(pasted, message):
+    from strava_pipeline.auth import code_from_paste
+
+    with pytest.raises(UserError) as err:
+        code_from_paste(pasted)
+    assert str(err.value) == message
+
+
+def test_the_token_answer_is_stored_whole_and_a_missing_refresh_token_keeps_the_old(tmp_path):
+    clock = FakeClock(T0)
+    first = {
+        "access_token": "a1",
+        "refresh_token": "r1",
+        "expires_at": FAR,
+        "athlete": {"id": 42},
+        "scope": "read,activity:read_all",
+    }
+    second = {"access_token": "a2", "expires_at": str(FAR + 1)}  # no refresh token: the old one stays valid
+    with ScriptedServer([Answer(200, first), Answer(200, second)], clock) as server:
+        auth = auth_for(server.url + "/oauth/token", tmp_path, clock)
+        auth.exchange_code("the-code")
+        saved = json.loads((tmp_path / "tokens.json").read_text())
+        assert saved == {
+            "client_id": "123",
+            "refresh_token": "r1",
+            "access_token": "a1",
+            "expires_at": FAR,
+            "seeded_from": saved["seeded_from"],
+            "athlete_id": 42,
+            "scope": "read,activity:read_all",
+        }
+        assert saved["seeded_from"] and "refresh-0" not in saved["seeded_from"]
+        auth.refresh()
+        saved = json.loads((tmp_path / "tokens.json").read_text())
+        assert (saved["access_token"], saved["refresh_token"], saved["expires_at"]) == ("a2", "r1", FAR + 1)
+        assert (saved["athlete_id"], saved["scope"]) == (42, "read,activity:read_all")
+    assert b"grant_type=authorization_code" in server.seen[0].body and b"code=the-code" in server.seen[0].body
+    assert b"grant_type=refresh_token" in server.seen[1].body and b"refresh_token=r1" in server.seen[1].body
+
+
+@pytest.mark.parametrize("body", [{"refresh_token": "r"}, {"access_token": "a", "expires_at": "soon"}, []])
+def test_a_token_answer_without_a_usable_token_is_one_sentence(tmp_path, body):
+    clock = FakeClock(T0)
+    with ScriptedServer([], clock, then=Answer(200, body)) as server:
+        auth = auth_for(server.url + "/oauth/token", tmp_path, clock)
+        with pytest.raises(UserError) as err:
+            auth.access_token()
+    assert str(err.value) == (
+        f"The token endpoint {server.url}/oauth/token answered without a usable token: "
+        "check sources.strava.credentials.access_token_url."
+    )
+    assert not (tmp_path / "tokens.json").exists()
+
+
+def test_waiting_without_a_display_sleeps_on_the_clock_and_counts_the_wait():
+    clock = FakeClock(T0 + 10 * 60)
+    budget = Budget(clock=clock)
+    budget.wait_for_next_window("why")
+    assert clock.now() == T0 + WINDOW_S + 1 and budget.waited_s == 5 * 60 + 1
+    budget.wait_for_next_window("again")
+    assert budget.waited_s == 5 * 60 + 1 + WINDOW_S
+    with pytest.raises(BudgetStop) as stop:
+        Budget(clock=clock, wait=False).wait_for_next_window("15-minute limit reached")
+    assert (stop.value.reason, stop.value.daily) == ("15-minute limit reached (--no-wait)", False)
+
+
+def test_remaining_today_counts_both_kinds_the_cap_and_a_new_day():
+    clock = FakeClock(T0)
+    budget = Budget(clock=clock, max_requests=50)
+    budget.update(spent_headers(10, 980))  # read 980 of 1000, overall 980 of 2000
+    assert budget.remaining_today() == 20
+    budget.sent = 45
+    assert budget.remaining_today() == 5
+    budget.sent = 60
+    assert budget.remaining_today() == 0
+    clock.set(T0 - 10 * 3600 + 86_400)  # the next UTC day
+    budget.sent = 0
+    assert budget.remaining_today() == 50
+    assert Budget(clock=FakeClock(T0)).remaining_today() == 1000
+
+
+@pytest.mark.parametrize(
+    ("requests_", "per_day", "left", "days"),
+    [
+        (0, 1000, 0, 0),
+        (1, 1000, 1, 1),
+        (1000, 1000, 1000, 1),
+        (1001, 1000, 1000, 2),
+        (1, 1000, 0, 1),
+        (2001, 1000, 0, 3),
+    ],
+)
+def test_days_needed_at_the_edges(requests_, per_day, left, days):
+    from strava_pipeline.ratelimit import days_needed
+
+    assert days_needed(requests_, per_day, left) == days

@@ -14,7 +14,7 @@ import requests
 import shapely
 
 from strava_pipeline.auth import StravaAuth
-from strava_pipeline.client import MAX_ATTEMPTS, ItemError, NotFound, StravaClient
+from strava_pipeline.client import MAX_ATTEMPTS, ItemError, NotFound, ServerFailing, StravaClient
 from strava_pipeline.clock import FakeClock
 from strava_pipeline.config import StravaConfig, UserError
 from strava_pipeline.ratelimit import WINDOW_S, Budget, BudgetStop, window_start
@@ -663,3 +663,67 @@ def test_days_needed_at_the_edges(requests_, per_day, left, days):
     from strava_pipeline.ratelimit import days_needed
 
     assert days_needed(requests_, per_day, left) == days
+
+
+def test_the_client_replays_the_journal_instead_of_asking_again(tmp_path):
+    from strava_pipeline.journal import ResponseJournal
+
+    clock = FakeClock(T0)
+    script = [Answer(200, {"id": 7}), Answer(404, {"message": "Record Not Found"})]
+    with ScriptedServer(script, clock, then=Answer(500, {})) as server:
+        journal = ResponseJournal(tmp_path / "j.sqlite", clock)
+        client = make_client(server.url, clock)
+        client.journal = journal
+        assert client.get("/activities/7", {"a": 1}) == {"id": 7}
+        with pytest.raises(NotFound) as missing:
+            client.get("/activities/8")
+        assert str(missing.value) == "GET /activities/8"
+        journal.close()
+        # a new run (a new client) on the same journal: no request at all
+        again = make_client(server.url, clock)
+        again.journal = ResponseJournal(tmp_path / "j.sqlite", clock)
+        assert again.get("/activities/7", {"a": 1}) == {"id": 7}
+        with pytest.raises(NotFound) as missing:
+            again.get("/activities/8", label="GET /activities/{id}")
+        assert str(missing.value) == "GET /activities/{id}"
+        assert again.requests_sent == 0 and again.journal.replayed == 2
+        with pytest.raises(ServerFailing):
+            again.get("/activities/7", {"a": 2})  # another question: asked (and the server fails it)
+        again.journal.close()
+    assert [s.path for s in server.seen][:2] == ["/activities/7?a=1", "/activities/8"]
+
+
+def test_a_spent_read_window_stops_reads_even_when_overall_is_free():
+    clock = FakeClock(T0)
+    with ScriptedServer([], clock, then=Answer(200, [])) as server:
+        client = make_client(server.url, clock)
+        client.budget.wait = False
+        client.budget.update(
+            {
+                "X-RateLimit-Limit": "200,2000",
+                "X-RateLimit-Usage": "100,100",
+                "X-ReadRateLimit-Limit": "100,1000",
+                "X-ReadRateLimit-Usage": "100,100",
+            }
+        )
+        with pytest.raises(BudgetStop):
+            client.get("/athlete")
+    assert server.seen == []
+
+
+def test_private_dir_creates_nested_folders_0700_and_leaves_existing_ones(tmp_path):
+    import os
+
+    from strava_pipeline.tokens import private_dir
+
+    old = os.umask(0o022)
+    try:
+        deep = private_dir(tmp_path / "a" / "b" / "data")
+        assert deep.is_dir() and deep.stat().st_mode & 0o777 == 0o700
+        assert private_dir(deep) == deep  # again: no error
+        mine = tmp_path / "mine"
+        mine.mkdir(mode=0o755)
+        private_dir(mine)
+        assert mine.stat().st_mode & 0o777 == 0o755
+    finally:
+        os.umask(old)

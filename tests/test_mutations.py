@@ -727,3 +727,72 @@ def test_private_dir_creates_nested_folders_0700_and_leaves_existing_ones(tmp_pa
         assert mine.stat().st_mode & 0o777 == 0o755
     finally:
         os.umask(old)
+
+
+@pytest.mark.parametrize(("used", "allowed"), [(998, True), (999, True), (1000, False), (1001, False)])
+def test_the_last_request_of_the_day_is_sent_and_no_more(used, allowed):
+    budget = Budget(clock=FakeClock(T0))
+    budget.update(spent_headers(5, used))
+    if allowed:
+        budget.before_request()
+    else:
+        with pytest.raises(BudgetStop) as stop:
+            budget.before_request()
+        assert (stop.value.reason, stop.value.daily, stop.value.cap) == ("daily limit reached", True, False)
+
+
+def test_writes_need_only_the_overall_budget_and_the_cap_says_so():
+    budget = Budget(clock=FakeClock(T0), wait=False, max_requests=1)
+    budget.update(spent_headers(100, 1000))  # reads spent for the window and the day, overall not
+    budget.counters["overall"].usage_15 = budget.counters["overall"].usage_day = 0
+    budget.before_request(is_read=False)
+    with pytest.raises(BudgetStop):
+        budget.before_request(is_read=True)
+    budget.sent = 1
+    with pytest.raises(BudgetStop) as stop:
+        budget.before_request(is_read=False)
+    assert (stop.value.reason, stop.value.daily, stop.value.cap) == ("--max-requests 1 reached", False, True)
+
+
+@pytest.mark.parametrize("status", [500, 502, 599])
+def test_token_endpoint_retries_every_5xx_with_growing_pauses(tmp_path, status):
+    clock = FakeClock(T0)
+    token = {"access_token": "a1", "refresh_token": "r1", "expires_at": FAR}
+    with ScriptedServer([Answer(status, {}), Answer(status, {})], clock, then=Answer(200, token)) as server:
+        auth = auth_for(server.url + "/oauth/token", tmp_path, clock)
+        assert auth.access_token() == "a1"
+    assert auth.token_requests == 3 and len(server.seen) == 3
+    assert clock.now() - T0 == 1 + 2  # 2**0 then 2**1 seconds
+
+
+def test_token_endpoint_gives_up_after_three_with_the_reason(tmp_path):
+    clock = FakeClock(T0)
+    with ScriptedServer([], clock, then=Answer(503, {})) as server:
+        auth = auth_for(server.url + "/oauth/token", tmp_path, clock)
+        with pytest.raises(UserError) as err:
+            auth.access_token()
+    assert str(err.value) == (
+        f"Cannot reach the Strava token endpoint {server.url}/oauth/token (RuntimeError): "
+        "check sources.strava.credentials.access_token_url and your network."
+    )
+    assert auth.token_requests == 3 and clock.now() - T0 == 1 + 2 + 4
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "message"),
+    [
+        (401, {"errors": [{"resource": "Application", "field": "client_secret"}]}, "client id or secret"),
+        (403, {"errors": []}, "rejected the refresh token"),
+        (404, {}, "answered HTTP 404: check sources.strava.credentials.access_token_url."),
+        (302, {}, "answered HTTP 302: check sources.strava.credentials.access_token_url."),
+        (200, b"<html>not json</html>", "did not answer with JSON: check sources.strava.credentials.access_token_url."),
+    ],
+)
+def test_token_endpoint_answers_that_need_the_user(tmp_path, status, body, message):
+    clock = FakeClock(T0)
+    with ScriptedServer([], clock, then=Answer(status, body)) as server:
+        auth = auth_for(server.url + "/oauth/token", tmp_path, clock)
+        with pytest.raises(UserError) as err:
+            auth.access_token()
+    assert message in str(err.value)
+    assert len(server.seen) == 1 and auth.token_requests == 1

@@ -221,7 +221,7 @@ class Run:
 
     # ---------------------------------------------------------------- phases
     def execute(self) -> RunSummary:
-        if self.pipeline.has_pending_data:
+        if warehouses.has_pending_data(self.pipeline):
             # a run that was killed left a complete package behind: finish it before anything else
             self.reporter.say("Finishing the load an earlier run left pending...")
             self.pipeline.run()

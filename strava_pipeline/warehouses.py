@@ -188,6 +188,24 @@ def make_pipeline(data_dir: Path) -> dlt.Pipeline:
     )
 
 
+def has_pending_data(pipeline: dlt.Pipeline) -> bool:
+    """pipeline.has_pending_data, after mending the one state a kill leaves that dlt cannot resume from.
+
+    dlt commits a normalized package by renaming load/new/<id> to load/normalized/<id>, then deletes the extracted
+    copy (normalize/extracted/<id>): a kill -9 between the two leaves both, and every later run normalizes the
+    extracted copy again and fails on the rename ("Directory not empty"). The normalized package is complete, so the
+    extracted copy is deleted as dlt itself would have. Call it with the warehouse lock held."""
+    import shutil
+
+    root = Path(pipeline.working_dir)
+    extracted = root / "normalize" / "extracted"
+    if extracted.is_dir():
+        for package in extracted.iterdir():
+            if any((root / "load" / stage / package.name).exists() for stage in ("normalized", "loaded")):
+                shutil.rmtree(package)
+    return pipeline.has_pending_data
+
+
 def streams_write_hints() -> dict:
     """How activity_streams is loaded, so that a re-loaded activity replaces its points as a whole.
 

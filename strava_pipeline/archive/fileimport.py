@@ -209,7 +209,7 @@ class _FileImport:
             raise unwrap(exc) from exc
 
     def _prepare(self) -> None:
-        if self.pipeline.has_pending_data:
+        if warehouses.has_pending_data(self.pipeline):
             self.reporter.say("Finishing the load an earlier run left pending...")
             self._load()
         with self.pipeline.sql_client() as sql:

@@ -415,7 +415,7 @@ class _Import:
 
     # ------------------------------------------------------------------------------------------- the import
     def execute(self) -> None:
-        if self.pipeline.has_pending_data:
+        if warehouses.has_pending_data(self.pipeline):
             # an import or API run that was killed left a complete package behind: finish it first
             self.reporter.say("Finishing the load an earlier run left pending...")
             self._load()

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from functools import cache
 
-from babel import Locale, UnknownLocaleError
+from babel import Locale
 from babel.dates import get_period_id
 
 # The languages Strava's settings offer, plus close variants and neighbours a profile may be set to; the first
@@ -251,14 +251,6 @@ def _field_order(pattern: str) -> str:
     bare = re.sub(r"'[^']*'", "", pattern)
     positions = {f: bare.find(f) for f in "yMd"}
     return "".join(sorted((f for f in positions if positions[f] >= 0), key=positions.get)).lower()
-
-
-def known_locale(locale: str) -> bool:
-    try:
-        Locale.parse(locale)
-    except (UnknownLocaleError, ValueError):
-        return False
-    return True
 
 
 def choose_date_locale(samples: list[str], preferred: tuple[str, ...] = ()) -> tuple[str | None, int]:

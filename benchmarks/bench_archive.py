@@ -7,7 +7,7 @@ Two archives, both made of the real files in ../shared/strava-reference/files (e
   history = a folder assembled in a temp dir: the real activities.csv (1,845 rows) with the 19 reference GPX/FIT/TCX
             files reused in turn under its Filename paths (gzipped where the name ends in .gz); --limit N keeps
             the first N rows
-Each is imported into a fresh warehouse through strava_pipeline.archive.import_archive (the same code as
+Each is imported into a fresh warehouse through strava_pipeline.archive.importer.import_archive (the same code as
 `strava.py import-archive`, batches of 200 activities / 500k points); the history is imported a second time into
 the same warehouse (re-import: nothing to change). Then the requests the same history costs through the API (list
 pages + detail + streams) and the days that takes at 1,000 reads a day.

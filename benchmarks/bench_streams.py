@@ -23,10 +23,12 @@ import orjson
 import pyarrow as pa
 import requests
 
-from strava_pipeline import settings, streams_resource, table_resource
+from strava_pipeline import settings
+from strava_pipeline.api.runner import BATCH_ACTIVITIES, BATCH_POINTS
 from strava_pipeline.fake_api import AthleteSpec, FakeStrava, RateLimits
 from strava_pipeline.helpers import streams_table
-from strava_pipeline.runner import BATCH_ACTIVITIES, BATCH_POINTS, make_pipeline
+from strava_pipeline.source import streams_resource, table_resource
+from strava_pipeline.warehouses import make_pipeline
 
 
 def fetch_payloads(points: int) -> list:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 from strava_pipeline import settings
+from strava_pipeline.api.runner import RunOptions, RunSummary, run_import
 from strava_pipeline.chain import EXIT_CODES
 from strava_pipeline.clock import SystemClock
 from strava_pipeline.config import (
@@ -24,7 +25,6 @@ from strava_pipeline.config import (
     strava_command,
 )
 from strava_pipeline.progress import Reporter
-from strava_pipeline.runner import RunOptions, RunSummary, run_import
 
 PROG = "strava.py"
 DESCRIPTION = (
@@ -310,8 +310,8 @@ def print_summary(s: RunSummary, opts: RunOptions, out=sys.stdout) -> None:
 def cmd_auth(cfg: StravaConfig, data_dir: Path, read=None, out=sys.stdout) -> None:
     import requests
 
-    from strava_pipeline.auth import StravaAuth, authorize_url, code_from_paste
-    from strava_pipeline.tokens import TokenStore
+    from strava_pipeline.api.auth import StravaAuth, authorize_url, code_from_paste
+    from strava_pipeline.api.tokens import TokenStore
 
     print("1. Open this address in a browser, log in to Strava and press Authorize:", file=out)
     print(f"   {authorize_url(cfg)}", file=out)

@@ -7,10 +7,10 @@ from pathlib import Path
 import requests
 
 from strava_pipeline import settings
-from strava_pipeline.auth import StravaAuth
+from strava_pipeline.api.auth import StravaAuth
+from strava_pipeline.api.tokens import TokenStore
 from strava_pipeline.config import StravaConfig
 from strava_pipeline.fake_api import AthleteSpec, FakeStrava, RateLimits
-from strava_pipeline.tokens import TokenStore
 
 DEMO_CLIENT_ID = "demo"
 DEMO_CLIENT_SECRET = "demo-secret"

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from strava_pipeline.config import UserError
-from strava_pipeline.tokens import private_dir
+from strava_pipeline.private_files import private_dir
 
 LOCK_FILE = ".warehouse.lock"
 # set for child processes (dbt run by Dagster or by a script) whose parent already holds the lock

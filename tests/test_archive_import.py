@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from strava_pipeline.archive import ArchiveError, importer
+from strava_pipeline.archive import importer
 from strava_pipeline.archive.importer import (
     FETCH_STATUS,
     SKIP_DONE,
@@ -25,6 +25,7 @@ from strava_pipeline.archive.importer import (
     import_archive,
 )
 from strava_pipeline.archive.inbox import import_inbox
+from strava_pipeline.archive.reader import ArchiveError
 from strava_pipeline.cli import main
 from strava_pipeline.clock import FakeClock
 from strava_pipeline.config import warehouse_path
@@ -471,7 +472,7 @@ def test_kill_9_then_rerun_ends_like_an_uninterrupted_import(tmp_path):
         writer.writerow(row)
     (export / "activities.csv").write_text(buf.getvalue())
     script = (
-        "import sys; from pathlib import Path; from strava_pipeline.archive import import_archive; "
+        "import sys; from pathlib import Path; from strava_pipeline.archive.importer import import_archive; "
         "from strava_pipeline.progress import Reporter; "
         "import_archive(sys.argv[1], Path(sys.argv[2]), Reporter(interactive=False, every=1), "
         "batch_activities=8, workers=1)"

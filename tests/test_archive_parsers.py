@@ -15,20 +15,14 @@ import pyarrow.compute as pc
 import pytest
 
 from strava_pipeline import settings
-from strava_pipeline.archive import (
-    TRACK_SCHEMA,
-    ArchiveError,
-    gunzip,
-    open_archive,
-    parse_activities_csv,
-    parse_fit,
-    parse_gpx,
-    parse_tcx,
-    parse_track,
-    to_stream_table,
-)
-from strava_pipeline.archive.activities_csv import clean_header, parse_date
+from strava_pipeline.archive.activities_csv import clean_header, parse_activities_csv, parse_date
+from strava_pipeline.archive.fit import parse_fit
+from strava_pipeline.archive.gpx import parse_gpx
+from strava_pipeline.archive.reader import ArchiveError, gunzip, open_archive
 from strava_pipeline.archive.sport_types import sport_and_type
+from strava_pipeline.archive.tcx import parse_tcx
+from strava_pipeline.archive.tracks import parse_track
+from strava_pipeline.archive.types import TRACK_SCHEMA, to_stream_table
 
 REFERENCE = Path(
     os.environ.get("STRAVA_REFERENCE_DIR") or Path(__file__).resolve().parents[1].parent / "shared" / "strava-reference"

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import requests
 
-from strava_pipeline.auth import authorize_url, code_from_paste
+from strava_pipeline.api.auth import authorize_url, code_from_paste
 from strava_pipeline.config import StravaConfig, UserError
 
 

@@ -101,10 +101,10 @@ def test_streams_loaded_again_replace_an_activitys_points(tmp_path):
     activity fetched again must replace that activity's points, never double them, and leave the others alone."""
     import pyarrow as pa
 
-    from strava_pipeline import streams_resource
     from strava_pipeline.helpers import streams_table
-    from strava_pipeline.runner import make_pipeline
+    from strava_pipeline.source import streams_resource
     from strava_pipeline.warehouse import open_warehouse
+    from strava_pipeline.warehouses import make_pipeline
 
     def points(activity_id: int, n: int) -> pa.Table:
         return streams_table(
@@ -249,9 +249,9 @@ def test_project_dlt_settings_apply_from_any_folder(tmp_path):
 
 def test_old_loaded_packages_are_pruned_and_their_files_dropped(cli, monkeypatch):
     """dlt's loaded packages keep no copy of the data (delete_completed_jobs) and only the newest few are kept."""
-    from strava_pipeline import runner
+    from strava_pipeline import loads
 
-    monkeypatch.setattr(runner, "LOADED_PACKAGES_KEPT", 2)
+    monkeypatch.setattr(loads, "LOADED_PACKAGES_KEPT", 2)
     assert cli("--start-date", "2025-10-01")[0] == 0
     loaded = cli.data_dir / "pipelines" / "strava_datastack" / "load" / "loaded"
     packages = [p for p in loaded.iterdir() if p.is_dir()]

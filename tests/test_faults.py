@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from strava_pipeline.client import MAX_ATTEMPTS
+from strava_pipeline.api.client import MAX_ATTEMPTS
 from strava_pipeline.fake_api import AthleteSpec, FakeStrava, RateLimits
 from tests.support.killrun import snapshot
 

@@ -7,9 +7,9 @@ import sqlite3
 
 import pytest
 
-from strava_pipeline import runner as runner_module
+from strava_pipeline.api import runner as runner_module
+from strava_pipeline.api.journal import JOURNAL_FILE, MAX_AGE_S, ResponseJournal, request_key
 from strava_pipeline.clock import FakeClock
-from strava_pipeline.journal import JOURNAL_FILE, MAX_AGE_S, ResponseJournal, request_key
 from tests.conftest import NOW
 
 

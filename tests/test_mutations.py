@@ -13,12 +13,12 @@ import pytest
 import requests
 import shapely
 
-from strava_pipeline.auth import StravaAuth
-from strava_pipeline.client import MAX_ATTEMPTS, ItemError, NotFound, ServerFailing, StravaClient
+from strava_pipeline.api.auth import StravaAuth
+from strava_pipeline.api.client import MAX_ATTEMPTS, ItemError, NotFound, ServerFailing, StravaClient
+from strava_pipeline.api.ratelimit import WINDOW_S, Budget, BudgetStop, window_start
+from strava_pipeline.api.tokens import Tokens, TokenStore
 from strava_pipeline.clock import FakeClock
 from strava_pipeline.config import StravaConfig, UserError
-from strava_pipeline.ratelimit import WINDOW_S, Budget, BudgetStop, window_start
-from strava_pipeline.tokens import Tokens, TokenStore
 from tests.conftest import REFERENCE
 from tests.support.scripted_http import Answer, ScriptedServer
 
@@ -471,7 +471,7 @@ def test_exhausted_daily_looks_at_both_kinds(read, overall, exhausted):
 def test_backoff_is_full_jitter_up_to_the_cap():
     import random
 
-    from strava_pipeline.client import BACKOFF_BASE_S, BACKOFF_CAP_S
+    from strava_pipeline.api.client import BACKOFF_BASE_S, BACKOFF_CAP_S
 
     class Highest(random.Random):
         def uniform(self, a, b):
@@ -492,8 +492,8 @@ def test_backoff_is_full_jitter_up_to_the_cap():
 
 
 def test_forbidden_and_rejection_messages_word_for_word(tmp_path):
-    from strava_pipeline.auth import _rejection_message
-    from strava_pipeline.client import _forbidden_message
+    from strava_pipeline.api.auth import _rejection_message
+    from strava_pipeline.api.client import _forbidden_message
     from strava_pipeline.config import strava_command
 
     class Resp:
@@ -548,7 +548,7 @@ def test_forbidden_and_rejection_messages_word_for_word(tmp_path):
     ],
 )
 def test_every_form_of_the_paste_gives_the_code(pasted, code):
-    from strava_pipeline.auth import code_from_paste
+    from strava_pipeline.api.auth import code_from_paste
 
     assert code_from_paste(pasted) == code
 
@@ -568,7 +568,7 @@ def test_every_form_of_the_paste_gives_the_code(pasted, code):
     ],
 )
 def test_an_unusable_paste_says_exactly_what_to_do(pasted, message):
-    from strava_pipeline.auth import code_from_paste
+    from strava_pipeline.api.auth import code_from_paste
 
     with pytest.raises(UserError) as err:
         code_from_paste(pasted)
@@ -660,13 +660,13 @@ def test_remaining_today_counts_both_kinds_the_cap_and_a_new_day():
     ],
 )
 def test_days_needed_at_the_edges(requests_, per_day, left, days):
-    from strava_pipeline.ratelimit import days_needed
+    from strava_pipeline.api.ratelimit import days_needed
 
     assert days_needed(requests_, per_day, left) == days
 
 
 def test_the_client_replays_the_journal_instead_of_asking_again(tmp_path):
-    from strava_pipeline.journal import ResponseJournal
+    from strava_pipeline.api.journal import ResponseJournal
 
     clock = FakeClock(T0)
     script = [Answer(200, {"id": 7}), Answer(404, {"message": "Record Not Found"})]
@@ -714,7 +714,7 @@ def test_a_spent_read_window_stops_reads_even_when_overall_is_free():
 def test_private_dir_creates_nested_folders_0700_and_leaves_existing_ones(tmp_path):
     import os
 
-    from strava_pipeline.tokens import private_dir
+    from strava_pipeline.private_files import private_dir
 
     old = os.umask(0o022)
     try:

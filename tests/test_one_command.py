@@ -9,10 +9,10 @@ import duckdb
 import pytest
 
 from strava_pipeline import chain, transform
+from strava_pipeline.api.workqueue import pending
 from strava_pipeline.cli import CommandContext, build_parser, main
 from strava_pipeline.clock import FakeClock
 from strava_pipeline.config import UserError
-from strava_pipeline.workqueue import pending
 from tests.conftest import NOW
 
 # a month of the demo athlete before the tests' fixed "now": about 17 activities

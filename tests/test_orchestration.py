@@ -57,7 +57,7 @@ def cursor(data_dir: Path) -> str:
 
 def test_definitions_load(defs):
     from orchestration.defs.ingest import ACTIVITIES_KEY, MONTHLY, RAW_KEYS
-    from strava_pipeline import strava
+    from strava_pipeline.source import strava
 
     dg.Definitions.validate_loadable(defs)
     graph = defs.resolve_asset_graph()

@@ -157,7 +157,7 @@ def test_a_reloaded_activity_replaces_its_points_on_postgres(tmp_path, on_postgr
     """dlt's delete-insert merge on activity_id: loading an activity's streams again replaces them as a whole."""
     import pyarrow as pa
 
-    from strava_pipeline import strava
+    from strava_pipeline.source import strava
 
     pipeline = warehouses.make_pipeline(tmp_path)
     points = lambda n: pa.table({"activity_id": [7] * n, "athlete_id": [1] * n, "point_index": list(range(n))})  # noqa: E731

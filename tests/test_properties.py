@@ -16,11 +16,11 @@ import shapely
 from hypothesis import HealthCheck, assume, example, given, note, settings
 from hypothesis import strategies as st
 
+from strava_pipeline.api.ratelimit import Budget, BudgetStop
 from strava_pipeline.clock import FakeClock
 from strava_pipeline.maps import synthetic
 from strava_pipeline.maps.privacy import EARTH_RADIUS_M, haversine_m, violations
 from strava_pipeline.maps.routes import Zone
-from strava_pipeline.ratelimit import Budget, BudgetStop
 from tests.conftest import REFERENCE
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

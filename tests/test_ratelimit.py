@@ -2,8 +2,8 @@
 
 import pytest
 
+from strava_pipeline.api.ratelimit import Budget, BudgetStop, days_needed, window_start
 from strava_pipeline.clock import FakeClock
-from strava_pipeline.ratelimit import Budget, BudgetStop, days_needed, window_start
 
 T0 = 1_700_000_000 - (1_700_000_000 % 86400) + 10 * 3600  # 10:00:00 UTC on some day
 

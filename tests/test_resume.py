@@ -1,5 +1,5 @@
 """kill -9 at random moments, run again: the warehouse ends identical to an uninterrupted run, and a kill costs at
-most the one request in flight (the response journal, strava_pipeline/journal.py)."""
+most the one request in flight (the response journal, strava_pipeline/api/journal.py)."""
 
 import os
 import random

@@ -91,7 +91,7 @@ def test_no_secret_in_any_output_log_or_file(leaks, fake, caplog, capfd):
 
 def test_an_unexpected_crash_shows_no_secret(leaks, fake, monkeypatch, capfd):
     """An internal failure keeps its traceback (house rule): its frames must not carry the secrets either."""
-    from strava_pipeline import client as client_module
+    from strava_pipeline.api import client as client_module
 
     def boom(self, *args, **kwargs):
         raise RuntimeError("simulated bug")

@@ -12,12 +12,12 @@ from dagster_dlt.translator import DltResourceTranslatorData
 
 from orchestration.resources import WAREHOUSE_POOL, LogStream, StravaEnv, demo_from_env, user_errors
 from strava_pipeline import settings
-from strava_pipeline import strava as strava_source
+from strava_pipeline.api.ratelimit import DAY_S, Budget, day_start
+from strava_pipeline.api.runner import RunOptions, RunSummary, run_import
 from strava_pipeline.clock import SystemClock
 from strava_pipeline.config import UserError, warehouse_path
 from strava_pipeline.progress import Reporter
-from strava_pipeline.ratelimit import DAY_S, Budget, day_start
-from strava_pipeline.runner import RunOptions, RunSummary, run_import
+from strava_pipeline.source import strava as strava_source
 
 # --------------------------------------------------------------------------------------------- partitions
 

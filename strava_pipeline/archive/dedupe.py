@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from strava_pipeline.archive.file_sports import compatible_sports
-from strava_pipeline.workqueue import column_exists, table_exists
+from strava_pipeline.loads import column_exists, table_exists
 
 MATCH_TOLERANCE_S = 60.0
 FILE_SOURCE = "file"

@@ -39,10 +39,9 @@ from strava_pipeline.archive.tracks import detect_format, parse_track
 from strava_pipeline.archive.types import TrackResult, to_stream_table
 from strava_pipeline.clock import SystemClock
 from strava_pipeline.gc_tuning import bulk_load
+from strava_pipeline.loads import prune_loaded_packages, table_exists, unwrap
 from strava_pipeline.lock import warehouse_lock
 from strava_pipeline.progress import Reporter
-from strava_pipeline.runner import make_pipeline, prune_loaded_packages, unwrap
-from strava_pipeline.workqueue import table_exists
 
 BATCH_FILES = 200
 BATCH_POINTS = 500_000
@@ -190,7 +189,7 @@ def import_files(
 class _FileImport:
     def __init__(self, refs, data_dir, reporter, clock, summary: FileImportSummary, workers: int) -> None:
         self.refs, self.reporter, self.clock, self.summary, self.workers = refs, reporter, clock, summary, workers
-        self.pipeline = make_pipeline(data_dir)
+        self.pipeline = warehouses.make_pipeline(data_dir)
         self.athlete_id: int | None = None
         self.shown = 0
         self.activities: list[dict] = []

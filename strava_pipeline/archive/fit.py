@@ -27,7 +27,7 @@ import fitdecode
 import numpy as np
 from fitdecode.types import DevField
 
-from strava_pipeline.archive.fit_records import split_records
+from strava_pipeline.archive.fit_records import dev_key, split_records
 from strava_pipeline.archive.streams import build_track, implausible_times
 from strava_pipeline.archive.types import TrackResult, failed
 
@@ -46,19 +46,6 @@ _NATIVE = {
     "temp": ("temperature",),
 }
 _WANTED = {name for names in _NATIVE.values() for name in names}
-
-# Developer field names (lower-case, letters only) that stand for a native series.
-_DEV_ALIASES = {
-    "distance": "distance",
-    "speed": "speed",
-    "heartrate": "heartrate",
-    "hr": "heartrate",
-    "power": "watts",
-    "watts": "watts",
-    "cadence": "cadence",
-    "altitude": "altitude",
-    "temperature": "temp",
-}
 
 # A swim's `hr` sample older than this is not used for a record (the strap was out of range).
 HR_MAX_AGE_S = 10.0
@@ -87,12 +74,6 @@ def _num(value) -> float | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     return None
-
-
-def _dev_key(name) -> str | None:
-    if not isinstance(name, str):
-        return None
-    return _DEV_ALIASES.get("".join(c for c in name.lower() if c.isalpha()))
 
 
 def _sport_name(fields: dict) -> str | None:
@@ -177,7 +158,7 @@ def parse_fit(data: bytes, fast_path: bool = True) -> TrackResult:
                     if fname == "timestamp":
                         rec["_t"] = _epoch(value)
                     elif isinstance(fd.field, DevField):
-                        key = _dev_key(fd.field.name)
+                        key = dev_key(fd.field.name)
                         if key and _num(value) is not None:
                             rec.setdefault("dev_" + key, float(value))
                     elif fname in _WANTED and _num(value) is not None:

@@ -21,11 +21,25 @@ import struct
 
 from fitdecode import profile
 
+# Developer field names (lower-case, letters only) that stand for a native series.
+_DEV_ALIASES = {
+    "distance": "distance",
+    "speed": "speed",
+    "heartrate": "heartrate",
+    "hr": "heartrate",
+    "power": "watts",
+    "watts": "watts",
+    "cadence": "cadence",
+    "altitude": "altitude",
+    "temperature": "temp",
+}
 
-def _dev_key(name):
-    from strava_pipeline.archive.fit import _dev_key as key  # the one rule for developer field names
 
-    return key(name)
+def dev_key(name) -> str | None:
+    """The native series a developer field stands for (the one rule for developer field names), or None."""
+    if not isinstance(name, str):
+        return None
+    return _DEV_ALIASES.get("".join(c for c in name.lower() if c.isalpha()))
 
 
 RECORD = 20
@@ -152,7 +166,7 @@ def _definition(data: bytes, pos: int, dev: bool, limit: int, dev_types: dict) -
             if base.size == 0 or fsize % base.size:
                 raise _GiveUp
             size += fsize
-            key = _dev_key(name) if is_record else None
+            key = dev_key(name) if is_record else None
             if key and fsize == base.size and base.fmt != "s" and base.identifier != BYTE:
                 fmt.append(base.fmt)
                 devs.append((index, base.parse, "dev_" + key))

@@ -43,10 +43,9 @@ from strava_pipeline.archive.types import CsvResult, TrackResult, to_stream_tabl
 from strava_pipeline.clock import SystemClock
 from strava_pipeline.config import strava_command
 from strava_pipeline.gc_tuning import bulk_load
+from strava_pipeline.loads import column_exists, prune_loaded_packages, table_exists, unwrap
 from strava_pipeline.lock import warehouse_lock
 from strava_pipeline.progress import Reporter
-from strava_pipeline.runner import make_pipeline, prune_loaded_packages, unwrap
-from strava_pipeline.workqueue import column_exists, table_exists
 
 # a batch is one load package: committed after this many activities or stream points, whichever comes first
 BATCH_ACTIVITIES = 200
@@ -330,7 +329,7 @@ class _Import:
         self.summary = summary
         self.batch_activities, self.batch_points = batch_activities, batch_points
         self.workers = workers
-        self.pipeline = make_pipeline(data_dir)
+        self.pipeline = warehouses.make_pipeline(data_dir)
         self.data_dir = data_dir
         self.api_rows: dict[int, int | None] = {}  # activity id -> athlete id, for rows the API supplied
         self.deleted: set[int] = set()  # rows a reconcile flagged deleted: an old archive must not bring them back
@@ -349,7 +348,7 @@ class _Import:
 
     def _read_state(self) -> None:
         with self.pipeline.sql_client() as sql:
-            # catalog-qualified names (make_pipeline's module loads strava_pipeline.warehouse): the file is `strava` too
+            # catalog-qualified names (warehouses.destination loads strava_pipeline.warehouse): the file is `strava` too
             t = sql.make_qualified_table_name
             athletes: set[int] = set()
             if table_exists(sql, "athlete"):

@@ -9,8 +9,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from strava_pipeline import ACTIVITY_COLUMNS
 from strava_pipeline.archive.types import TrackResult
+from strava_pipeline.source import ACTIVITY_COLUMNS
 
 SOURCE = "archive"
 

@@ -6,8 +6,8 @@ from typing import Any
 import dlt
 from dlt.sources import DltResource
 
-from strava_pipeline import ACTIVITY_COLUMNS, streams_resource, table_resource
 from strava_pipeline.archive.rows import EXTRA_COLUMN
+from strava_pipeline.source import ACTIVITY_COLUMNS, streams_resource, table_resource
 
 # the API source's hints, so both sources give every shared column the same type whichever loads first
 ARCHIVE_ACTIVITY_COLUMNS: dict = {**ACTIVITY_COLUMNS, EXTRA_COLUMN: {"data_type": "json"}}

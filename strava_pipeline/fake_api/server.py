@@ -13,21 +13,52 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 from strava_pipeline.fake_api import errors
-from strava_pipeline.fake_api.oauth import normalize_scope
+from strava_pipeline.fake_api.faults import Faults
+from strava_pipeline.fake_api.oauth import TokenStore, normalize_scope
+from strava_pipeline.fake_api.ratelimit import ServerRateLimiter, Usage
+from strava_pipeline.fake_api.requestlog import RequestLog, RequestLogEntry
 from strava_pipeline.fake_api.streams import render_streams
-
-if TYPE_CHECKING:  # pragma: no cover
-    from strava_pipeline.fake_api.fake import FakeStrava
 
 API_PREFIX = "/api/v3"
 ADMIN_PREFIX = "/__fake__"
 JSON_TYPE = "application/json; charset=utf-8"
 HTML_TYPE = "text/html; charset=utf-8"
 CACHE_CONTROL = ("Cache-Control", "max-age=0, private, must-revalidate")
+
+
+class FakeBackend(Protocol):
+    """What the HTTP side needs of the fake: FakeStrava (fake.py) has it. A protocol rather than an import keeps the
+    dependency one way (fake.py starts this server; this module does not know fake.py)."""
+
+    clock: Any  # FakeClock (the admin endpoints set it) or SystemClock
+    faults: Faults
+    header_case: str
+    streams_without_ratelimit_headers: bool
+    _data: Any  # GeneratedAthlete or ReplayAthlete
+    _tokens: TokenStore
+    _limiter: ServerRateLimiter
+    _log: RequestLog
+
+    @property
+    def usage(self) -> Usage: ...
+
+    @property
+    def log(self) -> list[RequestLogEntry]: ...
+
+    def set_usage(self, read_15min=None, read_daily=None, overall_15min=None, overall_daily=None) -> Usage: ...
+    def counts(self) -> Any: ...
+    def reset_log(self) -> None: ...
+    def issue_refresh_token(self, scope: str = ...) -> str: ...
+    def issue_authorization_code(self, scope: str = ...) -> str: ...
+    def revoke_all_tokens(self) -> None: ...
+    def expire_access_tokens(self) -> None: ...
+    def activities(self, visible_only: bool = True) -> list[dict]: ...
+
+
 PER_PAGE_DEFAULT = 30
 PER_PAGE_MAX = 200
 
@@ -94,7 +125,7 @@ def _int_param(req: Request, name: str) -> int | None:
 # ---------------------------------------------------------------------------------------------------- API
 @dataclass
 class Ctx:
-    fake: FakeStrava
+    fake: FakeBackend
     req: Request
     now: float
     scope: str
@@ -243,7 +274,7 @@ def bearer_token(req: Request) -> str | None:
     return req.param("access_token")
 
 
-def handle_api(fake: FakeStrava, req: Request, now: float, sub: str, over_limit: bool) -> Response:
+def handle_api(fake: FakeBackend, req: Request, now: float, sub: str, over_limit: bool) -> Response:
     template, handler, groups = match_api(req.method, sub)
     if over_limit:
         return json_response(429, errors.RATE_LIMITED)
@@ -258,7 +289,7 @@ def handle_api(fake: FakeStrava, req: Request, now: float, sub: str, over_limit:
 
 
 # ---------------------------------------------------------------------------------------------------- OAuth
-def handle_oauth(fake: FakeStrava, req: Request) -> Response:
+def handle_oauth(fake: FakeBackend, req: Request) -> Response:
     tokens = fake._tokens
     if req.path == "/oauth/token" and req.method == "POST":
         p = req.form()
@@ -347,7 +378,7 @@ def fault_html() -> Response:
 
 
 # ---------------------------------------------------------------------------------------------------- dispatch
-def dispatch(fake: FakeStrava, req: Request) -> Response:
+def dispatch(fake: FakeBackend, req: Request) -> Response:
     if req.path == ADMIN_PREFIX or req.path.startswith(ADMIN_PREFIX + "/"):
         return handle_admin(fake, req)  # not rate limited, not logged
     now = fake.clock.now()
@@ -395,7 +426,7 @@ def dispatch(fake: FakeStrava, req: Request) -> Response:
     return resp
 
 
-def handle_admin(fake: FakeStrava, req: Request) -> Response:
+def handle_admin(fake: FakeBackend, req: Request) -> Response:
     """Test controls for a client running in another process."""
     sub = req.path[len(ADMIN_PREFIX) :]
     try:
@@ -467,7 +498,7 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = 60  # idle keep-alive connections are closed after this
 
     def version_string(self) -> str:
-        return "FakeStrava/1.0"
+        return "FakeBackend/1.0"
 
     def date_time_string(self, timestamp=None) -> str:
         # the Date header follows the fake's clock: a client may align its rate-limit windows on it
@@ -535,7 +566,7 @@ class FakeHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address, app: FakeStrava) -> None:
+    def __init__(self, address, app: FakeBackend) -> None:
         self.app = app
         self._conns: set = set()
         self._conns_lock = threading.Lock()

@@ -6,8 +6,8 @@ from urllib.parse import parse_qs, urlencode, urlparse
 import requests
 
 from strava_pipeline import settings
+from strava_pipeline.api.tokens import Tokens, TokenStore, fingerprint
 from strava_pipeline.config import StravaConfig, UserError, strava_command
-from strava_pipeline.tokens import Tokens, TokenStore, fingerprint
 
 # refresh a little before expiry so a request never leaves with a token that dies in flight
 EXPIRY_MARGIN_S = 120

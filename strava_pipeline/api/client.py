@@ -7,10 +7,10 @@ from typing import Any
 import orjson
 import requests
 
-from strava_pipeline.auth import StravaAuth, reauthorize
+from strava_pipeline.api.auth import StravaAuth, reauthorize
+from strava_pipeline.api.journal import ResponseJournal, request_key
+from strava_pipeline.api.ratelimit import Budget, BudgetStop
 from strava_pipeline.config import UserError, strava_command
-from strava_pipeline.journal import ResponseJournal, request_key
-from strava_pipeline.ratelimit import Budget, BudgetStop
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from strava_pipeline import settings
+from strava_pipeline.loads import column_exists, table_exists
 
 KINDS = ("detail", "streams", "zones")
 
@@ -14,25 +14,6 @@ class WorkItem:
     athlete_id: int | None
     manual: bool
     kinds: list = field(default_factory=list)
-
-
-def table_exists(sql, table: str) -> bool:
-    rows = sql.execute_sql(
-        "select 1 from information_schema.tables where table_schema = ? and table_name = ?",
-        settings.DATASET_NAME,
-        table,
-    )
-    return bool(rows)
-
-
-def column_exists(sql, table: str, column: str) -> bool:
-    rows = sql.execute_sql(
-        "select 1 from information_schema.columns where table_schema = ? and table_name = ? and column_name = ?",
-        settings.DATASET_NAME,
-        table,
-        column,
-    )
-    return bool(rows)
 
 
 def pending(sql, kinds: Iterable[str]) -> list[WorkItem]:

@@ -14,7 +14,7 @@ import sqlite3
 from pathlib import Path
 from urllib.parse import urlencode
 
-from strava_pipeline.tokens import private_dir
+from strava_pipeline.private_files import private_dir
 
 JOURNAL_FILE = "api_journal.sqlite"  # in the data dir, beside the warehouse
 # an answer older than this is asked again rather than replayed (a stale list page would hide new activities)

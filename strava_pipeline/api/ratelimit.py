@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from strava_pipeline.tokens import write_private
+from strava_pipeline.private_files import write_private
 
 WINDOW_S = 15 * 60
 DAY_S = 24 * 60 * 60

@@ -7,19 +7,21 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import dlt
 import pyarrow as pa
 import requests
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from strava_pipeline import (
     settings,
-    strava,
     warehouse,  # noqa: F401  (catalog-qualified names for dlt)
     warehouses,
 )
-from strava_pipeline.auth import StravaAuth
-from strava_pipeline.client import ItemError, NotFound, ServerFailing, StravaClient
+from strava_pipeline.api.auth import StravaAuth
+from strava_pipeline.api.client import ItemError, NotFound, ServerFailing, StravaClient
+from strava_pipeline.api.journal import JOURNAL_FILE, ResponseJournal
+from strava_pipeline.api.ratelimit import Budget, BudgetStop, days_needed
+from strava_pipeline.api.tokens import TokenStore
+from strava_pipeline.api.workqueue import WorkItem, pending, requests_needed
 from strava_pipeline.clock import SystemClock
 from strava_pipeline.config import StravaConfig, UserError, pipelines_dir
 from strava_pipeline.gc_tuning import bulk_load
@@ -33,12 +35,10 @@ from strava_pipeline.helpers import (
     zone_rows,
 )
 from strava_pipeline.host_errors import host_problem
-from strava_pipeline.journal import JOURNAL_FILE, ResponseJournal
+from strava_pipeline.loads import prune_loaded_packages, table_exists, unwrap
 from strava_pipeline.lock import warehouse_lock
 from strava_pipeline.progress import Reporter
-from strava_pipeline.ratelimit import Budget, BudgetStop, days_needed
-from strava_pipeline.tokens import TokenStore
-from strava_pipeline.workqueue import WorkItem, pending, requests_needed, table_exists
+from strava_pipeline.source import strava
 
 # a batch is committed (one dlt load package) after this many activities or stream points, whichever first, and
 # before every wait for the next rate-limit window: on the real API a crash loses at most one window's requests
@@ -92,26 +92,6 @@ class RunSummary:
     warehouse: Path | None = None
 
 
-def make_pipeline(data_dir: Path) -> dlt.Pipeline:
-    """The import pipeline into the selected warehouse (DuckDB file, or PostgreSQL: see warehouses.py)."""
-    return warehouses.make_pipeline(data_dir)
-
-
-# dlt keeps every loaded package's schema and state (~90 KB each, after its data files are dropped): at a load per
-# rate-limit window and four runs a day that is hundreds of MB a year. The newest ones stay for `dlt pipeline ...`.
-LOADED_PACKAGES_KEPT = 100
-
-
-def prune_loaded_packages(pipeline: dlt.Pipeline) -> None:
-    """Delete all but the newest LOADED_PACKAGES_KEPT loaded packages (their data is in the warehouse)."""
-    loaded = sorted(pipeline.list_completed_load_packages(), key=float)
-    old = loaded[: max(len(loaded) - LOADED_PACKAGES_KEPT, 0)]
-    if old:
-        storage = pipeline._get_load_storage()  # dlt's own package storage: no public call deletes a loaded package
-        for load_id in old:
-            storage.delete_loaded_package(load_id)
-
-
 def set_aside_damaged_state(data_dir: Path, reporter: Reporter) -> None:
     """dlt's local state file cut short or garbled (a crash, a full disk) is renamed *.damaged: dlt then restores the
     state from the copy it keeps in the warehouse, instead of failing every run with a JSON error."""
@@ -125,18 +105,6 @@ def set_aside_damaged_state(data_dir: Path, reporter: Reporter) -> None:
         pass
     path.replace(path.with_name("state.json.damaged"))
     reporter.say(f"{path} was damaged (kept as state.json.damaged); the state is restored from the warehouse.")
-
-
-def unwrap(exc: BaseException) -> BaseException:
-    """dlt wraps what a resource raised in PipelineStepFailed/ResourceExtractionError: find our own exception."""
-    seen = set()
-    cur: BaseException | None = exc
-    while cur is not None and id(cur) not in seen:
-        seen.add(id(cur))
-        if isinstance(cur, (UserError, BudgetStop, KeyboardInterrupt, ListingAborted)):
-            return cur
-        cur = cur.__cause__ or cur.__context__
-    return exc
 
 
 class ListingAborted(Exception):
@@ -178,7 +146,7 @@ class Run:
             cfg.base_url, self.auth, self.budget, session, self.clock, timeout=opts.timeout, journal=self.journal
         )
         set_aside_damaged_state(opts.data_dir, self.reporter)
-        self.pipeline = make_pipeline(opts.data_dir)
+        self.pipeline = warehouses.make_pipeline(opts.data_dir)
         self._batch: Batch | None = None
         # per kind of request: how many in a row Strava failed (5xx, lost connection) after all their retries
         self._server_failures: dict[str, int] = {}
@@ -212,7 +180,7 @@ class Run:
         except BaseException as exc:
             self.journal.release()  # not committed: the answers stay journaled for the next run
             if isinstance(exc, PipelineStepFailed):
-                raise unwrap(exc) from exc
+                raise unwrap(exc, (BudgetStop, ListingAborted)) from exc
             raise
         self.journal.loaded()
 

@@ -21,6 +21,7 @@ from strava_pipeline.config import (
     UserError,
     load_strava_config,
     parse_day,
+    request_timeout,
     resolve_data_dir,
     strava_command,
 )
@@ -219,17 +220,6 @@ class CommandContext:
 
 def _command_modules() -> list:
     return [importlib.import_module(name) for name in COMMAND_MODULES]
-
-
-def request_timeout() -> float:
-    """[sources.strava] request_timeout (seconds, default 60): a slower answer is retried like a dropped one."""
-    import dlt
-
-    value = dlt.config.get("sources.strava.request_timeout")
-    try:
-        return float(value) if value is not None else 60.0
-    except (TypeError, ValueError):
-        raise UserError(f"sources.strava.request_timeout must be a number of seconds, got {value!r}.") from None
 
 
 def options_from_args(args: argparse.Namespace, today: date) -> RunOptions:

@@ -143,3 +143,12 @@ def load_strava_config(require_refresh_token: bool = True) -> StravaConfig:
             )
     values["base_url"] = values["base_url"].rstrip("/")
     return StravaConfig(**values)
+
+
+def request_timeout() -> float:
+    """[sources.strava] request_timeout (seconds, default 60): a slower answer is retried like a dropped one."""
+    value = dlt.config.get("sources.strava.request_timeout")
+    try:
+        return float(value) if value is not None else 60.0
+    except (TypeError, ValueError):
+        raise UserError(f"sources.strava.request_timeout must be a number of seconds, got {value!r}.") from None

@@ -15,7 +15,7 @@ from strava_pipeline import settings
 from strava_pipeline.api.ratelimit import DAY_S, Budget, day_start
 from strava_pipeline.api.runner import RunOptions, RunSummary, run_import
 from strava_pipeline.clock import SystemClock
-from strava_pipeline.config import UserError, warehouse_path
+from strava_pipeline.config import UserError, request_timeout, warehouse_path
 from strava_pipeline.progress import Reporter
 from strava_pipeline.source import strava as strava_source
 
@@ -167,7 +167,7 @@ def strava_import(context: dg.AssetExecutionContext, config: ImportConfig, strav
     if config.max_requests is not None and config.max_requests < 1:
         raise dg.Failure("max_requests must be a positive number of requests.")
     with user_errors():
-        timeout = _request_timeout()
+        timeout = request_timeout()  # [sources.strava] request_timeout, like the CLI
     opts = RunOptions(
         data_dir=data_dir,
         start_date=start,
@@ -214,12 +214,6 @@ def strava_import(context: dg.AssetExecutionContext, config: ImportConfig, strav
         if table == "activity_streams":
             metadata["stream_points_loaded"] = summary.stream_points
         yield dg.MaterializeResult(asset_key=key, metadata=metadata)
-
-
-def _request_timeout() -> float:
-    from strava_pipeline.cli import request_timeout  # [sources.strava] request_timeout, like the CLI
-
-    return request_timeout()
 
 
 def run_metadata(s: RunSummary, mode: str, start: date | None, end: date | None, now: float) -> dict:

@@ -267,8 +267,12 @@ def _make_gear(seed: int) -> list[Gear]:
 
 
 class GeneratedAthlete(Dataset):
-    def __init__(self, spec: AthleteSpec, clock) -> None:
+    def __init__(self, spec: AthleteSpec, clock, id_offset: int = 0) -> None:
+        """id_offset moves this athlete's activity ids: several athletes on one fake never share an id (Strava's are
+        unique across athletes)."""
         super().__init__()
+        self._id_base = ID_BASE + int(id_offset)
+        self._added_id_base = ADDED_ID_BASE + int(id_offset)
         if spec.activities_per_week <= 0:
             raise ValueError("activities_per_week must be > 0")
         self.spec = spec
@@ -389,7 +393,7 @@ class GeneratedAthlete(Dataset):
 
     def _assign_id(self, di: int, slot: int, late: int) -> int:
         if late == 0:
-            cand = ID_BASE + di * 10 + slot
+            cand = self._id_base + di * 10 + slot
             if cand not in self._used_ids:
                 self._used_ids.add(cand)
                 return cand
@@ -399,7 +403,7 @@ class GeneratedAthlete(Dataset):
             nxt = self._late_slots.get(day, 9)
             if nxt >= 4:
                 self._late_slots[day] = nxt - 1
-                cand = ID_BASE + day * 10 + nxt
+                cand = self._id_base + day * 10 + nxt
                 if cand not in self._used_ids:
                     self._used_ids.add(cand)
                     return cand
@@ -1057,7 +1061,7 @@ class GeneratedAthlete(Dataset):
             # finished a minute ago, uploaded just now
             p.start_ts = self._unique_start(int(now) - p.elapsed_time - 60)
         # uploaded now: a bigger id than every generated one
-        p.id = ADDED_ID_BASE + self._added
+        p.id = self._added_id_base + self._added
         p.extra["upload_id"] = None if p.manual else p.id + UPLOAD_ID_OFFSET
         if p.manual:
             p.external_id = None

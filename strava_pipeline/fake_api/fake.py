@@ -19,8 +19,16 @@ class NotStarted(AttributeError, RuntimeError):
     """URLs exist only once the server runs (an AttributeError, so getattr(fake, "base_url", None) works)."""
 
 
+# activity ids of the n-th athlete start this far after the first's: no two athletes share an activity id
+ATHLETE_ID_SPACING = 1_000_000
+
+
 class FakeStrava:
-    """Start with start() (or use as a context manager); see the package docstring for the behaviour."""
+    """Start with start() (or use as a context manager); see the package docstring for the behaviour.
+
+    `athletes=[AthleteSpec, ...]` serves several athletes of one app (a club, a coach): each has their own OAuth
+    grants and data, all share the app's one rate-limit budget. `athlete` is then ignored; the first spec is the
+    default athlete of the helpers that take an optional athlete_id."""
 
     def __init__(
         self,
@@ -34,11 +42,17 @@ class FakeStrava:
         port: int = 0,
         header_case: str = "docs",
         streams_without_ratelimit_headers: bool = False,
+        athletes: list[AthleteSpec] | None = None,
     ) -> None:
         if header_case not in HEADER_NAMES:
             raise ValueError(f"header_case must be one of {sorted(HEADER_NAMES)}")
         self.clock = clock if clock is not None else SystemClock()
-        if isinstance(athlete, str):
+        if athletes:
+            if not all(isinstance(a, AthleteSpec) for a in athletes):
+                raise TypeError("athletes must be AthleteSpec objects")
+            datasets = [GeneratedAthlete(a, self.clock, i * ATHLETE_ID_SPACING) for i, a in enumerate(athletes)]
+            self._data = datasets[0]
+        elif isinstance(athlete, str):
             if athlete != "replay":
                 raise ValueError('athlete must be an AthleteSpec or "replay"')
             from strava_pipeline.fake_api.replay import ReplayAthlete
@@ -48,6 +62,11 @@ class FakeStrava:
             self._data = GeneratedAthlete(athlete, self.clock)
         else:
             raise TypeError('athlete must be an AthleteSpec or "replay"')
+        if not athletes:
+            datasets = [self._data]
+        self._datasets = {d.athlete_id: d for d in datasets}
+        if len(self._datasets) != len(datasets):
+            raise ValueError("two athletes have the same seed: give each AthleteSpec its own seed")
         self.limits = limits
         self.header_case = header_case
         self.streams_without_ratelimit_headers = bool(streams_without_ratelimit_headers)
@@ -129,13 +148,17 @@ class FakeStrava:
         return self._url("/__fake__")
 
     # ------------------------------------------------------------------ OAuth helpers
-    def issue_refresh_token(self, scope: str = DEFAULT_SCOPE) -> str:
-        """A valid refresh token, as if the user had authorized the app with `scope`."""
-        return self._tokens.issue_refresh_token(scope)
+    def issue_refresh_token(self, scope: str = DEFAULT_SCOPE, athlete_id: int | None = None) -> str:
+        """A valid refresh token, as if the user (default: the first athlete) had authorized the app with `scope`."""
+        return self._tokens.issue_refresh_token(scope, self._known(athlete_id))
 
-    def issue_authorization_code(self, scope: str = DEFAULT_SCOPE) -> str:
-        """A one-time code for grant_type=authorization_code."""
-        return self._tokens.issue_authorization_code(scope)
+    def issue_authorization_code(self, scope: str = DEFAULT_SCOPE, athlete_id: int | None = None) -> str:
+        """A one-time code for grant_type=authorization_code (default: the first athlete's)."""
+        return self._tokens.issue_authorization_code(scope, self._known(athlete_id))
+
+    def revoke_athlete(self, athlete_id: int) -> None:
+        """Like one athlete who deauthorized the app: their tokens stop working, the others' do not."""
+        self._tokens.revoke_athlete(self._known(athlete_id))
 
     def revoke_all_tokens(self) -> None:
         """Like a user who deauthorized the app: every refresh and access token stops working."""
@@ -171,22 +194,39 @@ class FakeStrava:
     def reset_log(self) -> None:
         self._log.reset()
 
-    # ------------------------------------------------------------------ the athlete
+    # ------------------------------------------------------------------ the athletes
     @property
     def athlete_id(self) -> int:
         return self._data.athlete_id
 
-    def activities(self, visible_only: bool = True) -> list[dict]:
-        """Summaries (copies), newest first; visible = started by the clock's now and not deleted."""
-        return self._data.all_summaries(self.clock.now(), visible_only)
+    @property
+    def athlete_ids(self) -> list[int]:
+        return list(self._datasets)
 
-    def add_activity(self, **overrides) -> dict:
+    def _known(self, athlete_id: int | None) -> int | None:
+        if athlete_id is not None and int(athlete_id) not in self._datasets:
+            raise ValueError(f"no athlete {athlete_id} on this fake (athletes: {self.athlete_ids})")
+        return athlete_id
+
+    def dataset(self, athlete_id: int | None = None):
+        """The data of one athlete (default: the first)."""
+        return self._data if athlete_id is None else self._datasets[int(athlete_id)]
+
+    def activities(self, visible_only: bool = True, athlete_id: int | None = None) -> list[dict]:
+        """Summaries (copies), newest first; visible = started by the clock's now and not deleted."""
+        return self.dataset(athlete_id).all_summaries(self.clock.now(), visible_only)
+
+    def add_activity(self, athlete_id: int | None = None, **overrides) -> dict:
         """A new activity (generated like the others; fields given here win). Default: finished a minute ago."""
-        return self._data.add(self.clock.now(), overrides)
+        return self.dataset(athlete_id).add(self.clock.now(), overrides)
 
     def update_activity(self, activity_id: int, **fields) -> dict:
         """Edit fields as a user would (name, type, private, gear_id, start_date, description, ...)."""
-        return self._data.update(activity_id, fields)
+        return self._owner(activity_id).update(activity_id, fields)
 
     def delete_activity(self, activity_id: int) -> None:
-        self._data.delete(activity_id)
+        self._owner(activity_id).delete(activity_id)
+
+    def _owner(self, activity_id: int):
+        """The dataset holding this activity (the first athlete's when none does: it raises as before)."""
+        return next((d for d in self._datasets.values() if int(activity_id) in d._records), self._data)

@@ -59,6 +59,8 @@ class TokenStore:
         except (OSError, ValueError, AttributeError, TypeError):
             # an unreadable state file is like no file: earlier tokens are simply invalid now
             return
+        for grant in grants.values():
+            grant.setdefault("athlete_id", self.athlete_id)  # state files from before several athletes
         self._grants = grants
         self._access = {k: v for k, v in access.items() if v.get("grant") in grants}
 
@@ -81,17 +83,25 @@ class TokenStore:
         os.replace(tmp, self.state_file)
 
     # --- test / admin helpers
-    def issue_refresh_token(self, scope: str = DEFAULT_SCOPE) -> str:
+    def _athlete(self, athlete_id: int | None) -> int:
+        return self.athlete_id if athlete_id is None else int(athlete_id)
+
+    def issue_refresh_token(self, scope: str = DEFAULT_SCOPE, athlete_id: int | None = None) -> str:
         with self._lock:
             rt = _token()
-            self._grants[_token()] = {"scope": normalize_scope(scope), "refresh_token": rt, "access_token": None}
+            self._grants[_token()] = {
+                "scope": normalize_scope(scope),
+                "refresh_token": rt,
+                "access_token": None,
+                "athlete_id": self._athlete(athlete_id),
+            }
             self._save()
             return rt
 
-    def issue_authorization_code(self, scope: str = DEFAULT_SCOPE) -> str:
+    def issue_authorization_code(self, scope: str = DEFAULT_SCOPE, athlete_id: int | None = None) -> str:
         with self._lock:
             code = _token()
-            self._codes[code] = normalize_scope(scope)
+            self._codes[code] = (normalize_scope(scope), self._athlete(athlete_id))
             return code
 
     def revoke_all(self) -> None:
@@ -99,6 +109,14 @@ class TokenStore:
             self._grants.clear()
             self._access.clear()
             self._codes.clear()
+            self._save()
+
+    def revoke_athlete(self, athlete_id: int) -> None:
+        """One athlete deauthorized the app: their tokens stop working, the other athletes' keep working."""
+        with self._lock:
+            gone = {g for g, v in self._grants.items() if v["athlete_id"] == int(athlete_id)}
+            self._grants = {g: v for g, v in self._grants.items() if g not in gone}
+            self._access = {k: v for k, v in self._access.items() if v["grant"] not in gone}
             self._save()
 
     def expire_access_tokens(self) -> None:
@@ -122,12 +140,18 @@ class TokenStore:
     def exchange_code(self, code: str) -> dict | None:
         """grant_type=authorization_code: a code works once."""
         with self._lock:
-            scope = self._codes.pop(code, None)
-            if scope is None:
+            issued = self._codes.pop(code, None)
+            if issued is None:
                 return None
+            scope, athlete_id = issued
             grant_id = _token()
             rt = _token()
-            self._grants[grant_id] = {"scope": scope, "refresh_token": rt, "access_token": None}
+            self._grants[grant_id] = {
+                "scope": scope,
+                "refresh_token": rt,
+                "access_token": None,
+                "athlete_id": athlete_id,
+            }
             at, expires_at = self._new_access(grant_id)
             self._save()
             return {
@@ -136,6 +160,7 @@ class TokenStore:
                 "expires_at": expires_at,
                 "expires_in": expires_at - int(self.clock.now()),
                 "scope": scope,
+                "athlete_id": athlete_id,
             }
 
     def refresh(self, refresh_token: str) -> dict | None:
@@ -163,15 +188,20 @@ class TokenStore:
 
     def authenticate(self, access_token: str | None) -> tuple[str, str | None]:
         """-> ("ok", scope) | ("invalid", None) | ("expired", None)."""
+        return self.authenticate_athlete(access_token)[:2]
+
+    def authenticate_athlete(self, access_token: str | None) -> tuple[str, str | None, int | None]:
+        """-> ("ok", scope, athlete_id) | ("invalid", None, None) | ("expired", None, None)."""
         if not access_token:
-            return "invalid", None
+            return "invalid", None, None
         with self._lock:
             info = self._access.get(access_token)
             if info is None or info["grant"] not in self._grants:
-                return "invalid", None
+                return "invalid", None, None
             if self.clock.now() >= info["expires_at"]:
-                return "expired", None
-            return "ok", self._grants[info["grant"]]["scope"]
+                return "expired", None, None
+            grant = self._grants[info["grant"]]
+            return "ok", grant["scope"], grant["athlete_id"]
 
     def deauthorize(self, access_token: str | None) -> bool:
         """Revokes the whole authorization the token belongs to (all its tokens)."""

@@ -38,7 +38,7 @@ class FakeBackend(Protocol):
     faults: Faults
     header_case: str
     streams_without_ratelimit_headers: bool
-    _data: Any  # GeneratedAthlete or ReplayAthlete
+    _data: Any  # the first athlete: GeneratedAthlete or ReplayAthlete
     _tokens: TokenStore
     _limiter: ServerRateLimiter
     _log: RequestLog
@@ -57,6 +57,7 @@ class FakeBackend(Protocol):
     def revoke_all_tokens(self) -> None: ...
     def expire_access_tokens(self) -> None: ...
     def activities(self, visible_only: bool = True) -> list[dict]: ...
+    def dataset(self, athlete_id: int | None) -> Any: ...
 
 
 PER_PAGE_DEFAULT = 30
@@ -130,6 +131,7 @@ class Ctx:
     now: float
     scope: str
     match: dict
+    data: Any  # the dataset of the athlete the access token belongs to
 
     @property
     def read_all(self) -> bool:
@@ -147,17 +149,17 @@ def _activity(ctx: Ctx):
         activity_id = int(ctx.match["id"])
     except ValueError:
         return None
-    return ctx.fake._data.lookup(activity_id, ctx.now, ctx.read_all)
+    return ctx.data.lookup(activity_id, ctx.now, ctx.read_all)
 
 
 def h_athlete(ctx: Ctx) -> Response:
-    return json_response(200, ctx.fake._data.athlete(ctx.now))
+    return json_response(200, ctx.data.athlete(ctx.now))
 
 
 def h_athlete_zones(ctx: Ctx) -> Response:
     if "profile:read_all" not in ctx.scope.split(","):
         return json_response(401, errors.missing_permission("profile:read_permission"))
-    return json_response(200, ctx.fake._data.athlete_zones())
+    return json_response(200, ctx.data.athlete_zones())
 
 
 def h_stats(ctx: Ctx) -> Response:
@@ -165,13 +167,13 @@ def h_stats(ctx: Ctx) -> Response:
         athlete_id = int(ctx.match["id"])
     except ValueError:
         return json_response(404, errors.not_found("Athlete"))
-    if athlete_id != ctx.fake._data.athlete_id:
+    if athlete_id != ctx.data.athlete_id:
         return json_response(403, errors.FORBIDDEN_ATHLETE)
-    return json_response(200, ctx.fake._data.stats(ctx.now))
+    return json_response(200, ctx.data.stats(ctx.now))
 
 
 def h_gear(ctx: Ctx) -> Response:
-    gear = ctx.fake._data.gear(ctx.match["id"], ctx.now)
+    gear = ctx.data.gear(ctx.match["id"], ctx.now)
     if gear is None:
         return json_response(404, errors.not_found("Gear"))
     return json_response(200, gear)
@@ -191,7 +193,7 @@ def h_activities(ctx: Ctx) -> Response:
     page = page if page and page > 0 else 1
     per_page = per_page if per_page and per_page > 0 else PER_PAGE_DEFAULT
     per_page = min(per_page, PER_PAGE_MAX)
-    items = ctx.fake._data.listing(ctx.now, ctx.read_all, after, before, page, per_page)
+    items = ctx.data.listing(ctx.now, ctx.read_all, after, before, page, per_page)
     return json_response(200, items)
 
 
@@ -210,14 +212,14 @@ def h_activity(ctx: Ctx) -> Response:
     rec, refusal = _readable_activity(ctx)
     if refusal:
         return refusal
-    return json_response(200, ctx.fake._data.detail(rec))
+    return json_response(200, ctx.data.detail(rec))
 
 
 def h_streams(ctx: Ctx) -> Response:
     rec, refusal = _readable_activity(ctx)
     if refusal:
         return refusal
-    data = ctx.fake._data
+    data = ctx.data
     keys = [k.strip() for v in ctx.req.query.get("keys", []) for k in v.split(",") if k.strip()]
     key_by_type = (ctx.req.param("key_by_type") or "").lower() == "true"
     recorded = getattr(data, "recorded_streams", lambda _id: None)(rec.id)
@@ -235,14 +237,14 @@ def h_laps(ctx: Ctx) -> Response:
     rec, refusal = _readable_activity(ctx)
     if refusal:
         return refusal
-    return json_response(200, ctx.fake._data.laps_for(rec))
+    return json_response(200, ctx.data.laps_for(rec))
 
 
 def h_zones(ctx: Ctx) -> Response:
     rec, refusal = _readable_activity(ctx)
     if refusal:
         return refusal
-    return json_response(200, ctx.fake._data.zones_for(rec))
+    return json_response(200, ctx.data.zones_for(rec))
 
 
 API_ROUTES: list[tuple[str, re.Pattern, str, Callable[[Ctx], Response]]] = [
@@ -278,14 +280,14 @@ def handle_api(fake: FakeBackend, req: Request, now: float, sub: str, over_limit
     template, handler, groups = match_api(req.method, sub)
     if over_limit:
         return json_response(429, errors.RATE_LIMITED)
-    state, scope = fake._tokens.authenticate(bearer_token(req))
+    state, scope, athlete_id = fake._tokens.authenticate_athlete(bearer_token(req))
     if state == "expired":
         return json_response(401, errors.AUTH_EXPIRED)
     if state != "ok":
         return json_response(401, errors.AUTH_INVALID)
     if handler is None:
         return json_response(404, errors.UNKNOWN_ROUTE)
-    return handler(Ctx(fake, req, now, scope or "", groups))
+    return handler(Ctx(fake, req, now, scope or "", groups, fake.dataset(athlete_id)))
 
 
 # ---------------------------------------------------------------------------------------------------- OAuth
@@ -308,7 +310,7 @@ def handle_oauth(fake: FakeBackend, req: Request) -> Response:
                     "expires_in": res["expires_in"],
                     "refresh_token": res["refresh_token"],
                     "access_token": res["access_token"],
-                    "athlete": fake._data.athlete_summary(),
+                    "athlete": fake.dataset(res["athlete_id"]).athlete_summary(),
                 },
             )
         if grant == "refresh_token":

@@ -446,11 +446,3 @@ def raw_freshness() -> tuple:
 def location(data_dir: Path) -> Path | str:
     """What the import summaries name as the warehouse: the DuckDB file, or `PostgreSQL host:port/database`."""
     return describe(data_dir) if is_postgres() else warehouse_path(data_dir)
-
-
-def dbt_build_args() -> list[str]:
-    """Extra arguments for a `dbt build` that names its own selection (Dagster's): on PostgreSQL, leave out the
-    models still in DuckDB-only SQL, as the default selector postgres_ready of dbt_project/selectors.yml does."""
-    if not is_postgres():
-        return []
-    return ["--exclude", "int_activity_streams__1hz+", "activity_power_curve+", "activity_pace_curve+"]

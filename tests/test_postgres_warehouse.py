@@ -1,6 +1,7 @@
-"""STRAVA_WAREHOUSE=postgres: the demo imported into a throwaway PostgreSQL + PostGIS, dbt builds there with the
-same tests (assert_no_point_inside_privacy_zone too), every relation has the row count DuckDB has for the same
-input, the maps read it; an unreachable server is one sentence and exit code 2 with nothing written anywhere."""
+"""STRAVA_WAREHOUSE=postgres: the demo imported into a throwaway PostgreSQL + PostGIS, the whole dbt project builds
+there with the same tests (assert_no_point_inside_privacy_zone and the curves' unit tests too), every relation has
+the row count DuckDB has for the same input, the power and pace curves, FTP and zones the same numbers, the maps read
+it; an unreachable server is one sentence and exit code 2 with nothing written anywhere."""
 
 import io
 import json
@@ -16,10 +17,18 @@ from tests.support.postgres import PostgresServer, PostgresUnavailable, free_por
 
 # a month of the demo athlete before the tests' fixed "now"
 START = "2026-10-20"
-# dbt_project/selectors.yml: on PostgreSQL a plain `dbt build` leaves out the models still in DuckDB-only SQL; the
-# DuckDB side of the comparison builds the same selection
-SAME_SELECTION = ("--selector", "postgres_ready")
 SCHEMAS = ("staging", "intermediate", "marts", "seeds")
+# the curves' numbers, keyed by what identifies a row, compared value by value between the engines: within 0.5 W and
+# 0.5 s like benchmarks/bench_curves.py (both engines add the same doubles, in orders that may differ)
+CURVE_VALUES = {
+    "activity_power_curve": ("activity_id, duration_s", "power_w, window_end_s - window_start_s"),
+    "power_curve": ("athlete_id, sport_type, period, duration_s", "power_w"),
+    "activity_pace_curve": ("activity_id, curve_kind, effort", "duration_s, distance_m, pace_s_per_km"),
+    "pace_curve": ("athlete_id, sport_type, period, curve_kind, effort", "duration_s, distance_m, pace_s_per_km"),
+    "ftp_history": ("athlete_id, month_start", "month_best_20min_w, estimated_ftp_w"),
+    "time_in_zones": ("activity_id, zone_type, zone", "time_s, lower_bound"),
+}
+TOLERANCE = 0.5
 
 
 def run(data_dir, *args: str) -> tuple[int, str, str]:
@@ -72,6 +81,50 @@ def relation_counts_postgres() -> dict:
         con.close()
 
 
+def curve_values(rows) -> dict:
+    """{key tuple: value tuple} of (key..., value...) rows, keys as text (dates and ids read alike from both)."""
+    return {tuple(map(str, row[:-1])): row[-1] for row in rows}
+
+
+def curve_values_duckdb(path) -> dict:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return {
+            model: curve_values(con.execute(f"select {keys}, [{values}] from marts.{model}").fetchall())
+            for model, (keys, values) in CURVE_VALUES.items()
+        }
+
+
+def curve_values_postgres() -> dict:
+    con = warehouses.connect()
+    try:
+        with con.cursor() as cur:
+            found = {}
+            for model, (keys, values) in CURVE_VALUES.items():
+                cur.execute(f"select {keys}, array[{values}]::float8[] from marts.{model}")
+                found[model] = curve_values(cur.fetchall())
+            return found
+    finally:
+        con.close()
+
+
+def differences(on_pg: dict, on_duck: dict) -> dict:
+    """Per model: keys only one engine has, and values further apart than TOLERANCE (NULL only against NULL)."""
+    found = {}
+    for model, duck in on_duck.items():
+        pg = on_pg[model]
+        apart = {
+            key: (pg[key], duck[key])
+            for key in pg.keys() & duck.keys()
+            if any(
+                (a is None) != (b is None) or (a is not None and abs(float(a) - float(b)) > TOLERANCE)
+                for a, b in zip(pg[key], duck[key], strict=True)
+            )
+        }
+        if apart or pg.keys() != duck.keys():
+            found[model] = {"only_pg": pg.keys() - duck.keys(), "only_duckdb": duck.keys() - pg.keys(), "apart": apart}
+    return found
+
+
 def build_models(data_dir, *selection: str) -> None:
     rc, out, err = run(data_dir, "dbt", "build", *selection)
     assert rc == 0, (err + out)[-3000:]
@@ -104,19 +157,26 @@ def test_demo_on_postgres_builds_the_same_marts_as_duckdb(tmp_path, on_postgres,
     assert not (pg_dir / "demo" / "strava.duckdb").exists()  # PostgreSQL only: no DuckDB file was written
     build_models(pg_dir)
     on_pg = relation_counts_postgres()
+    curves_on_pg = curve_values_postgres()
     routes_on_pg = run(pg_dir, "export", "--format", "geojson")
     snapshots = [snapshot_summary(pg_dir / "demo")]
     monkeypatch.setenv("STRAVA_WAREHOUSE", "duckdb")
     rc, out, err = run(duck_dir, "--start-date", START, "--import-only")
     assert rc == 0, err + out
-    build_models(duck_dir, *SAME_SELECTION)
+    build_models(duck_dir)
     on_duck = relation_counts_duckdb(duck_dir / "demo" / "strava.duckdb")
+    curves_on_duck = curve_values_duckdb(duck_dir / "demo" / "strava.duckdb")
     routes_on_duck = run(duck_dir, "export", "--format", "geojson")
     snapshots.append(snapshot_summary(duck_dir / "demo"))
 
     assert on_pg["marts.fct_activities"] > 10 and on_pg["marts.activity_routes_masked"] > 0
     differing = {k: (on_pg.get(k), on_duck.get(k)) for k in {*on_pg, *on_duck} if on_pg.get(k) != on_duck.get(k)}
     assert not differing, differing
+
+    # the curves (whole project on both engines now): rides with power and runs in the month, the same numbers
+    assert all(on_pg[f"marts.{m}"] > 0 for m in ("activity_power_curve", "activity_pace_curve", "time_in_zones"))
+    assert on_pg["marts.year_in_review"] > 0 and on_pg["intermediate.int_activity_streams__1hz"] > 0
+    assert not differences(curves_on_pg, curves_on_duck), differences(curves_on_pg, curves_on_duck)
 
     # the reports' snapshot of the marts: the same tables and rows, numbers where DuckDB has numbers
     assert snapshots[0] == snapshots[1], snapshots

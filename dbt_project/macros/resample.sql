@@ -6,16 +6,26 @@
     resample_max_gap_s (5 s: a pause, a lost signal) counts as zero: the seconds before the sample get no power, no
     heart rate and no distance (the distance gained across the gap is dropped, never credited to one second); the
     sample itself still covers its own second. Samples at a time already seen are dropped (the later point wins); a
-    distance that goes backwards gains nothing. -#}
+    distance that goes backwards gains nothing.
+    The same SQL on DuckDB and PostgreSQL: the engine-specific parts are macros of macros/cross_db/. -#}
 {% macro resample_1hz(points_relation, activity_filter=none) %}
 with
 
 resample_points as (
 
-    select activity_id, point_index, elapsed_s, distance_m, heartrate_bpm, power_w
-    from {{ points_relation }}
-    where elapsed_s is not null{% if activity_filter %} and ({{ activity_filter }}){% endif %}
-    qualify row_number() over (partition by activity_id, elapsed_s order by point_index desc) = 1
+    select activity_id, elapsed_s, distance_m, heartrate_bpm, power_w
+    from (
+        select
+            activity_id,
+            elapsed_s,
+            distance_m,
+            heartrate_bpm,
+            power_w,
+            row_number() over (partition by activity_id, elapsed_s order by point_index desc) as point_rank
+        from {{ points_relation }}
+        where elapsed_s is not null{% if activity_filter %} and ({{ activity_filter }}){% endif %}
+    ) as ranked
+    where point_rank = 1
 
 ),
 
@@ -38,7 +48,7 @@ resample_seconds as (
 
     select
         activity_id,
-        unnest(range(elapsed_s - gap_s + 1, elapsed_s + 1)) as elapsed_s,
+        {{ integer_series('elapsed_s - gap_s + 1', 'elapsed_s') }} as elapsed_s,
         elapsed_s as sample_s,
         gap_s,
         power_w,
@@ -52,7 +62,7 @@ resampled as (
 
     select
         -- one number per activity and second (seconds up to 115 days): a key the primary-key test can check
-        cast(activity_id as hugeint) * 10000000 + elapsed_s as stream_second_id,
+        cast(activity_id as {{ strava_type('hugeint') }}) * 10000000 + elapsed_s as stream_second_id,
         activity_id,
         cast(elapsed_s as integer) as elapsed_s,
         case when gap_s <= {{ var('resample_max_gap_s') }} or elapsed_s = sample_s then power_w end as power_w,

@@ -142,9 +142,7 @@ def strava_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, strava: S
         # the artifacts of a data dir stay together, so dbt's partial parsing works from one run to the next, and
         # the data-quality page reads the results of the last dbt build from there, whoever ran it
         with environ(STRAVA_DATA_DIR=str(data_dir.resolve())):
-            from strava_pipeline.warehouses import dbt_build_args  # PostgreSQL: not the DuckDB-only models
-
-            invocation = dbt.cli(["build", *dbt_build_args()], context=context, target_path=results_dir(data_dir))
+            invocation = dbt.cli(["build"], context=context, target_path=results_dir(data_dir))
         yield from invocation.stream()
 
 

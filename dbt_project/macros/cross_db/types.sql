@@ -14,7 +14,7 @@
 {% macro postgres__strava_type(name) -%}
     {%- set names = {'double': 'double precision', 'varchar': 'text', 'json': 'jsonb', 'double[]': 'double precision[]',
                      'integer': 'integer', 'bigint': 'bigint', 'boolean': 'boolean', 'timestamptz': 'timestamptz',
-                     'timestamp': 'timestamp', 'date': 'date'} -%}
+                     'timestamp': 'timestamp', 'date': 'date', 'hugeint': 'numeric(38, 0)'} -%}
     {{ names.get(name | lower, name) }}
 {%- endmacro %}
 

@@ -27,26 +27,25 @@ strava_zones as (
 -- Strava's zones as {min, max} pairs, zone 1 first; the top zone's max is -1
 strava_bounds as (
 
-    select
-        athlete_id,
-        zone_type,
-        cast(zone_index as integer) as zone,
-        cast(json_extract(zones_json, '$.zones[' || (zone_index - 1) || '].min') as double) as lower_bound
+    select athlete_id, zone_type, zone, zone_mins[zone] as lower_bound
     from (
         select
             athlete_id,
             zone_type,
-            zones_json,
-            unnest(range(1, cast(json_array_length(zones_json, '$.zones') as integer) + 1)) as zone_index
-        from strava_zones
-        where json_array_length(zones_json, '$.zones') >= 2
-    )
+            zone_mins,
+            cast({{ integer_series(1, list_size('zone_mins')) }} as integer) as zone
+        from (
+            select athlete_id, zone_type, {{ json_object_array_doubles('zones_json', 'zones', 'min') }} as zone_mins
+            from strava_zones
+        ) as listed
+        where {{ list_size('zone_mins') }} >= 2
+    ) as numbered
 
 ),
 
 latest_ftp as (
 
-    select athlete_id, arg_max(estimated_ftp_w, month_start) as estimated_ftp_w
+    select athlete_id, {{ value_at_max('estimated_ftp_w', 'month_start') }} as estimated_ftp_w
     from {{ ref('ftp_history') }}
     where estimated_ftp_w is not null
     group by athlete_id
@@ -69,12 +68,12 @@ reference_values as (
         athletes.athlete_id,
         athletes.hr_max_bpm,
         {%- if var('ftp_w', none) %}
-        cast({{ var('ftp_w') }} as double) as ftp_w,
+        cast({{ var('ftp_w') }} as {{ strava_type('double') }}) as ftp_w,
         {%- else %}
         coalesce(latest_ftp.estimated_ftp_w, {{ var('default_ftp_w') }}) as ftp_w,
         {%- endif %}
         {%- if var('threshold_pace_s_per_km', none) %}
-        cast({{ var('threshold_pace_s_per_km') }} as double) as threshold_pace_s_per_km
+        cast({{ var('threshold_pace_s_per_km') }} as {{ strava_type('double') }}) as threshold_pace_s_per_km
         {%- else %}
         coalesce(threshold.threshold_pace_s_per_km, {{ var('default_threshold_pace_s_per_km') }})
             as threshold_pace_s_per_km
@@ -138,12 +137,12 @@ final as (
 
     select
         {{ surrogate_key(['athlete_id', 'zone_type', 'zone']) }} as athlete_zone_id,
-        *
+        athlete_id, zone_type, zone, zone_name, lower_bound, upper_bound, zone_source
     from from_strava
-    union all by name
+    union all
     select
         {{ surrogate_key(['athlete_id', 'zone_type', 'zone']) }} as athlete_zone_id,
-        *
+        athlete_id, zone_type, zone, zone_name, lower_bound, upper_bound, zone_source
     from from_defaults
     where not exists (
         select 1 from from_strava

@@ -4,14 +4,16 @@
     curve_kind 'distance': the shortest time over each standard distance (var run_distances_m for runs,
                            swim_distances_m for swims) the activity covers, to a fraction of a second: the start
                            is placed inside its second by linear interpolation of the distance.
-    From the 1 Hz resampled distance (macro resample_1hz, as in int_activity_streams__1hz: a pause over 5 s gains nothing), so archive and
-    file activities get their bests too. Paces in s/km, and s/100 m for swims. -#}
-{#- The row estimates of the resampled seconds are tiny, and below 64 rows DuckDB plans an ASOF join as a nested
-    loop: quadratic in the seconds of a run. The sort-merge ASOF is what this model needs. -#}
+    From the 1 Hz resampled distance (macro resample_1hz, as in int_activity_streams__1hz: a pause over 5 s gains
+    nothing), so archive and file activities get their bests too. Paces in s/km, and s/100 m for swims. -#}
+{#- DuckDB: the row estimates of the resampled seconds are tiny, and below 64 rows DuckDB plans an ASOF join as a
+    nested loop: quadratic in the seconds of a run. The sort-merge ASOF is what this model needs. -#}
+{%- if target.type == 'duckdb' %}
 {{ config(
     pre_hook="set asof_loop_join_threshold = 0",
     post_hook="reset asof_loop_join_threshold",
 ) }}
+{%- endif %}
 {%- set run_distances = var('run_distances_m') -%}
 {%- set swim_distances = var('swim_distances_m') -%}
 with
@@ -29,84 +31,65 @@ activities as (
 
 ),
 
+-- the running distance once: the duration curve's window sums and the distance search both start from it
 seconds as (
 
-    select activity_id, elapsed_s, distance_m
+    select
+        activity_id,
+        elapsed_s,
+        distance_m,
+        sum(distance_m) over (
+            partition by activity_id order by elapsed_s rows between unbounded preceding and current row
+        ) as covered_m
     from (
         {{ resample_1hz(
             ref('stg_strava__activity_streams'),
             "activity_id in (select activity_id from activities)"
         ) }}
-    )
+    ) as resampled
 
 ),
 
 standard_distances as (
 
     {%- for name, metres in run_distances.items() %}
-    select 'run' as distance_set, '{{ name }}' as effort, cast({{ metres }} as double) as distance_m
+    select 'run' as distance_set, {{ loop.index }} as distance_no, '{{ name }}' as effort,
+           cast({{ metres }} as {{ strava_type('double') }}) as distance_m
     union all
     {%- endfor %}
     {%- for name, metres in swim_distances.items() %}
-    select 'swim', '{{ name }}', cast({{ metres }} as double){{ " union all" if not loop.last }}
+    select 'swim', {{ 100 + loop.index }}, '{{ name }}', cast({{ metres }} as {{ strava_type('double') }})
+        {{- " union all" if not loop.last }}
     {%- endfor %}
 
 ),
 
 duration_curve as (
 
-    {{ best_window_sums('seconds', 'distance_m') }}
+    {{ best_window_sums('seconds', 'distance_m', 'covered_m') }}
 
 ),
 
 -- the seconds that gained distance, with the running distance at their end: strictly increasing per activity
 gains as (
 
-    select
-        activity_id,
-        elapsed_s,
-        distance_m as gain_m,
-        sum(distance_m) over (partition by activity_id order by elapsed_s rows unbounded preceding) as covered_m
+    select activity_id, elapsed_s, distance_m as gain_m, covered_m
     from seconds
-    qualify distance_m > 0
+    where distance_m > 0
 
 ),
 
--- every gaining second k that ends an effort over a standard distance d: its start lies in the first gaining
--- second j whose running distance exceeds covered(k) - d (the ASOF match), at j - (covered(j) - target) / gain(j)
-distance_ends as (
+targets as (
 
-    select
-        gains.activity_id,
-        gains.elapsed_s,
-        standard_distances.effort,
-        standard_distances.distance_m,
-        gains.covered_m - standard_distances.distance_m as start_covered_m
-    from gains
-    inner join activities on activities.activity_id = gains.activity_id
-    inner join standard_distances
-        on standard_distances.distance_set = activities.distance_set
-        and gains.covered_m >= standard_distances.distance_m
+    select activities.activity_id, standard_distances.distance_no, standard_distances.distance_m
+    from activities
+    inner join standard_distances on standard_distances.distance_set = activities.distance_set
 
 ),
 
 distance_curve as (
 
-    select
-        ends.activity_id,
-        ends.effort,
-        ends.distance_m,
-        min(ends.elapsed_s - starts.elapsed_s + (starts.covered_m - ends.start_covered_m) / starts.gain_m)
-            as duration_s,
-        arg_min(
-            starts.elapsed_s - (starts.covered_m - ends.start_covered_m) / starts.gain_m,
-            ends.elapsed_s - starts.elapsed_s + (starts.covered_m - ends.start_covered_m) / starts.gain_m
-        ) as window_start_s
-    from distance_ends as ends
-    asof inner join gains as starts
-        on starts.activity_id = ends.activity_id
-        and starts.covered_m > ends.start_covered_m
-    group by ends.activity_id, ends.effort, ends.distance_m
+    {{ best_distance_times('gains', 'targets') }}
 
 ),
 
@@ -116,16 +99,23 @@ efforts as (
         activity_id,
         'duration' as curve_kind,
         {{ duration_label('duration_s') }} as effort,
-        cast(duration_s as double) as duration_s,
-        best.best_sum as distance_m,
-        cast(best.window_end_s - duration_s as double) as window_start_s
-    from (select *, cast(replace(duration_name, 'd_', '') as integer) as duration_s from duration_curve)
-    where best.best_sum > 0
+        cast(duration_s as {{ strava_type('double') }}) as duration_s,
+        best_sum as distance_m,
+        cast(window_end_s - duration_s as {{ strava_type('double') }}) as window_start_s
+    from duration_curve
+    where best_sum > 0
 
     union all
 
-    select activity_id, 'distance', effort, duration_s, distance_m, window_start_s
+    select
+        distance_curve.activity_id,
+        'distance',
+        standard_distances.effort,
+        distance_curve.duration_s,
+        standard_distances.distance_m,
+        distance_curve.window_start_s
     from distance_curve
+    inner join standard_distances on standard_distances.distance_no = distance_curve.distance_no
 
 ),
 

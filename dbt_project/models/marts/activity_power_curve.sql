@@ -13,20 +13,26 @@ activities as (
 
 seconds as (
 
-    select activity_id, elapsed_s, coalesce(power_w, 0) as power_w
+    select
+        activity_id,
+        elapsed_s,
+        coalesce(power_w, 0) as power_w,
+        sum(coalesce(power_w, 0)) over (
+            partition by activity_id order by elapsed_s rows between unbounded preceding and current row
+        ) as running_w
     from (
         {{ resample_1hz(
             ref('stg_strava__activity_streams'),
             "activity_id in (select activity_id from " ~ ref('stg_strava__activity_streams')
                 ~ " where power_w is not null)"
         ) }}
-    )
+    ) as resampled
 
 ),
 
 curve as (
 
-    {{ best_window_sums('seconds', 'power_w') }}
+    {{ best_window_sums('seconds', 'power_w', 'running_w') }}
 
 ),
 
@@ -38,15 +44,13 @@ final as (
         activities.athlete_id,
         activities.sport_type,
         activities.start_date_local,
-        duration_s,
-        {{ duration_label('duration_s') }} as duration_label,
-        best.best_sum / duration_s as power_w,
+        curve.duration_s,
+        {{ duration_label('curve.duration_s') }} as duration_label,
+        curve.best_sum / curve.duration_s as power_w,
         -- the best window: its first and last second of the activity's elapsed time
-        best.window_end_s - duration_s + 1 as window_start_s,
-        best.window_end_s
-    from (
-        select *, cast(replace(duration_name, 'd_', '') as integer) as duration_s from curve
-    ) as curve
+        curve.window_end_s - curve.duration_s + 1 as window_start_s,
+        curve.window_end_s
+    from curve
     inner join activities on activities.activity_id = curve.activity_id
 
 )

@@ -24,11 +24,11 @@ months as (
 
     select
         athlete_id,
-        cast(unnest(generate_series(
-            date_trunc('month', first_date),
-            date_trunc('month', greatest(first_date, {{ as_of_date() }})),
-            interval 1 month
-        )) as date) as month_start
+        {{ date_series(
+            "date_trunc('month', first_date)",
+            "date_trunc('month', greatest(first_date, " ~ as_of_date() ~ "))",
+            'month'
+        ) }} as month_start
     from bounds
 
 ),
@@ -50,8 +50,8 @@ final as (
     from months
     left join best_20_min
         on best_20_min.athlete_id = months.athlete_id
-        and best_20_min.start_date_local > cast(months.month_start + interval 1 month as date) - 91
-        and best_20_min.start_date_local < cast(months.month_start + interval 1 month as date)
+        and best_20_min.start_date_local > cast(months.month_start + interval '1 month' as date) - 91
+        and best_20_min.start_date_local < cast(months.month_start + interval '1 month' as date)
     group by months.athlete_id, months.month_start
 
 )

@@ -51,7 +51,20 @@ final as (
 
     select
         {{ surrogate_key(['athlete_id', 'sport_type', 'period', 'curve_kind', 'effort']) }} as pace_curve_id,
-        ranked.* exclude (rank_in_period),
+        ranked.athlete_id,
+        ranked.sport_type,
+        ranked.period_kind,
+        ranked.period,
+        ranked.season_year,
+        ranked.curve_kind,
+        ranked.effort,
+        ranked.duration_s,
+        ranked.distance_m,
+        ranked.pace_s_per_km,
+        ranked.pace_s_per_100m,
+        ranked.activity_id,
+        ranked.achieved_on,
+        ranked.window_start_s,
         activities.activity_name
     from ranked
     left join activities on activities.activity_id = ranked.activity_id

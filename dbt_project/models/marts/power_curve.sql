@@ -48,7 +48,17 @@ final as (
 
     select
         {{ surrogate_key(['athlete_id', 'sport_type', 'period', 'duration_s']) }} as power_curve_id,
-        ranked.* exclude (rank_in_period),
+        ranked.athlete_id,
+        ranked.sport_type,
+        ranked.period_kind,
+        ranked.period,
+        ranked.season_year,
+        ranked.duration_s,
+        ranked.duration_label,
+        ranked.power_w,
+        ranked.activity_id,
+        ranked.achieved_on,
+        ranked.window_start_s,
         activities.activity_name
     from ranked
     left join activities on activities.activity_id = ranked.activity_id

@@ -41,10 +41,10 @@ per_zone as (
         seconds.activity_id,
         seconds.zone_type,
         zones.zone,
-        any_value(zones.zone_name) as zone_name,
-        any_value(zones.lower_bound) as lower_bound,
-        any_value(zones.upper_bound) as upper_bound,
-        any_value(zones.zone_source) as zone_source,
+        {{ any_value_of('zones.zone_name') }} as zone_name,
+        {{ any_value_of('zones.lower_bound') }} as lower_bound,
+        {{ any_value_of('zones.upper_bound') }} as upper_bound,
+        {{ any_value_of('zones.zone_source') }} as zone_source,
         count(*) as time_s
     from seconds
     inner join zones
@@ -72,8 +72,8 @@ final as (
         per_zone.upper_bound,
         per_zone.zone_source,
         per_zone.time_s,
-        per_zone.time_s / sum(per_zone.time_s) over (partition by per_zone.activity_id, per_zone.zone_type)
-            as share_of_time
+        cast(per_zone.time_s as {{ strava_type('double') }})
+            / sum(per_zone.time_s) over (partition by per_zone.activity_id, per_zone.zone_type) as share_of_time
     from per_zone
     inner join activities on activities.activity_id = per_zone.activity_id
 

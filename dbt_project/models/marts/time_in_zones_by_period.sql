@@ -28,8 +28,8 @@ totals as (
         period_start,
         zone_type,
         zone,
-        any_value(zone_name) as zone_name,
-        sum(time_s) as time_s,
+        {{ any_value_of('zone_name') }} as zone_name,
+        cast(sum(time_s) as bigint) as time_s,
         count(distinct activity_id) as activity_count
     from periods
     group by athlete_id, sport_type, period_kind, period_start, zone_type, zone
@@ -42,8 +42,9 @@ final as (
         {{ surrogate_key(['athlete_id', 'sport_type', 'period_kind', 'period_start', 'zone_type', 'zone']) }}
             as time_in_zones_by_period_id,
         *,
-        time_s / 3600.0 as time_h,
-        time_s / sum(time_s) over (partition by athlete_id, sport_type, period_kind, period_start, zone_type)
+        cast(time_s as {{ strava_type('double') }}) / 3600.0 as time_h,
+        cast(time_s as {{ strava_type('double') }})
+            / sum(time_s) over (partition by athlete_id, sport_type, period_kind, period_start, zone_type)
             as share_of_time
     from totals
 

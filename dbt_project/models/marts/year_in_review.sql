@@ -53,8 +53,9 @@ main_sport as (
     select athlete_id, review_year, {{ value_at_max('sport_type', 'sport_time_s') }} as main_sport_type
     from (
         select athlete_id, review_year, sport_type, sum(moving_time_s) as sport_time_s
-        from activities group by all
-    )
+        from activities
+        group by athlete_id, review_year, sport_type
+    ) as sport_times
     group by athlete_id, review_year
 
 ),
@@ -88,8 +89,8 @@ biggest_week as (
             sum(moving_time_s) as moving_time_s,
             sum(distance_km) as distance_km
         from activities
-        group by all
-    )
+        group by athlete_id, {{ year_of('start_date_local') }}, cast(date_trunc('week', start_date_local) as date)
+    ) as weeks
     group by athlete_id, review_year
 
 ),
@@ -129,9 +130,9 @@ streaks as (
                     partition by athlete_id, calendar_year order by calendar_date
                 ) as integer) as island
             from days
-        )
+        ) as days_numbered
         group by athlete_id, calendar_year, island
-    )
+    ) as islands
     group by athlete_id, review_year
 
 ),
@@ -142,7 +143,7 @@ weekday_hour as (
         athlete_id,
         review_year,
         {{ most_frequent(weekday_name('start_at_local')) }} as most_active_weekday,
-        mode(hour(start_at_local)) as most_active_hour
+        {{ most_frequent('cast(extract(hour from start_at_local) as integer)') }} as most_active_hour
     from activities
     group by athlete_id, review_year
 
@@ -172,9 +173,9 @@ personal_bests as (
                 rows between unbounded preceding and 1 preceding
             ) as best_before
         from efforts
-    )
+    ) as scored
     where best_before is null or score > best_before
-    group by all
+    group by athlete_id, {{ year_of('start_date_local') }}
 
 ),
 

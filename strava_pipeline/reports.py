@@ -68,7 +68,21 @@ SNAPSHOT_TABLES = {
     "import_progress": ("marts", "import_progress"),
     # no lap mart (yet): the staging view is a thin rename of strava.activity_laps and holds no position
     "laps": ("staging", "stg_strava__activity_laps"),
+    # issue 14: curves, zones, calendar, year in review, gear (none has a coordinate column)
+    "power_curve": ("marts", "power_curve"),
+    "ftp_history": ("marts", "ftp_history"),
+    "pace_curve": ("marts", "pace_curve"),
+    "time_in_zones_by_period": ("marts", "time_in_zones_by_period"),
+    "daily_calendar": ("marts", "daily_calendar"),
+    "year_in_review": ("marts", "year_in_review"),
+    "gear_summary": ("marts", "gear_summary"),
+    "gear_maintenance_status": ("marts", "gear_maintenance_status"),
 }
+# units the pages show: `units = "metric" | "imperial"` under [reports] in .dlt/config.toml (env REPORTS__UNITS)
+UNITS_KEY = "reports.units"
+KM_PER_MILE = 1.609344
+M_PER_FOOT = 0.3048
+M_PER_YARD = 0.9144
 STREAMS_RELATION = ("marts", "activity_streams_masked")
 ROUTES_RELATION = ("marts", "activity_routes_masked")
 
@@ -194,6 +208,8 @@ def build_site(
     say = functools.partial(print, file=out, flush=True)
     from strava_pipeline import warehouses
 
+    units = units_setting()
+
     if not warehouses.exists(data_dir):
         raise UserError(
             f"No warehouse at {warehouses.describe(data_dir)}: load one with `{strava_command(data_dir)}`, which "
@@ -224,14 +240,14 @@ def build_site(
         check_marts(warehouse)
         node = check_node()
         t = time.monotonic()
-        fingerprint = site_fingerprint(warehouse, reports_dir, node, tile_url)
+        fingerprint = site_fingerprint(warehouse, reports_dir, node, tile_url, units)
         steps["fingerprint"] = time.monotonic() - t
         if not force and _reusable(site_dir(data_dir), fingerprint_file, fingerprint):
             say("Nothing changed since the last build: reusing the site.")
             return _result(site_dir(data_dir), snapshot, log_path, started, steps, reused=True)
         t = time.monotonic()
         say(f"Exporting the marts of {warehouse} to a snapshot...")
-        routes = export_snapshot(warehouse, snapshot)
+        routes = export_snapshot(warehouse, snapshot, units)
         steps["snapshot"] = time.monotonic() - t
 
     with _build_lock(reports_dir, say):
@@ -383,7 +399,9 @@ _PROJECT_FILES = (
 _PROJECT_FOLDERS = ("pages", "sources", "scripts", "components", "static")
 
 
-def site_fingerprint(warehouse: Path, reports_dir: Path, node: "Node", tile_url: str | None) -> str:
+def site_fingerprint(
+    warehouse: Path, reports_dir: Path, node: "Node", tile_url: str | None, units: str = "metric"
+) -> str:
     """A hash of everything the site is made of, computed before anything is exported: the contents of every
     relation the snapshot is made from (table by table, independent of row order), the dbt results the data
     quality page shows, the Evidence project (compile_key), this module (what it writes into the site) and the
@@ -398,6 +416,7 @@ def site_fingerprint(warehouse: Path, reports_dir: Path, node: "Node", tile_url:
             digest.update(b"\0")
 
     add(SITE_FORMAT, duckdb.__version__, Path(__file__).read_bytes(), compile_key(reports_dir, node, tile_url))
+    add(json.dumps(display_units(units)), json.dumps(_sport_colours_source(), sort_keys=True))
     with duckdb.connect(":memory:", config={"memory_limit": SNAPSHOT_MEMORY_LIMIT}) as con:
         _attach_warehouse(con, warehouse)
         for schema, name in [*SNAPSHOT_TABLES.values(), STREAMS_RELATION, ROUTES_RELATION]:
@@ -590,7 +609,7 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def export_snapshot(warehouse: Path, snapshot: Path) -> dict:
+def export_snapshot(warehouse: Path, snapshot: Path, units: str = "metric") -> dict:
     """Copies the marts the pages read into a fresh snapshot DuckDB file (atomically replaced), without any column
     that could hold a location; returns the masked routes as GeoJSON geometries by activity and year.
 
@@ -612,6 +631,7 @@ def export_snapshot(warehouse: Path, snapshot: Path) -> dict:
             cols = [c for c, t in _columns(con, schema, name) if not _is_private_column(c, t)]
             select = ", ".join(_q(c) for c in cols)
             con.execute(f"create table main.{_q(table)} as select {select} from {WH}.{_q(schema)}.{_q(name)}")
+        _export_display_tables(con, units)
         _export_streams(con)
         routes = _export_routes(con)
         con.execute(f"detach {WH}")
@@ -630,6 +650,76 @@ def export_snapshot(warehouse: Path, snapshot: Path) -> dict:
     finally:
         tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
     return routes
+
+
+def units_setting() -> str:
+    """`units` under [reports] in .dlt/config.toml (or env REPORTS__UNITS): metric (default) or imperial."""
+    import dlt
+
+    value = dlt.config.get(UNITS_KEY)
+    value = "metric" if value is None or not str(value).strip() else str(value).strip().lower()
+    if value not in ("metric", "imperial"):
+        raise UserError(
+            f'units = {value!r} under [reports] in .dlt/config.toml is not a unit system: use "metric" or '
+            '"imperial" (or set REPORTS__UNITS).'
+        )
+    return value
+
+
+def display_units(units: str) -> dict:
+    """What the pages show distances, elevations, speeds and paces in: the one place the units are decided.
+
+    per_km, per_m: multiply a value in km (km/h) or m by these; pace_per_km_s, swim_pace_per_100m_s: multiply
+    seconds per km or per 100 m by these for seconds per shown unit."""
+    if units == "imperial":
+        return {
+            "units": "imperial",
+            "distance_unit": "mi",
+            "per_km": 1 / KM_PER_MILE,
+            "elevation_unit": "ft",
+            "per_m": 1 / M_PER_FOOT,
+            "speed_unit": "mph",
+            "pace_unit": "/mi",
+            "pace_per_km_s": KM_PER_MILE,
+            "swim_pace_unit": "/100yd",
+            "swim_pace_per_100m_s": M_PER_YARD,
+        }
+    return {
+        "units": "metric",
+        "distance_unit": "km",
+        "per_km": 1.0,
+        "elevation_unit": "m",
+        "per_m": 1.0,
+        "speed_unit": "km/h",
+        "pace_unit": "/km",
+        "pace_per_km_s": 1.0,
+        "swim_pace_unit": "/100m",
+        "swim_pace_per_100m_s": 1.0,
+    }
+
+
+def _sport_colours_source() -> dict:
+    from strava_pipeline.maps.settings import OTHER_COLOURS, SPORT_COLOURS
+
+    return {"sports": SPORT_COLOURS, "others": OTHER_COLOURS}
+
+
+def _export_display_tables(con, units: str) -> None:
+    """units: one row of display_units(units); sport_colours: the one colour of every sport of the activities (the
+    route map uses the same), for the charts' seriesColors."""
+    from strava_pipeline.maps.page import sport_colours
+
+    row = display_units(units)
+    con.execute(
+        "create table main.units as select " + ", ".join(f"${i + 1} as {_q(k)}" for i, k in enumerate(row)),
+        list(row.values()),
+    )
+    sports = [
+        s for (s,) in con.sql("select distinct sport_type from main.activities where sport_type is not null").fetchall()
+    ]
+    colours = sport_colours(sorted(set(sports) | set(_sport_colours_source()["sports"])))
+    con.execute("create table main.sport_colours (sport_type varchar, colour varchar)")
+    con.executemany("insert into main.sport_colours values (?, ?)", sorted(colours.items()))
 
 
 def _attach_warehouse(con, warehouse: Path) -> None:

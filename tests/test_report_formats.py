@@ -16,6 +16,19 @@ DECIMAL_MINUTES = re.compile(
 )
 # seconds divided into decimal minutes in a page query (a chart may plot minutes, a table must not show them)
 SECONDS_TO_MINUTES = re.compile(r"_s\s*/\s*60(\.0)?\s+as\s+\w*_min\b", re.IGNORECASE)
+# a chart of minutes or of a pace whose axis has a decimal format ("5.18" for 5:11)
+DECIMAL_AXIS = re.compile(r"<\w*Chart\b[^>]*\by=\w*(_min\b|_min_|pace)\w*[^>]*\byFmt=\"[^\"]*\.0", re.IGNORECASE)
+# a unit written into a page instead of read from strava.units (reports.units: metric or imperial)
+UNIT_LITERAL = re.compile(
+    r"""(\b(title|yAxisTitle|xAxisTitle)="[^"]*\b(km|km/h|mi|mph|m|ft)\b[^"]*"|'\s*/(km|mi|100m|100yd)'|"""
+    r"""printf\('[^']*%[.0-9]*f (km|mi|m|ft)')""",
+    re.IGNORECASE,
+)
+# what may stay: the Eddington number is defined in km; the activity page's metric fallback before strava.units loads
+UNIT_LITERAL_ALLOWED = {
+    "fitness.md": ['title="Longest day (km)"', 'title="Days at next km"'],
+    "activity.md": ["'/km'", "'/100m'"],
+}
 
 
 def pages() -> list[Path]:
@@ -31,6 +44,30 @@ def test_no_decimal_minutes(page):
     text = page.read_text()
     assert not DECIMAL_MINUTES.findall(text), f"{page.name}: minutes or a pace with a decimal format"
     assert not SECONDS_TO_MINUTES.findall(text), f"{page.name}: seconds turned into decimal minutes"
+
+
+@pytest.mark.parametrize("page", pages(), ids=lambda p: str(p.relative_to(PAGES)))
+def test_no_decimal_pace_axis_and_no_hard_coded_units(page):
+    text = page.read_text()
+    assert not DECIMAL_AXIS.findall(text), f"{page.name}: a pace or minutes axis with a decimal format"
+    allowed = UNIT_LITERAL_ALLOWED.get(page.name, [])
+    literals = [m.group(0) for m in UNIT_LITERAL.finditer(text) if m.group(0) not in allowed]
+    assert not literals, f"{page.name}: units written into the page instead of read from strava.units: {literals}"
+
+
+def test_the_unit_checks_catch_what_they_look_for():
+    assert DECIMAL_AXIS.search('<LineChart data={p} x=effort y=pace_min yAxisTitle="min per km" yFmt="0.00"/>')
+    assert not DECIMAL_AXIS.search('<LineChart data={p} x=effort y=pace_d yFmt="[m]:ss"/>')
+    for literal in (
+        '<Column id=distance_km title="km" fmt="#,##0.0"/>',
+        '<BigValue data={y} value=elevation_gain_m title="Elevation (m)"/>',
+        "select printf('%d:%02d', m, s) || ' /km' as pace",
+        "printf('%.0f km', remaining_km)",
+        'yAxisTitle="km per week"',
+    ):
+        assert UNIT_LITERAL.search(literal), literal
+    assert not UNIT_LITERAL.search('<Column id=distance title={u[0]?.distance_unit} fmt="#,##0.0"/>')
+    assert not UNIT_LITERAL.search('title="Moving time (h)"')
 
 
 def test_the_check_catches_decimal_minutes():

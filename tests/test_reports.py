@@ -49,7 +49,14 @@ PAGES = {
     "/fitness/": {"charts": 2, "tables": 2},
     "/map/": {"charts": 0, "tables": 1, "maps": 1},
     "/data-quality/": {"charts": 2, "tables": 2},
+    "/power-pace/": {"charts": 3, "tables": 2},
+    "/zones/": {"charts": 1, "tables": 1},
+    "/gear/": {"charts": 1, "tables": 1},
+    "/calendar/": {"charts": 0, "tables": 1},
+    "/year-in-review/": {"charts": 0, "tables": 1},
 }
+# one page per year (the newest year of the demo): what must be on it
+YEAR_PAGES = {"/calendar/{year}/": {"charts": 2}, "/year-in-review/{year}/": {"charts": 1}}
 
 
 def _missing_tools(browser: bool = True) -> str:
@@ -249,6 +256,25 @@ def test_every_page_renders_with_data(site, path):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("pattern", list(YEAR_PAGES))
+def test_year_pages_render_with_data(site, pattern):
+    year = site.sql("select max(year(start_date_local)) from marts.fct_activities")[0][0]
+    path = pattern.format(year=year)
+    assert (site.site / path.strip("/") / "index.html").is_file(), f"{path} was not built"
+    state = site.open(path, YEAR_PAGES[pattern])
+    _assert_rendered(state, path, YEAR_PAGES[pattern])
+    assert str(year) in state["text"]
+
+
+@pytest.mark.slow
+def test_new_pages_show_times_and_paces_as_clock_times(site):
+    state = site.open("/power-pace/", PAGES["/power-pace/"])
+    assert re.search(r"\b\d{1,2}:\d\d /km\b", state["text"]), "no m:ss /km pace on the power & pace page"
+    state = site.open("/gear/", PAGES["/gear/"])
+    assert re.search(r"\b\d+:\d\d:\d\d\b", state["text"]), "no h:mm:ss moving time on the gear page"
+
+
+@pytest.mark.slow
 def test_activity_page_has_stream_charts_laps_and_route(site):
     activity_id, has_laps = site.sql("""
         select a.activity_id, exists (select 1 from staging.stg_strava__activity_laps l
@@ -303,14 +329,20 @@ def test_every_page_of_the_site_opens_offline(site):
 
 
 @pytest.mark.slow
-def test_a_data_change_prerenders_the_compiled_pages_again(site, tmp_path):
+def test_a_data_change_prerenders_the_compiled_pages_again(site, tmp_path, monkeypatch):
     """Another data dir, the same pages: the app compiled for the site fixture is reused, the pages are only
-    prerendered again, and they show the new data (one activity fewer)."""
+    prerendered again, and they show the new data (one activity fewer), in imperial units (the units are data: no
+    second compile)."""
     (tmp_path / "demo").mkdir()
     shutil.copy(site.warehouse, tmp_path / "demo" / "strava.duckdb")
     with duckdb.connect(str(tmp_path / "demo" / "strava.duckdb")) as con:
         removed, count = con.execute("select max(activity_id), count(*) - 1 from marts.fct_activities").fetchone()
         con.execute("delete from marts.fct_activities where activity_id = ?", [removed])
+        week_km = con.execute(
+            "select sum(distance_km) from marts.weekly_summary "
+            "where week_start = (select max(week_start) from marts.weekly_summary)"
+        ).fetchone()[0]
+    monkeypatch.setenv("REPORTS__UNITS", "imperial")
     output = site.reports_build(base=tmp_path)
     assert "Prerendering the pages with the new data" in output and "prerender" in output, output
     assert "Compiling" not in output
@@ -324,6 +356,14 @@ def test_a_data_change_prerenders_the_compiled_pages_again(site, tmp_path):
             state = site.open(path, PAGES[path])
             _assert_rendered(state, path, PAGES[path])
         assert f"{count:,} activities since" in state["text"], state["text"][:500]
+        assert re.search(r"\b\d{1,2}:\d\d\b", state["text"]) and "Pace /mi (swims /100yd)" in state["text"]
+        state = site.open("/", PAGES["/"])
+        shown = [line.strip() for line in state["values"]["week_distance"].splitlines() if line.strip()]
+        assert shown[:2] == ["Distance (mi)", _fmt(week_km / 1.609344, 1)], shown
+        assert "Elevation (ft)" in state["text"] and "(km)" not in state["text"]
+        state = site.open("/power-pace/", PAGES["/power-pace/"])
+        _assert_rendered(state, "/power-pace/", PAGES["/power-pace/"])
+        assert re.search(r"\b\d{1,2}:\d\d /mi\b", state["text"]), "no m:ss /mi pace on the power & pace page"
         state = site.open(f"/activity/?id={removed}", {})
         assert state["h1"] == "Activity not found"
     finally:
@@ -378,14 +418,14 @@ def test_overview_headline_numbers_equal_the_marts(site):
                sum(ytd_distance_km) - coalesce(sum(prev_year_ytd_distance_km), 0)
         from marts.yearly_summary where is_current_year""")[0]
     expected = {
-        "week_distance_km": (_fmt(km, 1), _fmt(km - last[1], 1)),
+        "week_distance": (_fmt(km, 1), _fmt(km - last[1], 1)),
         "week_moving_time_h": (_fmt(hours, 1), _fmt(hours - last[2], 1)),
         "week_activity_count": (_fmt(count, 0), _fmt(count - last[3], 0)),
-        "week_elevation_gain_m": (_fmt(climb, 0), _fmt(climb - last[4], 0)),
-        "ytd_distance_km": (_fmt(ytd[0], 1), _fmt(ytd[4], 1)),
+        "week_elevation": (_fmt(climb, 0), _fmt(climb - last[4], 0)),
+        "ytd_distance": (_fmt(ytd[0], 1), _fmt(ytd[4], 1)),
         "ytd_moving_time_h": (_fmt(ytd[1], 1), None),
         "ytd_activity_count": (_fmt(ytd[2], 0), None),
-        "ytd_elevation_gain_m": (_fmt(ytd[3], 0), None),
+        "ytd_elevation": (_fmt(ytd[3], 0), None),
     }
     for key, (value, delta) in expected.items():
         shown = [line.strip() for line in state["values"][key].splitlines() if line.strip()]

@@ -1,0 +1,2 @@
+-- what distances, elevations, speeds and paces are shown in (units under [reports] in .dlt/config.toml)
+select * from units

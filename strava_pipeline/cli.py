@@ -12,7 +12,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TextIO
 
-from strava_pipeline import settings
 from strava_pipeline.api.runner import RunOptions, RunSummary, run_import
 from strava_pipeline.chain import EXIT_CODES
 from strava_pipeline.clock import SystemClock
@@ -140,6 +139,13 @@ def _add_global_options(parser: argparse.ArgumentParser, suppress: bool) -> None
         help="run against the bundled fake Strava API with a generated athlete, in data/demo/",
         **default,
     )
+    where.add_argument(
+        "--athlete",
+        type=int,
+        metavar="ID",
+        help="import only this authorized athlete (default: every athlete `auth` added)",
+        **default,
+    )
     where.add_argument("-v", "--verbose", action="store_true", help="log every request and retry", **default)
 
 
@@ -244,6 +250,7 @@ def options_from_args(args: argparse.Namespace, today: date) -> RunOptions:
         max_requests=args.max_requests,
         plan=args.plan,
         reconcile=args.reconcile,
+        athlete_id=args.athlete,
     )
 
 
@@ -291,6 +298,8 @@ def print_summary(s: RunSummary, opts: RunOptions, out=sys.stdout) -> None:
         + f"; {_n(s.items_done)} fetched in detail; {_n(s.stream_points)} stream points."
     )
     p(f"API requests: {_n(s.requests)} (+{s.token_requests} token); warehouse: {s.warehouse} (dataset strava).")
+    if s.skipped:
+        p(f"{len(s.skipped)} of {s.athletes} athletes skipped (their token was refused; see above).")
     if s.failed:
         p(f"{len(s.failed)} item(s) failed and stay queued for the next run, e.g. {s.failed[0]}.")
     if not opts.plan and s.stop is None and not s.interrupted and s.remaining_items:
@@ -300,8 +309,8 @@ def print_summary(s: RunSummary, opts: RunOptions, out=sys.stdout) -> None:
 def cmd_auth(cfg: StravaConfig, data_dir: Path, read=None, out=sys.stdout) -> None:
     import requests
 
+    from strava_pipeline.api import athletes
     from strava_pipeline.api.auth import StravaAuth, authorize_url, code_from_paste
-    from strava_pipeline.api.tokens import TokenStore
 
     print("1. Open this address in a browser, log in to Strava and press Authorize:", file=out)
     print(f"   {authorize_url(cfg)}", file=out)
@@ -314,15 +323,22 @@ def cmd_auth(cfg: StravaConfig, data_dir: Path, read=None, out=sys.stdout) -> No
             f"No code was given: run `{strava_command(data_dir, 'auth')}` in a terminal and paste the code."
         ) from None
     code = code_from_paste(pasted)
-    auth = StravaAuth(cfg, TokenStore(data_dir / settings.TOKENS_FILE), requests.Session(), SystemClock())
-    body = auth.exchange_code(code)
+    # the exchange says whose tokens these are: they are written aside, then moved to that athlete's file
+    pending = athletes.pending_store(data_dir)
+    first = not athletes.authorized(data_dir)
+    auth = StravaAuth(cfg, pending, requests.Session(), SystemClock(), data_dir=data_dir)
+    try:
+        body = auth.exchange_code(code)
+    finally:
+        saved = athletes.settle(pending, data_dir) if pending.path.exists() else None
     athlete = body.get("athlete") or {}
     who = (
         " ".join(x for x in (athlete.get("firstname"), athlete.get("lastname")) if x) or f"athlete {athlete.get('id')}"
     )
     print(
-        f"Authorized as {who}; tokens saved to {data_dir / settings.TOKENS_FILE} (mode 600). "
-        f"Now run `{strava_command(data_dir)}`.",
+        f"Authorized as {who}; tokens saved to {saved} (mode 600). Now run `{strava_command(data_dir)}`"
+        + ("" if first else "; every run imports all authorized athlete(s), `--athlete ID` one of them")
+        + ".",
         file=out,
     )
 
@@ -359,8 +375,10 @@ def main(argv: Sequence[str] | None = None, clock=None, out=sys.stdout, err=sys.
         print_summary(summary, opts, out=out)
         if summary.interrupted:
             return 130
+        # an athlete left out (token refused) is a failed import for them: 2 once the others are done
+        skipped = 2 if summary.skipped else 0
         if opts.plan or args.import_only:
-            return 0
+            return skipped
     except UserError as exc:
         print(f"error: {exc}", file=err, flush=True)
         return 2
@@ -371,7 +389,8 @@ def main(argv: Sequence[str] | None = None, clock=None, out=sys.stdout, err=sys.
 
     ctx = CommandContext(opts.data_dir, clock, out, err, args.demo)
     try:
-        return run_steps(ctx)
+        code = run_steps(ctx)  # the other athletes' data is built even when one was skipped
+        return skipped or code
     except KeyboardInterrupt:
         print("Stopped by Ctrl-C: the import is saved; run again to build the rest.", file=err, flush=True)
         return 130

@@ -166,11 +166,17 @@ def activities_resource(
     initial_value: str,
     end_value: str | None = None,
     on_page: Callable[[list], None] | None = None,
+    name: str = "activities",
 ) -> DltResource:
     """activities: the athlete's list, incremental on start_date (sent as `after`); an end_value makes it a backfill
-    window (sent as `before`) that dlt runs on a throwaway state, so the incremental state never moves."""
+    window (sent as `before`) that dlt runs on a throwaway state, so the incremental state never moves.
 
-    @dlt.resource(name="activities", primary_key="id", write_disposition="merge", columns=ACTIVITY_COLUMNS)
+    dlt keeps the cursor under the resource's name: each athlete's listing is a resource of its own (`name`, see
+    api.athletes.AthleteSlot.resource_name) loading the one table `activities`."""
+
+    @dlt.resource(
+        name=name, table_name="activities", primary_key="id", write_disposition="merge", columns=ACTIVITY_COLUMNS
+    )
     def activities(
         start_date=dlt.sources.incremental(
             "start_date", initial_value=initial_value, end_value=end_value, range_end="open"
@@ -201,6 +207,7 @@ def strava(
     end_value: str | None = None,
     tables: dict | None = None,
     streams: list | None = None,
+    activities_name: str = "activities",
 ):
     """The `strava` source: the `activities` list (incremental on start_date) and every raw table it feeds.
 
@@ -209,7 +216,12 @@ def strava(
     `streams` Arrow tables. Orchestrators read the resource list from `strava()` to declare one asset per table.
     """
     resources = [
-        activities_resource(fetch_page or (lambda params: []), initial_value or "2000-01-01T00:00:00Z", end_value)
+        activities_resource(
+            fetch_page or (lambda params: []),
+            initial_value or "2000-01-01T00:00:00Z",
+            end_value,
+            name=activities_name,
+        )
     ]
     tables = tables or {}
     resources += [table_resource(name, tables.get(name, [])) for name in TABLES]

@@ -14,6 +14,10 @@ EXPIRY_MARGIN_S = 120
 REDIRECT_URI = "http://localhost/exchange_token"
 
 
+class TokenRejected(UserError):
+    """Strava refused this athlete's refresh or access token (revoked, replaced): only `strava.py auth` helps."""
+
+
 def reauthorize(data_dir) -> str:
     """The hint to authorize again, with the exact command for the data dir that holds the tokens."""
     return f"run `{strava_command(data_dir, 'auth')}` to authorize the app again"
@@ -64,10 +68,11 @@ class StravaAuth:
         clock,
         timeout: float = 30.0,
         on_refresh: Callable[[], None] | None = None,
+        data_dir=None,
     ) -> None:
         self.cfg = cfg
         self.store = store
-        self.data_dir = store.path.parent  # where the tokens live: the hints name it
+        self.data_dir = data_dir or store.path.parent  # the hints name it
         self.session = session
         self.clock = clock
         self.timeout = timeout
@@ -150,7 +155,8 @@ class StravaAuth:
                 self.clock.sleep(2**attempt)
                 continue
             if resp.status_code in (400, 401, 403):
-                raise UserError(_rejection_message(resp, grant["grant_type"], self.data_dir))
+                message, revoked = _rejection(resp, grant["grant_type"], self.data_dir)
+                raise (TokenRejected if revoked else UserError)(message)
             if resp.status_code != 200:
                 raise UserError(
                     f"The token endpoint {self.cfg.access_token_url} answered HTTP {resp.status_code}: "
@@ -170,6 +176,11 @@ class StravaAuth:
 
 
 def _rejection_message(resp: requests.Response, grant_type: str, data_dir) -> str:
+    return _rejection(resp, grant_type, data_dir)[0]
+
+
+def _rejection(resp: requests.Response, grant_type: str, data_dir) -> tuple[str, bool]:
+    """The sentence for a refused token request, and whether it is this athlete's token (not the app) that failed."""
     try:
         errors = resp.json().get("errors") or []
     except ValueError:
@@ -178,11 +189,13 @@ def _rejection_message(resp: requests.Response, grant_type: str, data_dir) -> st
     if any(resource == "Application" for resource, _ in fields):
         return (
             "Strava rejected the client id or secret: check sources.strava.credentials.client_id and client_secret "
-            "in .dlt/secrets.toml."
+            "in .dlt/secrets.toml.",
+            False,
         )
     if grant_type == "authorization_code":
         return (
             "Strava rejected the authorization code (codes work once and expire quickly):"
-            f" run `{strava_command(data_dir, 'auth')}` again."
+            f" run `{strava_command(data_dir, 'auth')}` again.",
+            False,
         )
-    return f"Strava rejected the refresh token (revoked, or replaced by a newer one): {reauthorize(data_dir)}."
+    return f"Strava rejected the refresh token (revoked, or replaced by a newer one): {reauthorize(data_dir)}.", True

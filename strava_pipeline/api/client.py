@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 import requests
 
-from strava_pipeline.api.auth import StravaAuth, reauthorize
+from strava_pipeline.api.auth import StravaAuth, TokenRejected, reauthorize
 from strava_pipeline.api.journal import ResponseJournal, request_key
 from strava_pipeline.api.ratelimit import Budget, BudgetStop
 from strava_pipeline.config import UserError, strava_command
@@ -42,6 +42,7 @@ class StravaClient:
         timeout: float = 60.0,
         rng: random.Random | None = None,
         journal: ResponseJournal | None = None,
+        key_prefix: str = "",
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.auth = auth
@@ -52,6 +53,7 @@ class StravaClient:
         self.rng = rng or random.Random()
         # answers fetched by a run that did not commit them: replayed instead of asked again
         self.journal = journal
+        self.key_prefix = key_prefix  # whose answers these are in the journal: several athletes ask the same paths
         self.requests_by_path: dict[str, int] = {}
         self.reached_server = False
 
@@ -71,7 +73,7 @@ class StravaClient:
         """
         url = self.base_url + path
         label = label or f"GET {path}"
-        key = request_key(path, params)
+        key = self.key_prefix + request_key(path, params)
         if self.journal is not None:
             stored = self.journal.replay(key)
             if stored is not None:
@@ -103,7 +105,7 @@ class StravaClient:
             status = resp.status_code
             if status == 401:
                 if refreshed:
-                    raise UserError(
+                    raise TokenRejected(
                         f"Strava keeps refusing the access token (HTTP 401): {reauthorize(self.auth.data_dir)}."
                     )
                 refreshed = True

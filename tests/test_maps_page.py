@@ -97,8 +97,10 @@ def body_data(dom: str) -> dict:
 
 
 def pixels_near(image: np.ndarray, hex_colour: str, distance: int = 40) -> int:
+    """Pixels of the colour as a route line draws it: 80 % opaque over the map's #e9ecef background."""
     rgb = np.array([int(hex_colour[i : i + 2], 16) for i in (1, 3, 5)])
-    return int((np.abs(image[..., :3].astype(int) - rgb).sum(axis=2) < distance).sum())
+    drawn = 0.8 * rgb + 0.2 * np.array([0xE9, 0xEC, 0xEF])
+    return int((np.abs(image[..., :3].astype(int) - drawn).sum(axis=2) < distance).sum())
 
 
 def test_route_map_draws_every_route_coloured_by_sport(site):
@@ -135,7 +137,7 @@ def test_route_popup_shows_the_route_and_escapes_its_name(site):
     assert popup, "no popup opened"
     assert popup.group(1) == str(route.activity_id)
     assert f"<b>{html.escape(route.name, quote=False)}</b>" in popup.group(2)  # the name has < & " in it
-    assert f'href="../activities/{route.activity_id}/"' in popup.group(2)
+    assert f'href="../activity/?id={route.activity_id}"' in popup.group(2)
     assert route.start_date_local.isoformat() in popup.group(2)
 
 
@@ -162,3 +164,44 @@ def test_pages_load_nothing_from_the_internet(site):
     assert (maps / "vendor" / "leaflet" / "leaflet.js").read_bytes() == (
         settings.NPM_DIR / "node_modules" / "leaflet" / "dist" / "leaflet.js"
     ).read_bytes()
+
+
+def test_route_map_starts_where_most_routes_are_and_fit_all_reaches_a_trip(tmp_path):
+    """20 routes at home and 2 on a trip 600 km east: the map opens on home (the trip outside the view), from the
+    masked routes alone; 'Fit all' and the 'Where' list still reach the trip."""
+    from strava_pipeline.maps.synthetic import shifted
+
+    data = tmp_path / "data"
+    home = generate_routes(20, seed=5, length_km=(3.0, 15.0))
+    trip = [shifted(route, 600_000.0, new_id=9_000_000 + i) for i, route in enumerate(home[:2])]
+    write_warehouse(data / "strava.duckdb", home + trip)
+    build_map_page(data)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(data)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/maps/index.html"
+        dom = chromium(url)
+        shot = SHOTS / "route_map_home_first.png"
+        shot.parent.mkdir(parents=True, exist_ok=True)
+        chromium(url, screenshot=shot)
+    finally:
+        server.shutdown()
+        server.server_close()
+    state = body_data(dom)
+    assert state["routes-shown"] == "22"
+    west, south, east, north = (float(v) for v in state["bounds"].split(","))
+
+    def inside(route) -> bool:
+        x0, y0, x1, y1 = route.geometry.bounds
+        return west <= x0 and x1 <= east and south <= y0 and y1 <= north
+
+    assert all(inside(r) for r in home), (state["bounds"], [r.geometry.bounds for r in home if not inside(r)])
+    assert not any(west <= r.geometry.centroid.x <= east and south <= r.geometry.centroid.y <= north for r in trip), (
+        state["bounds"]
+    )
+    # the trip stays reachable: a 'Fit all' button and the trip as a place in the 'Where' list
+    assert 'id="fitall"' in dom
+    options = re.findall(r"<option[^>]*>([^<]*)</option>", dom)
+    assert options[:2] == ["Everywhere (22)", "Where most routes are (20 routes)"], options
+    assert any(o.startswith("2 routes, ") for o in options), options
+    assert not any(re.search(r"\d+\.\d+, *\d+\.\d+", o) for o in options), "a place named by its coordinates"

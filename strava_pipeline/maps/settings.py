@@ -62,23 +62,28 @@ VENDOR_FILES = {
 TILE_URL_ENV = "STRAVA_TILE_URL"
 TILE_ATTRIBUTION_ENV = "STRAVA_TILE_ATTRIBUTION"
 
-# colours of the sports on the route map (others get one of OTHER_COLOURS by name)
+# the one colour of each sport, on the route map and in every chart of the reports (reports.py writes them into the
+# snapshot's sport_colours); a sport not listed gets one of OTHER_COLOURS by name. Runs warm, rides blue, water teal,
+# on foot green, strength purple, snow slate: neighbours in a stacked chart stay apart
 SPORT_COLOURS = {
-    "Ride": "#e8590c",
-    "VirtualRide": "#e8590c",
-    "GravelRide": "#d9480f",
-    "MountainBikeRide": "#a61e4d",
-    "EBikeRide": "#f08c00",
-    "Run": "#1971c2",
-    "TrailRun": "#0c8599",
-    "VirtualRun": "#1971c2",
-    "Walk": "#2f9e44",
-    "Hike": "#5c940d",
-    "Swim": "#3bc9db",
-    "NordicSki": "#7048e8",
-    "AlpineSki": "#9c36b5",
-    "BackcountrySki": "#862e9c",
-    "Rowing": "#1098ad",
-    "Kayaking": "#0b7285",
+    "Run": "#e4572e",
+    "TrailRun": "#a63d40",
+    "VirtualRun": "#f29e4c",
+    "Ride": "#2e86ab",
+    "VirtualRide": "#7fb7d9",
+    "GravelRide": "#1b4965",
+    "MountainBikeRide": "#3d5a80",
+    "EBikeRide": "#98c1d9",
+    "Swim": "#17bebb",
+    "Rowing": "#0b7285",
+    "Kayaking": "#1098ad",
+    "Walk": "#90be6d",
+    "Hike": "#43aa8b",
+    "WeightTraining": "#7d5ba6",
+    "Workout": "#b388eb",
+    "Yoga": "#f7b2bd",
+    "NordicSki": "#577590",
+    "AlpineSki": "#4d908e",
+    "BackcountrySki": "#6c757d",
 }
 OTHER_COLOURS = ("#c2255c", "#5f3dc4", "#364fc7", "#087f5b", "#e67700", "#495057")

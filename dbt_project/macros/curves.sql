@@ -106,9 +106,92 @@
             and gains.covered_m >= targets.distance_m
 {% endmacro %}
 
-{#- DuckDB: the first j is an ASOF match (a sort-merge of the ends against the gains, like numpy's searchsorted);
-    the ends carry integers and doubles only, a light sort. -#}
+{#- DuckDB: the first j is an ASOF match (a sort-merge of the ends against the gains, like numpy's searchsorted).
+    Its cost is the number of ends (every gaining second x every distance it covers), so first a coarse pass prunes
+    them, exactly: the gains in blocks of 8 s, each block represented by its last gaining second k1. An ASOF at
+    block level finds the first block end q whose running distance exceeds covered(k1) - d, and the block end p
+    before it. From the end of p to k1 the distance covers d: upper_s = e(k1) - e(p) bounds the activity's best
+    from above. No end k of the block does better than e(first second of the block) - e(q): its start is at or
+    before q (j(k) <= j(k1) <= q). Only the blocks whose lower bound is below the best upper bound go on to the
+    exact ASOF. -#}
 {% macro duckdb__best_distance_times(gains, targets) %}
+{%- set block_s = 8 -%}
+    with
+
+    distance_blocks as (
+
+        select
+            activity_id,
+            elapsed_s // {{ block_s }} as block,
+            max(elapsed_s) as elapsed_s,
+            max(covered_m) as covered_m
+        from {{ gains }}
+        group by activity_id, elapsed_s // {{ block_s }}
+
+    ),
+
+    block_starts as (
+
+        select *, lag(elapsed_s) over (partition by activity_id order by elapsed_s) as before_elapsed_s
+        from distance_blocks
+
+    ),
+
+    block_bounds as (
+
+        select
+            ends.activity_id,
+            ends.distance_no,
+            ends.block,
+            ends.elapsed_s - starts.before_elapsed_s as upper_s,
+            ends.block * {{ block_s }} - starts.elapsed_s as lower_s
+        from (
+            select
+                blocks.activity_id,
+                blocks.block,
+                blocks.elapsed_s,
+                targets.distance_no,
+                blocks.covered_m - targets.distance_m as start_covered_m
+            from distance_blocks as blocks
+            inner join {{ targets }} as targets
+                on targets.activity_id = blocks.activity_id
+                and blocks.covered_m >= targets.distance_m
+        ) as ends
+        asof inner join block_starts as starts
+            on starts.activity_id = ends.activity_id
+            and starts.covered_m > ends.start_covered_m
+
+    ),
+
+    open_blocks as (
+
+        select activity_id, distance_no, block
+        from (
+            select *, min(upper_s) over (partition by activity_id, distance_no) as best_upper_s from block_bounds
+        ) as bounded
+        -- no upper bound: the effort starts in the activity's first block, keep every block
+        where best_upper_s is null or lower_s < best_upper_s
+
+    ),
+
+    open_ends as (
+
+        select
+            gains.activity_id,
+            gains.elapsed_s,
+            targets.distance_no,
+            gains.covered_m - targets.distance_m as start_covered_m
+        from {{ gains }} as gains
+        inner join open_blocks
+            on open_blocks.activity_id = gains.activity_id
+            and open_blocks.block = gains.elapsed_s // {{ block_s }}
+        inner join {{ targets }} as targets
+            on targets.activity_id = gains.activity_id
+            and targets.distance_no = open_blocks.distance_no
+            and gains.covered_m >= targets.distance_m
+
+    )
+
     select
         ends.activity_id,
         ends.distance_no,
@@ -118,7 +201,7 @@
             starts.elapsed_s - (starts.covered_m - ends.start_covered_m) / starts.gain_m,
             ends.elapsed_s - starts.elapsed_s + (starts.covered_m - ends.start_covered_m) / starts.gain_m
         ) as window_start_s
-    from ({{ distance_ends(gains, targets) }}) as ends
+    from open_ends as ends
     asof inner join {{ gains }} as starts
         on starts.activity_id = ends.activity_id
         and starts.covered_m > ends.start_covered_m

@@ -2,8 +2,7 @@
 
 import io
 import json
-import os
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -11,16 +10,10 @@ import pytest
 from strava_pipeline.clock import FakeClock
 from strava_pipeline.fake_api import AthleteSpec, FakeStrava
 from strava_pipeline.warehouse import open_warehouse
+from tests.support.reference import NOW, REFERENCE, in_ci
 
-REFERENCE = Path(
-    os.environ.get("STRAVA_REFERENCE_DIR") or Path(__file__).resolve().parents[2] / "shared" / "strava-reference"
-)
 # files every reference-based test module reads: in CI their absence is an error, not a reason to skip
 REFERENCE_FILES = ("api/activities_page_001.json", "files/activities.csv", "files/sample_export.zip")
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
 
 
 def missing_reference_files() -> list[str]:
@@ -37,8 +30,6 @@ def pytest_configure(config) -> None:
         )
 
 
-# a fixed "now" for tests: Friday 2026-11-20 10:00:00 UTC
-NOW = datetime(2026, 11, 20, 10, 0, 0, tzinfo=UTC).timestamp()
 SMALL_ATHLETE = AthleteSpec(seed=3, first_day=date(2025, 6, 1), activities_per_week=4.0, stream_scale=0.05)
 
 

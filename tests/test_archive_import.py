@@ -3,7 +3,6 @@
 import csv
 import gzip
 import io
-import os
 import re
 import shutil
 import signal
@@ -26,19 +25,14 @@ from strava_pipeline.archive.importer import (
 )
 from strava_pipeline.archive.inbox import import_inbox
 from strava_pipeline.archive.reader import ArchiveError
-from strava_pipeline.cli import main
 from strava_pipeline.clock import FakeClock
 from strava_pipeline.config import warehouse_path
 from strava_pipeline.progress import Reporter
 from strava_pipeline.warehouse import open_warehouse
+from tests.support.reference import FILES, NOW, query, run_cli
 
-REFERENCE = Path(
-    os.environ.get("STRAVA_REFERENCE_DIR") or Path(__file__).resolve().parents[2] / "shared" / "strava-reference"
-)
-FILES = REFERENCE / "files"
 SAMPLE = FILES / "sample_export.zip"
 ROOT = Path(__file__).resolve().parents[1]
-NOW = datetime(2026, 11, 20, 10, 0, 0, tzinfo=UTC).timestamp()
 # load metadata differs between two imports by nature
 SKIP_COLUMNS = {"_dlt_load_id", "_dlt_id"}
 
@@ -48,17 +42,6 @@ pytestmark = pytest.mark.skipif(
 
 
 # ------------------------------------------------------------------------------------------------------ helpers
-
-
-def run_cli(data_dir: Path, *args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    rc = main(["--data-dir", str(data_dir), *args], clock=FakeClock(NOW), out=out, err=err)
-    return rc, out.getvalue(), err.getvalue()
-
-
-def query(data_dir: Path, sql: str) -> list:
-    with open_warehouse(warehouse_path(data_dir)) as con:
-        return con.sql(sql).fetchall()
 
 
 def snapshot(data_dir: Path) -> dict:

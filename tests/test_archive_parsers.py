@@ -3,12 +3,10 @@
 import csv
 import gzip
 import io
-import os
 import random
 import shutil
 import zipfile
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -23,11 +21,7 @@ from strava_pipeline.archive.sport_types import sport_and_type
 from strava_pipeline.archive.tcx import parse_tcx
 from strava_pipeline.archive.tracks import parse_track
 from strava_pipeline.archive.types import TRACK_SCHEMA, to_stream_table
-
-REFERENCE = Path(
-    os.environ.get("STRAVA_REFERENCE_DIR") or Path(__file__).resolve().parents[1].parent / "shared" / "strava-reference"
-)
-FILES = REFERENCE / "files"
+from tests.support.reference import FILES
 
 pytestmark = pytest.mark.skipif(
     not (FILES / "activities.csv").is_file(), reason=f"reference files not found in {FILES} (set STRAVA_REFERENCE_DIR)"

@@ -1,7 +1,5 @@
 """One activity per recording whatever the source: every pair of sources (API, archive, file) in both orders."""
 
-import io
-import os
 import re
 import shutil
 from datetime import UTC, datetime, timedelta
@@ -11,32 +9,11 @@ import pytest
 
 from strava_pipeline.archive.dedupe import Known, RecordingIndex
 from strava_pipeline.archive.file_sports import compatible_sports
-from strava_pipeline.cli import main
-from strava_pipeline.clock import FakeClock
-from strava_pipeline.warehouse import open_warehouse
+from tests.support.reference import FILES, NOW, query, require, run_cli
 
-REFERENCE = Path(
-    os.environ.get("STRAVA_REFERENCE_DIR") or Path(__file__).resolve().parents[2] / "shared" / "strava-reference"
-)
-FILES = REFERENCE / "files"
 SAMPLE = FILES / "sample_export.zip"
-NOW = datetime(2026, 11, 20, 10, 0, 0, tzinfo=UTC).timestamp()
 
-if not SAMPLE.is_file():
-    if os.environ.get("CI") == "true":
-        raise RuntimeError(f"reference files missing in {FILES}: CI needs ../shared/strava-reference")
-    pytest.skip(f"reference files not found in {FILES} (set STRAVA_REFERENCE_DIR)", allow_module_level=True)
-
-
-def run_cli(data_dir: Path, *args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    rc = main(["--data-dir", str(data_dir), *args], clock=FakeClock(NOW), out=out, err=err)
-    return rc, out.getvalue(), err.getvalue()
-
-
-def query(data_dir: Path, sql: str) -> list:
-    with open_warehouse(data_dir / "strava.duckdb") as con:
-        return con.sql(sql).fetchall()
+require(SAMPLE)
 
 
 def shifted_gpx(target: Path, start_iso: str, sport: str) -> Path:

@@ -4,7 +4,6 @@ input skipped with a reason, paths with nothing importable refused, re-import re
 import gzip
 import hashlib
 import io
-import os
 import shutil
 import zipfile
 from datetime import UTC, datetime
@@ -16,32 +15,9 @@ from strava_pipeline.archive.file_rows import FILE_HASH_ID_OFFSET, file_activity
 from strava_pipeline.archive.files import SKIP_BOMB, SKIP_EMPTY_FILE, FileRef, read_file
 from strava_pipeline.archive.fit_records import crc_warning
 from strava_pipeline.archive.tracks import detect_format, parse_track
-from strava_pipeline.cli import main
-from strava_pipeline.clock import FakeClock
-from strava_pipeline.warehouse import open_warehouse
+from tests.support.reference import FILES, THIRD_PARTY, query, require, run_cli
 
-REFERENCE = Path(
-    os.environ.get("STRAVA_REFERENCE_DIR") or Path(__file__).resolve().parents[2] / "shared" / "strava-reference"
-)
-FILES = REFERENCE / "files"
-THIRD = FILES / "third-party"
-NOW = datetime(2026, 11, 20, 10, 0, 0, tzinfo=UTC).timestamp()
-
-if not THIRD.is_dir():
-    if os.environ.get("CI") == "true":
-        raise RuntimeError(f"reference files missing in {FILES}: CI needs ../shared/strava-reference")
-    pytest.skip(f"reference files not found in {FILES} (set STRAVA_REFERENCE_DIR)", allow_module_level=True)
-
-
-def run_cli(data_dir: Path, *args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    rc = main(["--data-dir", str(data_dir), *args], clock=FakeClock(NOW), out=out, err=err)
-    return rc, out.getvalue(), err.getvalue()
-
-
-def query(data_dir: Path, sql: str) -> list:
-    with open_warehouse(data_dir / "strava.duckdb") as con:
-        return con.sql(sql).fetchall()
+require(THIRD_PARTY)
 
 
 def row_of(path: Path) -> dict:
@@ -70,7 +46,7 @@ FIT_DECLARED = {
 @pytest.mark.parametrize("name", sorted(FIT_DECLARED))
 def test_fit_row_takes_the_session_totals(name):
     sport, trainer, distance, moving, elapsed = FIT_DECLARED[name]
-    row = row_of(THIRD / name)
+    row = row_of(THIRD_PARTY / name)
     assert (row["sport_type"], row["trainer"]) == (sport, trainer)
     assert row["distance"] == pytest.approx(distance, abs=0.1)
     assert (row["moving_time"], row["elapsed_time"]) == (moving, elapsed)
@@ -78,17 +54,17 @@ def test_fit_row_takes_the_session_totals(name):
 
 
 def test_fit_rows_details():
-    wahoo = row_of(THIRD / "python-fitparse/2019-02-17-062644-ELEMNT-297E-195-0.fit")
+    wahoo = row_of(THIRD_PARTY / "python-fitparse/2019-02-17-062644-ELEMNT-297E-195-0.fit")
     assert wahoo["start_date"] == "2019-02-17T06:26:44Z" and wahoo["id"] == -int(
         datetime(2019, 2, 17, 6, 26, 44, tzinfo=UTC).timestamp()
     )
     assert (wahoo["average_heartrate"], wahoo["max_heartrate"], wahoo["average_watts"]) == (124.0, 170.0, 102.0)
     assert wahoo["total_elevation_gain"] == 185.0 and wahoo["archive_fields"]["calories"] == 1724
     # Stryd: power only in the file's developer fields and the session's avg_power
-    stryd = row_of(THIRD / "python-fitparse/developer-types-sample.fit")
+    stryd = row_of(THIRD_PARTY / "python-fitparse/developer-types-sample.fit")
     assert stryd["average_watts"] == 218.0 and stryd["device_watts"] is True
     # swims without GPS: no position, heart rate from the strap's hr messages
-    pool = row_of(THIRD / "swim-report/data.fit")
+    pool = row_of(THIRD_PARTY / "swim-report/data.fit")
     assert pool["start_latlng"] is None and pool["average_heartrate"] == 119.0
     indoor = row_of(FILES / "fit" / "null_compressed_speed_dist.fit")
     assert (indoor["sport_type"], indoor["trainer"]) == ("VirtualRide", True)
@@ -100,15 +76,15 @@ def test_fit_rows_details():
 
 
 def test_truncated_fit_keeps_its_records():
-    data = (THIRD / "python-fitparse/activity-unexpected-eof.fit").read_bytes()
+    data = (THIRD_PARTY / "python-fitparse/activity-unexpected-eof.fit").read_bytes()
     track = parse_track(data, "x.fit", summary=True)
     assert track.damaged and track.points == 14 and any("ends early" in w for w in track.warnings)
-    row = row_of(THIRD / "python-fitparse/activity-unexpected-eof.fit")
+    row = row_of(THIRD_PARTY / "python-fitparse/activity-unexpected-eof.fit")
     assert row["distance"] == pytest.approx(5.73, abs=0.05) and row["sport_type"] == "Run"
 
 
 def test_tcx_and_gpx_rows():
-    no_hr = row_of(THIRD / "python-tcxparser/no_hr.tcx")
+    no_hr = row_of(THIRD_PARTY / "python-tcxparser/no_hr.tcx")
     assert no_hr["distance"] == pytest.approx(4689.24, abs=0.1) and no_hr["sport_type"] == "Run"
     assert no_hr["has_heartrate"] is False and no_hr["average_heartrate"] is None
     assert no_hr["moving_time"] == 1992 and no_hr["elapsed_time"] == 1992
@@ -116,7 +92,7 @@ def test_tcx_and_gpx_rows():
     with_hr = row_of(FILES / "tcx" / "test.tcx")
     assert with_hr["id"] == no_hr["id"] and with_hr["average_heartrate"] == pytest.approx(160.2, abs=0.1)
     # GPX: distance along each segment (PROVENANCE: 4,580 m), no jump between the 8 tracks
-    plain = row_of(THIRD / "gpxpy/cerknicko-jezero-without-elevations.gpx")
+    plain = row_of(THIRD_PARTY / "gpxpy/cerknicko-jezero-without-elevations.gpx")
     assert plain["distance"] == pytest.approx(4580, abs=5) and plain["total_elevation_gain"] is None
     assert plain["elapsed_time"] == 7176 and 0 < plain["moving_time"] < plain["elapsed_time"]
     assert row_of(FILES / "gpx" / "cerknicko-jezero.gpx")["total_elevation_gain"] > 100
@@ -136,7 +112,7 @@ def test_a_file_without_times_gets_a_content_id():
 
 
 def test_same_content_same_id_whatever_the_name_or_compression(tmp_path):
-    data = (THIRD / "python-fitparse/garmin-fenix-5-bike.fit").read_bytes()
+    data = (THIRD_PARTY / "python-fitparse/garmin-fenix-5-bike.fit").read_bytes()
     (tmp_path / "a.fit").write_bytes(data)
     (tmp_path / "renamed.bin.gz").write_bytes(gzip.compress(data))
     with zipfile.ZipFile(tmp_path / "z.zip", "w", zipfile.ZIP_DEFLATED) as zf:
@@ -170,21 +146,21 @@ def imported(tmp_path_factory):
     root = tmp_path_factory.mktemp("files")
     drop = root / "drop"
     (drop / "Wahoo" / "2019").mkdir(parents=True)
-    shutil.copy(THIRD / "python-fitparse/2019-02-17-062644-ELEMNT-297E-195-0.fit", drop / "Wahoo" / "2019")
+    shutil.copy(THIRD_PARTY / "python-fitparse/2019-02-17-062644-ELEMNT-297E-195-0.fit", drop / "Wahoo" / "2019")
     (drop / "coros.fit.gz").write_bytes(
-        gzip.compress((THIRD / "python-fitparse/coros-pace-2-cycling-misaligned-fields.fit").read_bytes())
+        gzip.compress((THIRD_PARTY / "python-fitparse/coros-pace-2-cycling-misaligned-fields.fit").read_bytes())
     )
     with zipfile.ZipFile(drop / "garmin_export.zip", "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.write(THIRD / "swim-report/data.fit", "DI_CONNECT/DI-Connect-Uploaded-Files/data.fit")
-        zf.write(THIRD / "python-tcxparser/no_hr.tcx", "DI_CONNECT/DI-Connect-Uploaded-Files/no_hr.tcx")
+        zf.write(THIRD_PARTY / "swim-report/data.fit", "DI_CONNECT/DI-Connect-Uploaded-Files/data.fit")
+        zf.write(THIRD_PARTY / "python-tcxparser/no_hr.tcx", "DI_CONNECT/DI-Connect-Uploaded-Files/no_hr.tcx")
         zf.writestr("DI_CONNECT/DI-Connect-Fitness/profile.json", "{}")
         inner = io.BytesIO()  # Garmin's uploaded files come as zips inside the export zip
         with zipfile.ZipFile(inner, "w", zipfile.ZIP_DEFLATED) as iz:
-            iz.write(THIRD / "python-fitparse/garmin-fenix-5-walk.fit", "walk.fit")
+            iz.write(THIRD_PARTY / "python-fitparse/garmin-fenix-5-walk.fit", "walk.fit")
         zf.writestr("DI_CONNECT/DI-Connect-Uploaded-Files/UploadedFiles_0-_Part1.zip", inner.getvalue())
         zf.writestr("bomb.fit", b"\0" * (20 << 20))
-    shutil.copy(THIRD / "python-fitparse/activity-unexpected-eof.fit", drop)
-    shutil.copy(THIRD / "gpxpy/cerknicko-jezero-without-elevations.gpx", drop)
+    shutil.copy(THIRD_PARTY / "python-fitparse/activity-unexpected-eof.fit", drop)
+    shutil.copy(THIRD_PARTY / "gpxpy/cerknicko-jezero-without-elevations.gpx", drop)
     (drop / "empty.fit").write_bytes(b"")
     (drop / "notes.gpx").write_text("these are my notes, not a track")
     (drop / "evil.gpx").write_text(
@@ -240,13 +216,13 @@ def test_nothing_importable_is_one_sentence_and_exit_2(tmp_path):
     rc, out, err = run_cli(data_dir, "import", str(empty))
     assert rc == 2 and "no FIT, GPX or TCX file" in err and len(err.strip().splitlines()) == 1
     # one good path beside a missing one: nothing is written either
-    rc, out, err = run_cli(data_dir, "import", str(THIRD / "swim-report/data.fit"), str(tmp_path / "nope"))
+    rc, out, err = run_cli(data_dir, "import", str(THIRD_PARTY / "swim-report/data.fit"), str(tmp_path / "nope"))
     assert rc == 2
     assert not (data_dir / "strava.duckdb").exists()
 
 
 def test_a_fit_with_a_bad_crc_keeps_its_records_with_a_warning(tmp_path):
-    data = bytearray((THIRD / "python-fitparse/garmin-fenix-5-bike.fit").read_bytes())
+    data = bytearray((THIRD_PARTY / "python-fitparse/garmin-fenix-5-bike.fit").read_bytes())
     assert crc_warning(bytes(data)) is None  # the real file's CRC matches: the check is FIT's CRC-16
     data[-1] ^= 0xFF  # the stored CRC no longer matches the content
     (tmp_path / "drop").mkdir()

@@ -1,23 +1,12 @@
 """The FIT fast path (fit_records) gives exactly what fitdecode gives, on every reference FIT file, whole or cut."""
 
-import os
-from pathlib import Path
-
 import pytest
 
 from strava_pipeline.archive.fit import parse_fit
 from strava_pipeline.archive.fit_records import split_records
+from tests.support.reference import FILES, require
 
-REFERENCE = Path(
-    os.environ.get("STRAVA_REFERENCE_DIR") or Path(__file__).resolve().parents[2] / "shared" / "strava-reference"
-)
-FILES = REFERENCE / "files"
-FIT_FILES = sorted([*FILES.glob("fit/*.fit"), *FILES.glob("third-party/*/*.fit")])
-
-if not FIT_FILES:
-    if os.environ.get("CI") == "true":
-        raise RuntimeError(f"reference files missing in {FILES}: CI needs ../shared/strava-reference")
-    pytest.skip(f"reference files not found in {FILES} (set STRAVA_REFERENCE_DIR)", allow_module_level=True)
+FIT_FILES = sorted([*require(FILES / "fit").glob("*.fit"), *FILES.glob("third-party/*/*.fit")])
 
 
 def same(a, b) -> bool:

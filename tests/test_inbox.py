@@ -7,29 +7,17 @@ import os
 import shutil
 import threading
 import time
-from datetime import UTC, datetime
 from pathlib import Path
-
-import pytest
 
 from strava_pipeline.archive.inbox import import_inbox
 from strava_pipeline.cli import main
 from strava_pipeline.clock import FakeClock
 from strava_pipeline.progress import Reporter
-from strava_pipeline.warehouse import open_warehouse
+from tests.support.reference import FILES, NOW, THIRD_PARTY, query, require
 
-REFERENCE = Path(
-    os.environ.get("STRAVA_REFERENCE_DIR") or Path(__file__).resolve().parents[2] / "shared" / "strava-reference"
-)
-FILES = REFERENCE / "files"
-THIRD = FILES / "third-party"
-NOW = datetime(2026, 11, 20, 10, 0, 0, tzinfo=UTC).timestamp()
 HOUR_AGO = time.time() - 3600
 
-if not THIRD.is_dir():
-    if os.environ.get("CI") == "true":
-        raise RuntimeError(f"reference files missing in {FILES}: CI needs ../shared/strava-reference")
-    pytest.skip(f"reference files not found in {FILES} (set STRAVA_REFERENCE_DIR)", allow_module_level=True)
+require(THIRD_PARTY)
 
 
 def quiet() -> Reporter:
@@ -43,26 +31,21 @@ def old(path: Path) -> Path:
     return path
 
 
-def query(data_dir: Path, sql: str) -> list:
-    with open_warehouse(data_dir / "strava.duckdb") as con:
-        return con.sql(sql).fetchall()
-
-
 def test_inbox_imports_device_files_and_sets_aside_the_rest(tmp_path):
     data_dir = tmp_path / "data"
     inbox = data_dir / "inbox"
     inbox.mkdir(parents=True)
-    old(Path(shutil.copy(THIRD / "swim-report/data.fit", inbox / "pool.fit")))
+    old(Path(shutil.copy(THIRD_PARTY / "swim-report/data.fit", inbox / "pool.fit")))
     (inbox / "run.gpx.gz").write_bytes(gzip.compress((FILES / "gpx" / "strava_export.gpx").read_bytes()))
     old(inbox / "run.gpx.gz")
     wahoo = inbox / "Wahoo"
     wahoo.mkdir()
-    shutil.copy(THIRD / "python-fitparse/elemnt-bolt-no-application-id-inside-developer-data-id.fit", wahoo)
+    shutil.copy(THIRD_PARTY / "python-fitparse/elemnt-bolt-no-application-id-inside-developer-data-id.fit", wahoo)
     (wahoo / "broken.fit").write_bytes(b"")
     old(wahoo)
     old(Path(shutil.copy(FILES / "NOTES.md", inbox / "notes.txt")))
     (inbox / "ride.fit.part").write_bytes(b"half")
-    shutil.copy(THIRD / "python-fitparse/garmin-fenix-5-bike.fit", inbox / "fresh.fit")  # just copied
+    shutil.copy(THIRD_PARTY / "python-fitparse/garmin-fenix-5-bike.fit", inbox / "fresh.fit")  # just copied
     items = {i.name: i for i in import_inbox(data_dir, quiet(), min_age_s=60, settle_s=0, workers=1)}
     assert {n: i.status for n, i in items.items()} == {
         "pool.fit": "imported",
@@ -79,7 +62,7 @@ def test_inbox_imports_device_files_and_sets_aside_the_rest(tmp_path):
     assert (inbox / "ride.fit.part").exists() and (inbox / "fresh.fit").exists()
     assert query(data_dir, "select count(*) from strava.activities where source = 'file'") == [(3,)]
     # the same recording dropped again under another name: nothing new, moved to done/
-    old(Path(shutil.copy(THIRD / "swim-report/data.fit", inbox / "pool again.fit")))
+    old(Path(shutil.copy(THIRD_PARTY / "swim-report/data.fit", inbox / "pool again.fit")))
     old(inbox / "fresh.fit")
     again = {i.name: i for i in import_inbox(data_dir, quiet(), min_age_s=60, settle_s=0, workers=1)}
     assert {n: i.status for n, i in again.items()} == {"pool again.fit": "duplicate", "fresh.fit": "imported"}
@@ -91,7 +74,7 @@ def test_a_file_growing_while_the_inbox_looks_waits(tmp_path):
     data_dir = tmp_path / "data"
     inbox = data_dir / "inbox"
     inbox.mkdir(parents=True)
-    data = (THIRD / "python-fitparse/garmin-edge-500-activity.fit").read_bytes()
+    data = (THIRD_PARTY / "python-fitparse/garmin-edge-500-activity.fit").read_bytes()
     target = inbox / "edge.fit"
     target.write_bytes(data[:1000])
     old(target)  # an old time, as a copy tool that keeps the source's time would set

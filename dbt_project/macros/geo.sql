@@ -16,14 +16,37 @@
      + least(60, greatest(1, cast(floor((({{ lng }}) + 180) / 6) as integer) + 1)))
 {%- endmacro %}
 
-{#- true when the point lies within radius_column metres of a zone of int_privacy_zones. The box test first
-    lets DuckDB skip the trigonometry for points nowhere near a zone. -#}
-{% macro in_privacy_zone(lat, lng, radius_column='mask_radius_m') -%}
+{#- Whose tracks a privacy zone masks: a zone with an athlete_id masks that athlete's, a zone without one
+    everybody's. A track whose athlete is not known (null, or 0 as staging writes it) is masked by every zone, so
+    an activity of unknown owner can never slip past a zone meant for it. The privacy test and the Python guard
+    (strava_pipeline/maps/privacy.py) apply the same rule, written out on their own. -#}
+{% macro privacy_zone_applies(zone_athlete_id, track_athlete_id) -%}
+    (({{ zone_athlete_id }}) is null or coalesce({{ track_athlete_id }}, 0) = 0
+     or ({{ zone_athlete_id }}) = ({{ track_athlete_id }}))
+{%- endmacro %}
+
+{#- The athlete_id of a privacy_zones seed table as a bigint; null for a seed file of the four columns before it
+    (name,lat,lon,radius_m), whose zones then apply to every athlete. -#}
+{% macro privacy_zone_athlete_id(relation) -%}
+    {%- set names = [] -%}
+    {%- if execute -%}
+        {%- for column in adapter.get_columns_in_relation(relation) -%}
+            {%- do names.append(column.name | lower) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {%- if 'athlete_id' in names -%} cast(athlete_id as bigint) {%- else -%} cast(null as bigint) {%- endif -%}
+{%- endmacro %}
+
+{#- true when the point of athlete `athlete_id` lies within radius_column metres of a zone of int_privacy_zones
+    that applies to that athlete (privacy_zone_applies). The box test first lets DuckDB skip the trigonometry for
+    points nowhere near a zone. -#}
+{% macro in_privacy_zone(lat, lng, athlete_id, radius_column='mask_radius_m') -%}
     exists (
         select 1
         from {{ ref('int_privacy_zones') }} as zone
         where ({{ lat }}) between zone.box_min_lat and zone.box_max_lat
           and ({{ lng }}) between zone.box_min_lng and zone.box_max_lng
+          and {{ privacy_zone_applies('zone.athlete_id', athlete_id) }}
           and {{ haversine_m(lat, lng, 'zone.lat', 'zone.lng') }} < zone.{{ radius_column }}
     )
 {%- endmacro %}

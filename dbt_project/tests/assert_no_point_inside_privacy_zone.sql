@@ -3,6 +3,10 @@
     - every vertex of every published route, read back from its GeoJSON and WKT text and from the geometry;
     - every segment of every route (a simplified line may cut a corner even if its vertices are outside);
     - every point of activity_streams_masked and the start / end points of fct_activities.
+    A zone with an athlete_id guards that athlete's activities, one without guards everybody's. Whose activity a
+    point belongs to comes from stg_strava__activities by activity_id, not from the published table's athlete_id
+    (a masking that lost or mixed up the athlete must not pass); an activity of unknown athlete (0, or none in
+    staging) is checked against every zone.
     Distances come from the warehouse's spatial functions (ellipsoidal for points, UTM for segments: macros/cross_db/spatial.sql), never from
     the haversine_m macro the masking uses: a bug in the macro must not hide itself. The two distance models differ
     by < 0.5 %, far less than the masking margin. One row per offending point, with the zone and how deep inside
@@ -11,7 +15,22 @@ with
 
 zones as (
 
-    select name as zone_name, lat, lon as lng, radius_m from {{ ref('privacy_zones') }}
+    select
+        name as zone_name,
+        {{ privacy_zone_athlete_id(ref('privacy_zones')) }} as athlete_id,
+        lat,
+        lon as lng,
+        radius_m
+    from {{ ref('privacy_zones') }}
+
+),
+
+owners as (
+
+    -- two different athletes for one id (a broken key) count as unknown: every zone applies
+    select activity_id, case when min(athlete_id) = max(athlete_id) then min(athlete_id) end as athlete_id
+    from {{ ref('stg_strava__activities') }}
+    group by activity_id
 
 ),
 
@@ -58,12 +77,15 @@ points_inside as (
     select
         points.published_as,
         points.activity_id,
+        owners.athlete_id,
         zones.zone_name,
         zones.radius_m,
         -- WGS84 ellipsoid; this function takes its points in (lat, lng) order
         {{ spheroid_distance_m('points.lat', 'points.lng', 'zones.lat', 'zones.lng') }} as distance_m
     from published_points as points
-    cross join zones
+    left join owners on owners.activity_id = points.activity_id
+    inner join zones
+        on zones.athlete_id is null or coalesce(owners.athlete_id, 0) = 0 or zones.athlete_id = owners.athlete_id
     where {{ spheroid_distance_m('points.lat', 'points.lng', 'zones.lat', 'zones.lng') }} < zones.radius_m
 
 ),
@@ -74,11 +96,14 @@ segments_inside as (
     select
         'activity_routes_masked.route_geom (segment)' as published_as,
         routes.activity_id,
+        owners.athlete_id,
         zones.zone_name,
         zones.radius_m,
         {{ utm_distance_m('routes.route_geom', 'zones.lat', 'zones.lng', 'routes.utm_epsg') }} as distance_m
     from routes
-    cross join zones
+    left join owners on owners.activity_id = routes.activity_id
+    inner join zones
+        on zones.athlete_id is null or coalesce(owners.athlete_id, 0) = 0 or zones.athlete_id = owners.athlete_id
 
 )
 

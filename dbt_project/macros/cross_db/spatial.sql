@@ -1,8 +1,8 @@
 {#- Cross-database SQL, part 5: the spatial work of the privacy masking and of its test (see types.sql for how the
     dispatch works). DuckDB: the spatial extension (loaded offline by plugins/strava_duckdb.py); PostgreSQL: PostGIS.
     Both run the same steps on the same numbers: the line through the points in point_index order, transformed to
-    the WGS84 / UTM zone of its first point, minus the union of the zone circles (mask_radius_m, 16 segments per
-    quarter), snapped to grid_m, simplified at simplify_m, made valid, kept as a MULTILINESTRING, back to WGS84. -#}
+    the WGS84 / UTM zone of its first point, minus the union of the circles (mask_radius_m, 16 segments per
+    quarter) of the zones that apply to its athlete (privacy_zone_applies in geo.sql), snapped to grid_m, simplified at simplify_m, made valid, kept as a MULTILINESTRING, back to WGS84. -#}
 
 {#- The CTEs tracks .. final of int_activity_tracks__masked, from the CTE `points` (activity_id, athlete_id,
     point_index, lat, lng; lat not null) and the CTE `zones` (int_privacy_zones). final: activity_id, athlete_id,
@@ -40,7 +40,7 @@ projected as (
 
 ),
 
--- the zones that can touch a track: their box overlaps the track's box
+-- the zones that can touch a track: zones of its athlete (or of everybody) whose box overlaps the track's box
 zone_cover as (
 
     select
@@ -56,6 +56,7 @@ zone_cover as (
     inner join {{ zones }} as zones
         on zones.box_max_lat >= projected.min_lat and zones.box_min_lat <= projected.max_lat
         and zones.box_max_lng >= projected.min_lng and zones.box_min_lng <= projected.max_lng
+        and {{ privacy_zone_applies('zones.athlete_id', 'projected.athlete_id') }}
     group by projected.activity_id
 
 ),
@@ -137,7 +138,7 @@ projected as (
 
 ),
 
--- the zones that can touch a track: their box overlaps the track's box
+-- the zones that can touch a track: zones of its athlete (or of everybody) whose box overlaps the track's box
 zone_cover as (
 
     select
@@ -153,6 +154,7 @@ zone_cover as (
     inner join {{ zones }} as zones
         on zones.box_max_lat >= projected.min_lat and zones.box_min_lat <= projected.max_lat
         and zones.box_max_lng >= projected.min_lng and zones.box_min_lng <= projected.max_lng
+        and {{ privacy_zone_applies('zones.athlete_id', 'projected.athlete_id') }}
     group by projected.activity_id
 
 ),

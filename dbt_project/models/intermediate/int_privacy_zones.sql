@@ -1,4 +1,5 @@
-{#- The privacy zones of seeds/privacy_zones.csv, ready for masking: the masking radius (radius_m plus the
+{#- The privacy zones of seeds/privacy_zones.csv, ready for masking: whose tracks they mask (athlete_id, null =
+    everybody's; a seed file without the column masks everybody's), the masking radius (radius_m plus the
     privacy_margin_m var) and a lat/lng box around it that lets a point be ruled out without trigonometry. -#}
 with
 
@@ -6,6 +7,7 @@ zones as (
 
     select
         name as zone_name,
+        {{ privacy_zone_athlete_id(ref('privacy_zones')) }} as athlete_id,
         lat,
         lon as lng,
         radius_m
@@ -16,7 +18,9 @@ zones as (
 final as (
 
     select
+        zone_name || coalesce('@' || cast(athlete_id as {{ dbt.type_string() }}), '') as zone_key,
         zone_name,
+        athlete_id,
         lat,
         lng,
         radius_m,

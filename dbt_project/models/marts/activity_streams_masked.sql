@@ -37,8 +37,8 @@ final as (
     from points
     -- deleted activities are not in fct_activities: their streams are not published
     inner join activities on activities.activity_id = points.activity_id
-    -- a point inside a privacy zone (with the margin) is left out altogether, not just its position
-    where not (points.lat is not null and {{ in_privacy_zone('points.lat', 'points.lng') }})
+    -- a point inside a privacy zone of the athlete (with the margin) is left out altogether, not just its position
+    where not (points.lat is not null and {{ in_privacy_zone('points.lat', 'points.lng', 'activities.athlete_id') }})
 
 )
 

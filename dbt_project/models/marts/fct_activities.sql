@@ -97,14 +97,14 @@ final as (
         activities.has_gps,
         routes.activity_id is not null as has_published_route,
         routes.published_length_km,
-        -- start and end only where they lie outside every privacy zone (with the margin); never the raw polyline
-        case when not {{ in_privacy_zone('activities.start_lat', 'activities.start_lng') }}
+        -- start and end only outside every privacy zone of the athlete (with the margin); never the raw polyline
+        case when not {{ in_privacy_zone('activities.start_lat', 'activities.start_lng', 'activities.athlete_id') }}
             then activities.start_lat end as start_lat_masked,
-        case when not {{ in_privacy_zone('activities.start_lat', 'activities.start_lng') }}
+        case when not {{ in_privacy_zone('activities.start_lat', 'activities.start_lng', 'activities.athlete_id') }}
             then activities.start_lng end as start_lng_masked,
-        case when not {{ in_privacy_zone('activities.end_lat', 'activities.end_lng') }}
+        case when not {{ in_privacy_zone('activities.end_lat', 'activities.end_lng', 'activities.athlete_id') }}
             then activities.end_lat end as end_lat_masked,
-        case when not {{ in_privacy_zone('activities.end_lat', 'activities.end_lng') }}
+        case when not {{ in_privacy_zone('activities.end_lat', 'activities.end_lng', 'activities.athlete_id') }}
             then activities.end_lng end as end_lng_masked
 
     from activities

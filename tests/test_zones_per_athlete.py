@@ -1,0 +1,293 @@
+"""Privacy zones per athlete: a zone with an athlete_id masks that athlete's activities only, one without masks
+everybody's, an activity of unknown athlete is masked by every zone; in the dbt masking on DuckDB (and PostgreSQL
+when it can be started here), in the singular test assert_no_point_inside_privacy_zone and in the Python guard of
+the maps (strava_pipeline/maps/privacy.py). The old seed file of four columns keeps masking everybody.
+
+The dbt side runs on a small raw warehouse written here: athletes A and B each cross A's home zone and the shared
+zone on a straight line; an activity of unknown athlete crosses A's home too.
+"""
+
+import importlib.util
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pytest
+import shapely
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DBT_DIR = PROJECT_ROOT / "dbt_project"
+
+ATHLETE_A, ATHLETE_B = 1001, 2002
+A_HOME = ("a_home", 46.0569, 14.5058, 400.0)  # lat, lon, radius_m: masks athlete A only
+SHARED = ("club", 46.0700, 14.5058, 300.0)  # no athlete: masks everybody
+ZONES_CSV = (
+    "name,lat,lon,radius_m,athlete_id\n"
+    f"{A_HOME[0]},{A_HOME[1]},{A_HOME[2]},{A_HOME[3]:.0f},{ATHLETE_A}\n"
+    f"{SHARED[0]},{SHARED[1]},{SHARED[2]},{SHARED[3]:.0f},\n"
+)
+# activity id -> athlete (None: the archive import's unknown athlete)
+ACTIVITIES = {11: ATHLETE_A, 22: ATHLETE_B, 33: None}
+M_PER_DEG = 111_320.0
+
+
+def haversine_m(lat1, lng1, lat2, lng2):
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    a = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(np.radians(np.subtract(lng2, lng1)) / 2) ** 2
+    return 2 * 6371008.8 * np.arcsin(np.sqrt(a))
+
+
+def track(offset_east_m: float, n: int = 240) -> list:
+    """A straight line due north through both zone centres (from 1.5 km south of A's home to 1 km north of the
+    shared zone), offset_east_m to the east: [lat, lng] pairs about 13 m apart."""
+    lat = np.linspace(A_HOME[1] - 1500 / M_PER_DEG, SHARED[1] + 1000 / M_PER_DEG, n)
+    lng = A_HOME[2] + offset_east_m / (M_PER_DEG * math.cos(math.radians(A_HOME[1])))
+    return [(float(la), float(lng)) for la in lat]
+
+
+TRACKS = {11: track(0.0), 22: track(20.0), 33: track(-20.0)}
+
+
+def write_raw_duckdb(path: Path) -> None:
+    """The two raw tables dbt needs (strava.activities, strava.activity_streams), shaped like dlt's."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(path)) as con:
+        for sql in raw_sql("strava.strava"):
+            con.execute(sql)
+
+
+def raw_sql(schema: str) -> list:
+    """create + insert statements for the raw tables in `schema`, in SQL both DuckDB and PostgreSQL take."""
+    stmts = [
+        f"create schema if not exists {schema}",
+        f"create table {schema}.activities (id bigint, athlete__id bigint, name varchar, sport_type varchar, "
+        "type varchar, start_date timestamp with time zone, start_date_local varchar, timezone varchar, "
+        "distance double precision, moving_time bigint, elapsed_time bigint)",
+        f"create table {schema}.activity_streams (athlete_id bigint, activity_id bigint, point_index integer, "
+        "time integer, distance double precision, lat double precision, lng double precision)",
+    ]
+    for i, (activity_id, athlete) in enumerate(ACTIVITIES.items()):
+        athlete_sql = "null" if athlete is None else str(athlete)
+        stmts.append(
+            f"insert into {schema}.activities values ({activity_id}, {athlete_sql}, 'Run {activity_id}', 'Run', "
+            f"'Run', '2025-06-0{i + 1} 06:00:00+00', '2025-06-0{i + 1}T08:00:00Z', '(GMT+01:00) Europe/Ljubljana', "
+            "3200.0, 1000, 1000)"
+        )
+        rows = ", ".join(
+            f"({athlete_sql}, {activity_id}, {k}, {4 * k}, {13.0 * k}, {lat:.7f}, {lng:.7f})"
+            for k, (lat, lng) in enumerate(TRACKS[activity_id])
+        )
+        stmts.append(f"insert into {schema}.activity_streams values {rows}")
+    return stmts
+
+
+def project_copy(folder: Path, zones_csv: str = ZONES_CSV) -> Path:
+    project = folder / "dbt_project"
+    shutil.copytree(DBT_DIR, project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
+    (project / "seeds" / "privacy_zones.csv").write_text(zones_csv)
+    return project
+
+
+# what the zones reach: the masked marts and the test that checks them
+SELECTION = [
+    "--select",
+    "+assert_no_point_inside_privacy_zone",
+    "int_privacy_zones",
+    "--indirect-selection",
+    "cautious",
+]
+# the same from the zones on: what a changed zone file or masking rule rebuilds
+MASKED = [
+    "--select",
+    "privacy_zones",
+    "int_privacy_zones",
+    "int_activity_tracks__masked",
+    "activity_routes_masked",
+    "activity_streams_masked",
+    "fct_activities",
+    "assert_no_point_inside_privacy_zone",
+    "--exclude",
+    "resource_type:unit_test",
+    "--indirect-selection",
+    "cautious",
+]
+
+
+def dbt(args: list, data_dir: Path, work: Path, project: Path, env: dict | None = None) -> tuple:
+    """`dbt <args>` in its own process on <data_dir>/strava.duckdb (or the postgres target of env): (returncode,
+    output, {node name: status})."""
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dbt.cli.main",
+            *args,
+            "--project-dir",
+            str(project),
+            "--profiles-dir",
+            str(project),
+            "--target-path",
+            str(work / "target"),
+            "--log-path",
+            str(work / "logs"),
+        ],  # fmt: skip
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "STRAVA_DATA_DIR": str(data_dir), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    results = {}
+    results_file = work / "target" / "run_results.json"
+    if results_file.exists():
+        results = {r["unique_id"].split(".")[2]: r["status"] for r in json.loads(results_file.read_text())["results"]}
+        results_file.unlink()
+    return run.returncode, run.stdout + run.stderr, results
+
+
+def routes_of(con) -> dict:
+    """activity_id -> (athlete_id, shapely route) of marts.activity_routes_masked."""
+    rows = con.execute("select activity_id, athlete_id, route_wkt from marts.activity_routes_masked").fetchall()
+    return {a: (athlete, shapely.from_wkt(wkt)) for a, athlete, wkt in rows}
+
+
+def closest_m(geometry, zone) -> float:
+    """Distance in metres from a zone centre to a route (vertices and segments), in a flat frame around the zone:
+    good to centimetres over the few km of these tracks."""
+    kx = M_PER_DEG * math.cos(math.radians(zone[1]))
+    local = shapely.transform(geometry, lambda c: (c - [zone[2], zone[1]]) * [kx, M_PER_DEG])
+    return float(shapely.distance(local, shapely.Point(0, 0)))
+
+
+@pytest.fixture(scope="module")
+def duck(tmp_path_factory):
+    """The raw warehouse built by dbt with the two-athlete zones: (data_dir, project, work)."""
+    base = tmp_path_factory.mktemp("zones_duckdb")
+    data_dir, work = base / "data", base / "work"
+    write_raw_duckdb(data_dir / "strava.duckdb")
+    project = project_copy(base)
+    rc, out, results = dbt(["build", *SELECTION], data_dir, work, project)
+    assert rc == 0, out[-4000:]
+    assert results["assert_no_point_inside_privacy_zone"] == "pass"
+    return data_dir, project, work
+
+
+def test_a_zone_masks_its_athlete_only_and_a_zone_without_athlete_masks_everybody(duck):
+    data_dir = duck[0]
+    with duckdb.connect(str(data_dir / "strava.duckdb"), read_only=True) as con:
+        routes = routes_of(con)
+        assert {a: athlete for a, (athlete, _) in routes.items()} == {11: ATHLETE_A, 22: ATHLETE_B, 33: 0}
+        # A's own zone is cut out of A's track, not out of B's, which passes 20 m from its centre
+        assert closest_m(routes[11][1], A_HOME) > A_HOME[3] + 20
+        assert closest_m(routes[22][1], A_HOME) < 40
+        # the unknown athlete's track is masked by every zone
+        assert closest_m(routes[33][1], A_HOME) > A_HOME[3] + 20
+        # the shared zone masks everybody
+        for activity_id in ACTIVITIES:
+            assert closest_m(routes[activity_id][1], SHARED) > SHARED[3] + 20, activity_id
+        # the same rule for the stream points and the start point (all start 1.5 km south: outside)
+        points = con.execute(
+            "select activity_id, lat, lng from marts.activity_streams_masked where lat is not null"
+        ).fetchall()
+        near_home = {a for a, lat, lng in points if haversine_m(lat, lng, A_HOME[1], A_HOME[2]) < A_HOME[3]}
+        near_shared = {a for a, lat, lng in points if haversine_m(lat, lng, SHARED[1], SHARED[2]) < SHARED[3]}
+        assert near_home == {22} and near_shared == set()
+        zones = con.execute(
+            "select zone_key, athlete_id from intermediate.int_privacy_zones order by zone_key"
+        ).fetchall()
+        assert zones == [("a_home@1001", ATHLETE_A), ("club", None)]
+
+
+def copy_of(duck, folder: Path) -> Path:
+    """A copy of the built warehouse's data dir, to change without touching the module's."""
+    data_dir = folder / "data"
+    data_dir.mkdir()
+    shutil.copy(duck[0] / "strava.duckdb", data_dir / "strava.duckdb")
+    return data_dir
+
+
+def failing_rows(data_dir: Path, work: Path) -> set:
+    """(activity_id, athlete_id, zone_name) of the rows the privacy test found: its SQL as dbt compiled it, run
+    again (the project turns store_failures off)."""
+    sql = next((work / "target" / "compiled").rglob("assert_no_point_inside_privacy_zone.sql")).read_text()
+    spec = importlib.util.spec_from_file_location("strava_duckdb_plugin", DBT_DIR / "plugins" / "strava_duckdb.py")
+    plugin = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(plugin)
+    with duckdb.connect(str(data_dir / "strava.duckdb"), read_only=True) as con:
+        con.execute(f"load '{plugin.spatial_extension_path()}'")
+        return set(con.execute(f"select distinct activity_id, athlete_id, zone_name from ({sql})").fetchall())
+
+
+def test_the_privacy_test_checks_each_route_against_the_zones_of_its_athlete(duck, tmp_path):
+    """A published table masked wrongly: A's route and B's unmasked, A's labelled as B's. The test reports A's route
+    in A's zone (the athlete comes from staging, not from the label) and both in the shared zone, never B's route in
+    A's zone."""
+    data_dir = copy_of(duck, tmp_path)
+    raw = {a: shapely.LineString([(lng, lat) for lat, lng in TRACKS[a]]) for a in (11, 22)}
+    with duckdb.connect(str(data_dir / "strava.duckdb")) as con:
+        for activity_id, line in raw.items():
+            wkt = shapely.to_wkt(shapely.MultiLineString([line]), rounding_precision=-1)
+            con.execute(
+                "update marts.activity_routes_masked set route_wkt = ?, route_geojson = ?, "
+                "route_geom = ?::geometry, athlete_id = ? where activity_id = ?",
+                [wkt, shapely.to_geojson(line), wkt, ATHLETE_B, activity_id],
+            )
+    rc, out, results = dbt(
+        ["test", "--select", "assert_no_point_inside_privacy_zone"], data_dir, tmp_path / "work", duck[1]
+    )
+    assert rc != 0 and results == {"assert_no_point_inside_privacy_zone": "fail"}, out[-3000:]
+    assert failing_rows(data_dir, tmp_path / "work") == {
+        (11, ATHLETE_A, "a_home"),
+        (11, ATHLETE_A, "club"),
+        (22, ATHLETE_B, "club"),
+    }
+
+
+# the masking's rule with the athlete ignored one way or the other (dbt_project/macros/geo.sql)
+RULE = """(({{ zone_athlete_id }}) is null or coalesce({{ track_athlete_id }}, 0) = 0
+     or ({{ zone_athlete_id }}) = ({{ track_athlete_id }}))"""
+WRONG_RULES = {
+    # zones of an athlete mask nobody: A's home shows on A's track and on the unknown athlete's
+    "named zones ignored": ("({{ zone_athlete_id }}) is null", {(11, "a_home"), (33, "a_home")}),
+    # a zone must name the athlete: the shared zone masks nobody, A's home no unknown athlete's
+    "athlete required": (
+        "({{ zone_athlete_id }}) = ({{ track_athlete_id }})",
+        {(11, "club"), (22, "club"), (33, "club"), (33, "a_home")},
+    ),
+}
+
+
+@pytest.mark.parametrize("name", WRONG_RULES)
+def test_the_privacy_test_fails_a_masking_that_gets_the_athlete_wrong(duck, tmp_path, name):
+    rule, expected = WRONG_RULES[name]
+    data_dir = copy_of(duck, tmp_path)
+    project = tmp_path / "dbt_project"
+    shutil.copytree(duck[1], project)
+    geo = project / "macros" / "geo.sql"
+    assert RULE in geo.read_text(), "the rule in geo.sql changed: update RULE"
+    geo.write_text(geo.read_text().replace(RULE, rule))
+    rc, out, results = dbt(["build", *MASKED], data_dir, tmp_path / "work", project)
+    assert rc != 0 and results["assert_no_point_inside_privacy_zone"] == "fail", out[-3000:]
+    assert {(a, zone) for a, _, zone in failing_rows(data_dir, tmp_path / "work")} == expected
+
+
+def test_a_seed_file_without_athlete_id_masks_everybody(duck, tmp_path):
+    """The four columns of before: both zones mask every athlete, B's track loses A's home too."""
+    data_dir = copy_of(duck, tmp_path)
+    old_csv = "".join(line.rsplit(",", 1)[0] + "\n" for line in ZONES_CSV.splitlines())
+    assert old_csv.startswith("name,lat,lon,radius_m\n")
+    project = project_copy(tmp_path, old_csv)
+    rc, out, results = dbt(["build", *MASKED], data_dir, tmp_path / "work", project)
+    assert rc == 0 and results["assert_no_point_inside_privacy_zone"] == "pass", out[-3000:]
+    with duckdb.connect(str(data_dir / "strava.duckdb"), read_only=True) as con:
+        zones = con.execute("select zone_key, athlete_id from intermediate.int_privacy_zones order by 1").fetchall()
+        assert zones == [("a_home", None), ("club", None)]
+        routes = routes_of(con)
+    for activity_id in ACTIVITIES:
+        assert closest_m(routes[activity_id][1], A_HOME) > A_HOME[3] + 20, activity_id

@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -291,3 +292,117 @@ def test_a_seed_file_without_athlete_id_masks_everybody(duck, tmp_path):
         routes = routes_of(con)
     for activity_id in ACTIVITIES:
         assert closest_m(routes[activity_id][1], A_HOME) > A_HOME[3] + 20, activity_id
+
+
+# ------------------------------------------------------------------------------------------ the maps' guard
+
+
+def test_the_guard_lets_a_zone_guard_its_athlete_and_a_zone_without_athlete_everybody():
+    from strava_pipeline.maps.privacy import check_outside_zones, violations
+    from strava_pipeline.maps.routes import Zone
+
+    a_home = Zone(A_HOME[0], A_HOME[1], A_HOME[2], A_HOME[3], ATHLETE_A)
+    club = Zone(SHARED[0], SHARED[1], SHARED[2], SHARED[3])
+    through_home = shapely.MultiLineString([[(lng, lat) for lat, lng in TRACKS[22]][:120]])  # stops before the club
+    assert closest_m(through_home, A_HOME) < 25 and closest_m(through_home, SHARED) > 900
+    assert violations([through_home], [a_home], athletes=[ATHLETE_B]) == []
+    for athletes in ([ATHLETE_A], [None], [0], None):  # A, unknown athletes, and no athletes given: all guarded
+        assert [v.zone for v in violations([through_home], [a_home], athletes=athletes)] == ["a_home"], athletes
+    # one route per athlete: only A's is reported, with its own index
+    found = violations([through_home, through_home], [a_home, club], athletes=[ATHLETE_B, ATHLETE_A])
+    assert [(v.zone, v.route_index) for v in found] == [("a_home", 1)]
+    whole = shapely.MultiLineString([[(lng, lat) for lat, lng in TRACKS[22]]])
+    assert [v.zone for v in violations([whole], [a_home, club], athletes=[ATHLETE_B])] == ["club"]
+    check_outside_zones([through_home], [22], [a_home], [a_home], athletes=[ATHLETE_B])
+    with pytest.raises(RuntimeError, match="activity 11, .* privacy zone 'a_home' of the warehouse"):
+        check_outside_zones([through_home], [11], [a_home], [], athletes=[ATHLETE_A])
+
+
+def test_zones_are_read_with_their_athlete_from_both_seed_files_and_the_warehouse(tmp_path):
+    from strava_pipeline.maps.routes import RouteSource, Zone, csv_zones
+    from strava_pipeline.maps.synthetic import write_warehouse
+
+    new = tmp_path / "new.csv"
+    new.write_text(ZONES_CSV + "cafe,46.1,14.4,150,not a number\n")
+    assert csv_zones(new) == [
+        Zone("a_home", A_HOME[1], A_HOME[2], A_HOME[3], ATHLETE_A),
+        Zone("club", SHARED[1], SHARED[2], SHARED[3], None),
+        Zone("cafe", 46.1, 14.4, 150.0, None),  # an athlete_id dbt would reject: the zone guards everybody
+    ]
+    old = tmp_path / "old.csv"
+    old.write_text("name,lat,lon,radius_m\nhome,46.0569,14.5058,400\n")
+    assert csv_zones(old) == [Zone("home", 46.0569, 14.5058, 400.0, None)]
+
+    zones = [Zone("a_home", A_HOME[1], A_HOME[2], A_HOME[3], ATHLETE_A), Zone("club", SHARED[1], SHARED[2], 300.0)]
+    path = write_warehouse(tmp_path / "data" / "strava.duckdb", [], zones)
+    with duckdb.connect(str(path), read_only=True) as con:
+        assert RouteSource(con, path).warehouse_zones() == zones
+    with duckdb.connect(str(path)) as con:  # a seeds table of the four columns before athlete_id
+        con.execute("alter table seeds.privacy_zones drop column athlete_id")
+    with duckdb.connect(str(path), read_only=True) as con:
+        assert [z.athlete_id for z in RouteSource(con, path).warehouse_zones()] == [None, None]
+
+
+@pytest.fixture
+def two_athletes(tmp_path, monkeypatch):
+    """A synthetic warehouse (routes masked like dbt masks them) of athletes 1 and 2 around Ljubljana: home is
+    athlete 1's zone, work everybody's; the seed file says the same. Returns (data dir, routes)."""
+    from strava_pipeline.maps import settings
+    from strava_pipeline.maps.routes import Zone
+    from strava_pipeline.maps.synthetic import DEFAULT_ZONES, generate_routes, write_warehouse
+
+    home, work = DEFAULT_ZONES
+    zones = (Zone(home.name, home.lat, home.lon, home.radius_m, 1), work)
+    seed = tmp_path / "privacy_zones.csv"
+    seed.write_text(
+        "name,lat,lon,radius_m,athlete_id\n"
+        + "".join(f"{z.name},{z.lat},{z.lon},{z.radius_m},{z.athlete_id or ''}\n" for z in zones)
+    )
+    monkeypatch.setattr(settings, "ZONES_CSV", seed)
+    routes = generate_routes(12, seed=5, zones=zones, length_km=(3.0, 8.0), athlete_id=1) + generate_routes(
+        12, seed=6, zones=zones, length_km=(3.0, 8.0), first_id=20_000_000_000, athlete_id=2
+    )
+    data = tmp_path / "data"
+    write_warehouse(data / "strava.duckdb", routes, zones)
+    return data, routes
+
+
+def test_maps_publish_routes_of_other_athletes_through_a_zone_and_stop_a_leak(two_athletes):
+    from strava_pipeline.maps import settings
+    from strava_pipeline.maps.export import export_routes
+    from strava_pipeline.maps.synthetic import DEFAULT_ZONES, Route, insert_routes
+    from strava_pipeline.maps.tiles import update_tiles
+
+    data, routes = two_athletes
+    home = DEFAULT_ZONES[0]
+    zone = ("home", home.lat, home.lon)
+    # not vacuous: athlete 2 starts at home, athlete 1's routes keep out of it
+    assert min(closest_m(r.geometry, zone) for r in routes if r.athlete_id == 2) < 50
+    assert min(closest_m(r.geometry, zone) for r in routes if r.athlete_id == 1) > home.radius_m
+    for fmt in settings.FORMATS:
+        assert export_routes(data, fmt).routes == len(routes)
+    assert update_tiles(data, max_zoom=11).mode == "full"
+
+    line = shapely.MultiLineString([[(home.lon - 0.01, home.lat), (home.lon + 0.01, home.lat)]])  # through home
+    with duckdb.connect(str(data / "strava.duckdb")) as con:
+        insert_routes(con, [Route(7, "Passing by", "Run", date(2024, 3, 3), 2.0, line, athlete_id=2)])
+    assert export_routes(data, "geojson").routes == len(routes) + 1
+    assert update_tiles(data, max_zoom=11).mode == "incremental"
+    with duckdb.connect(str(data / "strava.duckdb")) as con:
+        insert_routes(con, [Route(8, "Leak", "Run", date(2024, 3, 4), 2.0, line, athlete_id=1)])
+    with pytest.raises(RuntimeError, match="activity 8, .* privacy zone 'home' of the warehouse"):
+        export_routes(data, "topojson")
+    with pytest.raises(RuntimeError, match="activity 8, .* privacy zone 'home'"):
+        update_tiles(data, max_zoom=11)
+
+
+def test_a_routes_mart_without_athlete_id_is_guarded_by_every_zone(two_athletes):
+    """A mart built before the column: nothing says whose a route is, so every zone guards it (the guard errs on the
+    safe side and points at the masking)."""
+    from strava_pipeline.maps.export import export_routes
+
+    data, routes = two_athletes
+    with duckdb.connect(str(data / "strava.duckdb")) as con:
+        con.execute("alter table marts.activity_routes_masked drop column athlete_id")
+    with pytest.raises(RuntimeError, match="privacy zone 'home' of the warehouse"):
+        export_routes(data, "geojson")

@@ -226,6 +226,7 @@ def write_routes(
             seed_zones,
             slack_m=quantum_m if fmt == "topojson" else 0.01,
             dbt_build=strava_command(source.warehouse.parent, "dbt", "build"),
+            athletes=chunk.athletes or None,
         )
         writer.add(chunk)
         routes += len(chunk)

@@ -1,7 +1,9 @@
 """Last check before anything leaves the warehouse: no vertex or segment of a route within a privacy zone.
 
 The dbt masking already cut the zones out (with a 25 m margin); this guards against a seed edited after the
-last dbt build and against a masking bug, with the zones of both the warehouse and dbt_project/seeds."""
+last dbt build and against a masking bug, with the zones of both the warehouse and dbt_project/seeds. It applies the
+masking's rule (dbt_project/macros/geo.sql, privacy_zone_applies): a zone that names an athlete guards that athlete's
+routes, and those of an unknown athlete (0 or none); a zone without one guards every route."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -61,13 +63,24 @@ def segment_distance_m(lat, lng, a_lat, a_lng, b_lat, b_lng):
     return np.where(on_segment, np.minimum(across, ends), ends)
 
 
-def violations(geometries, zones: Sequence, slack_m: float = 0.0) -> list:
-    """Routes (index) that come closer than radius_m + slack_m to a zone centre: at a vertex or along a segment
-    (both on the sphere: exact across the antimeridian and near the poles).
-    slack_m covers what the writer still moves a point by (the quantization of TopoJSON)."""
+def _athlete_ids(athletes, count: int) -> np.ndarray | None:
+    """The routes' athlete ids as int64, 0 for an unknown one; None (every zone guards every route) when not given
+    one per route."""
+    if athletes is None or len(athletes) != count:
+        return None
+    return np.array([int(a) if a else 0 for a in athletes], dtype=np.int64)
+
+
+def violations(geometries, zones: Sequence, slack_m: float = 0.0, athletes: Sequence | None = None) -> list:
+    """Routes (index) that come closer than radius_m + slack_m to a zone that guards them: at a vertex or along a
+    segment (both on the sphere: exact across the antimeridian and near the poles).
+    slack_m covers what the writer still moves a point by (the quantization of TopoJSON). athletes: the athlete id
+    of each route (None or 0: unknown); a zone with an athlete_id guards that athlete's routes and the unknown
+    ones. Without athletes every zone guards every route."""
     geometries = np.asarray(geometries, dtype=object)
     if not len(geometries) or not zones:
         return []
+    athlete_of_route = _athlete_ids(athletes, len(geometries))
     parts, owner = shapely.get_parts(geometries, return_index=True)
     coords, part_of = shapely.get_coordinates(parts, return_index=True)
     if not len(coords):
@@ -83,6 +96,9 @@ def violations(geometries, zones: Sequence, slack_m: float = 0.0) -> list:
             along = segment_distance_m(zone.lat, zone.lon, lat[seg], lng[seg], lat[seg + 1], lng[seg + 1])
             np.minimum.at(dist, seg, along)
         close = dist < limit
+        if athlete_of_route is not None and zone.athlete_id is not None:
+            guarded = (athlete_of_route == int(zone.athlete_id)) | (athlete_of_route == 0)
+            close &= guarded[owner[part_of]]
         if close.any():
             by_route: dict = {}
             for point in np.flatnonzero(close):
@@ -99,12 +115,14 @@ def check_outside_zones(
     seed_zones: Sequence,
     slack_m: float = settings.QUANTUM_M,
     dbt_build: str = "uv run strava.py dbt build",
+    athletes: Sequence | None = None,
 ) -> None:
-    """Raises unless every route keeps clear of every zone of the warehouse and of the seed file. dbt_build: the
-    command that rebuilds the masked routes of this data dir (config.strava_command)."""
+    """Raises unless every route keeps clear of every zone of the warehouse and of the seed file that guards it.
+    dbt_build: the command that rebuilds the masked routes of this data dir (config.strava_command); athletes: the
+    athlete id of each route, as in violations (None: every zone guards every route)."""
     # the warehouse's zones first: the mart was masked with them, so a route too close to one is a masking bug
     for source, zones in (("the warehouse", warehouse_zones), ("seeds/privacy_zones.csv", seed_zones)):
-        found = violations(geometries, zones, slack_m)
+        found = violations(geometries, zones, slack_m, athletes)
         if not found:
             continue
         v = found[0]

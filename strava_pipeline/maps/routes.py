@@ -45,6 +45,7 @@ class Zone:
     lat: float
     lon: float
     radius_m: float
+    athlete_id: int | None = None  # whose routes it guards; None: everybody's
 
 
 @dataclass
@@ -57,6 +58,7 @@ class RouteChunk:
     sports: list
     distance_km: list
     geometries: np.ndarray = field(repr=False)
+    athletes: list = field(default_factory=list, repr=False)  # athlete id per route (None: unknown); [] = not read
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -184,6 +186,10 @@ class RouteSource:
         where = (" where " + " and ".join(clauses)) if clauses else ""
         return f" from {_rel(settings.ROUTES_RELATION)} r{join}{where}", params
 
+    def _athlete_sql(self) -> str:
+        # a routes mart built before athlete_id existed: unknown athlete, every zone guards the route
+        return "r.athlete_id" if "athlete_id" in self.columns else "cast(null as bigint)"
+
     def _geometry_sql(self) -> str:
         # the GEOMETRY column comes out as WKB without the spatial extension (DuckDB 1.5 core type)
         return "r.route_geom" if "route_geom" in self.columns else "r.route_wkt"
@@ -237,8 +243,8 @@ class RouteSource:
         ids = self.ordered_ids(flt)
         sql = (
             f"select r.activity_id, r.activity_name, strftime(cast(r.start_date_local as date), '%Y-%m-%d'), "
-            f"r.sport_type, r.distance_km, {self._geometry_sql()} from {_rel(settings.ROUTES_RELATION)} r "
-            "where r.activity_id in (select unnest(?::bigint[]))"
+            f"r.sport_type, r.distance_km, {self._geometry_sql()}, {self._athlete_sql()} "
+            f"from {_rel(settings.ROUTES_RELATION)} r where r.activity_id in (select unnest(?::bigint[]))"
         )
         pending: list = []
         pending_points = 0
@@ -281,18 +287,48 @@ class RouteSource:
         geoms = join_parts(_parse([r[1] for r in rows]))
         return dict(zip(ids_out, shapely.to_wkb(geoms).tolist()))
 
+    def athletes(self, ids: Sequence[int]) -> dict:
+        """activity_id -> athlete_id of the routes (None when unknown or the mart has no such column)."""
+        if not len(ids):
+            return {}
+        return dict(
+            self.con.execute(
+                f"select r.activity_id, {self._athlete_sql()} from {_rel(settings.ROUTES_RELATION)} r "
+                "where r.activity_id in (select unnest(?::bigint[]))",
+                [list(ids)],
+            ).fetchall()
+        )
+
     # --------------------------------------------------------------------------------------------- zones
 
     def warehouse_zones(self) -> list:
         if settings.ZONES_RELATION not in self.relations:
             return []
-        rows = self.con.sql(f"select name, lat, lon, radius_m from {_rel(settings.ZONES_RELATION)}").fetchall()
-        return [Zone(str(n), float(a), float(o), float(r)) for n, a, o, r in rows if None not in (a, o, r)]
+        # a seed of the four columns before athlete_id: every zone guards everybody
+        athlete = "athlete_id" if "athlete_id" in self._columns(settings.ZONES_RELATION) else "null"
+        rows = self.con.sql(
+            f"select name, lat, lon, radius_m, {athlete} from {_rel(settings.ZONES_RELATION)}"
+        ).fetchall()
+        return [
+            Zone(str(n), float(a), float(o), float(r), _athlete_id(athlete_id))
+            for n, a, o, r, athlete_id in rows
+            if None not in (a, o, r)
+        ]
+
+
+def _athlete_id(value) -> int | None:
+    """A zone's athlete_id as an int; empty or not a whole number: None, so that the zone guards everybody (the
+    dbt build rejects such a value; until then the guard errs on the safe side)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return int(number) if number.is_integer() and number > 0 else None
 
 
 def csv_zones(path: Path | None = None) -> list:
-    """The privacy zones of the dbt seed file (name, lat, lon, radius_m); rows that are not numbers are skipped
-    here (the dbt build rejects them)."""
+    """The privacy zones of the dbt seed file (name, lat, lon, radius_m, and athlete_id when the file has the
+    column); rows whose position or radius is not a number are skipped here (the dbt build rejects them)."""
     path = Path(path or settings.ZONES_CSV)
     if not path.exists():
         return []
@@ -300,7 +336,15 @@ def csv_zones(path: Path | None = None) -> list:
     with open(path, newline="") as handle:
         for row in csv.DictReader(handle):
             try:
-                zones.append(Zone(row.get("name", ""), float(row["lat"]), float(row["lon"]), float(row["radius_m"])))
+                zones.append(
+                    Zone(
+                        row.get("name", ""),
+                        float(row["lat"]),
+                        float(row["lon"]),
+                        float(row["radius_m"]),
+                        _athlete_id(row.get("athlete_id")),
+                    )
+                )
             except (KeyError, TypeError, ValueError):
                 continue
     return zones
@@ -321,6 +365,7 @@ def _to_chunk(batch) -> RouteChunk:
         sports=[s if s is not None else "" for s in cols[3].to_pylist()],
         distance_km=cols[4].to_pylist(),
         geometries=join_parts(_parse(cols[5].to_pylist())),
+        athletes=cols[6].to_pylist() if len(cols) > 6 else [],
     )
 
 
@@ -332,6 +377,7 @@ def _slice(chunk: RouteChunk, a: int, b: int) -> RouteChunk:
         chunk.sports[a:b],
         chunk.distance_km[a:b],
         chunk.geometries[a:b],
+        chunk.athletes[a:b],
     )
 
 
@@ -345,6 +391,7 @@ def _concat(chunks: list) -> RouteChunk:
         sum((c.sports for c in chunks), []),
         sum((c.distance_km for c in chunks), []),
         np.concatenate([c.geometries for c in chunks]),
+        sum((c.athletes for c in chunks), []),
     )
 
 

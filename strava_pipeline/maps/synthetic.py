@@ -38,6 +38,7 @@ class Route:
     distance_km: float
     geometry: object  # shapely MultiLineString, WGS84 (x = lng, y = lat)
     visibility: str = "everyone"
+    athlete_id: int = 1
 
 
 def to_metric(lng, lat, lat0: float = CENTER_LAT, lng0: float = CENTER_LNG):
@@ -65,8 +66,14 @@ def _track(rng: np.random.Generator, start_xy, length_m: float, step_m: float) -
     return xy + rng.normal(0, 2.0, xy.shape)
 
 
+def zones_of(zones: Sequence[Zone], athlete_id: int) -> list:
+    """The zones that mask an athlete's routes: theirs and those without an athlete (macros/geo.sql's rule)."""
+    return [z for z in zones if z.athlete_id is None or z.athlete_id == athlete_id]
+
+
 def mask(track_xy: np.ndarray, zones: Sequence[Zone], lat0: float = CENTER_LAT, lng0: float = CENTER_LNG):
-    """The dbt masking on a metric track: zones + margin cut out, 5 m snap, 15 m simplification; WGS84 out."""
+    """The dbt masking on a metric track: zones + margin cut out, 5 m snap, 15 m simplification; WGS84 out. The
+    zones are those of the track's athlete (zones_of)."""
     line = shapely.LineString(track_xy)
     if zones:
         cover = shapely.union_all(
@@ -95,8 +102,11 @@ def generate_routes(
     first_id: int = 10_000_000_000,
     length_km: tuple = (4.0, 60.0),
     step_s: float = 4.0,
+    athlete_id: int = 1,
 ) -> list:
-    """`count` masked routes, most of them starting at home (so the masking matters), some on repeated loops."""
+    """`count` masked routes of one athlete, most of them starting at home (so the masking matters), some on
+    repeated loops; masked by the zones of that athlete and those of everybody."""
+    zones = zones_of(zones, athlete_id)
     rng = np.random.default_rng(seed)
     names = [s[0] for s in SPORTS]
     weights = np.array([s[2] for s in SPORTS])
@@ -123,6 +133,7 @@ def generate_routes(
                 round(length / 1000, 2),
                 geometry,
                 visibility,
+                athlete_id,
             )
         )
     return routes
@@ -136,7 +147,8 @@ def write_warehouse(
     path: Path, routes: Sequence[Route], zones: Sequence[Zone] = DEFAULT_ZONES, with_routes: bool = True
 ) -> Path:
     """A DuckDB file with the tables the maps read, shaped like the dbt marts: marts.activity_routes_masked,
-    marts.fct_activities (visibility) and seeds.privacy_zones. Replaces the file."""
+    marts.fct_activities (visibility) and seeds.privacy_zones (athlete_id: null = every athlete). Replaces the
+    file."""
     import duckdb
 
     path = Path(path)
@@ -145,19 +157,24 @@ def write_warehouse(
     with duckdb.connect(str(path)) as con:
         for schema in ("marts", "seeds"):
             con.execute(f"create schema {schema}")
-        con.execute("create table seeds.privacy_zones (name varchar, lat double, lon double, radius_m double)")
+        con.execute(
+            "create table seeds.privacy_zones "
+            "(name varchar, lat double, lon double, radius_m double, athlete_id bigint)"
+        )
         con.executemany(
-            "insert into seeds.privacy_zones values (?, ?, ?, ?)", [(z.name, z.lat, z.lon, z.radius_m) for z in zones]
+            "insert into seeds.privacy_zones values (?, ?, ?, ?, ?)",
+            [(z.name, z.lat, z.lon, z.radius_m, z.athlete_id) for z in zones],
         )
         con.execute("""create table marts.fct_activities (activity_id bigint, athlete_id bigint, activity_name varchar,
                        sport_type varchar, start_date_local date, distance_km double, is_private boolean,
                        visibility varchar)""")
         if routes:
             con.executemany(
-                "insert into marts.fct_activities values (?, 1, ?, ?, ?, ?, ?, ?)",
+                "insert into marts.fct_activities values (?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         r.activity_id,
+                        r.athlete_id,
                         r.name,
                         r.sport_type,
                         r.start_date_local,
@@ -193,6 +210,7 @@ def insert_routes(con, routes: Sequence[Route]) -> None:
         rows.append(
             (
                 r.activity_id,
+                r.athlete_id,
                 r.name,
                 r.sport_type,
                 datetime.combine(r.start_date_local, datetime.min.time()),
@@ -209,7 +227,7 @@ def insert_routes(con, routes: Sequence[Route]) -> None:
         )
     con.executemany("delete from marts.activity_routes_masked where activity_id = ?", [(r[0],) for r in rows])
     con.executemany(
-        "insert into marts.activity_routes_masked values (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::geometry)", rows
+        "insert into marts.activity_routes_masked values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::geometry)", rows
     )
 
 
@@ -231,4 +249,5 @@ def shifted(route: Route, metres_east: float, new_id: int | None = None) -> Rout
         route.distance_km,
         geometry,
         route.visibility,
+        route.athlete_id,
     )

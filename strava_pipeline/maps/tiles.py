@@ -399,6 +399,7 @@ def update_tiles(
                 removed = [i for i in stored if i not in current]
                 changed = [i for i in current if i in stored and stored[i] != current[i]]
                 new_wkb = source.geometries(sorted(added + changed))
+                athlete_of = source.athletes(sorted(new_wkb))
                 zones = (source.warehouse_zones(), csv_zones())
             steps["read"] = time.perf_counter() - started
             result = TileResult(
@@ -413,7 +414,13 @@ def update_tiles(
 
             ids_new = sorted(new_wkb)
             new = shapely.from_wkb([new_wkb[i] for i in ids_new]) if ids_new else np.empty(0, dtype=object)
-            check_outside_zones(new, ids_new, *zones, dbt_build=strava_command(data_dir, "dbt", "build"))
+            check_outside_zones(
+                new,
+                ids_new,
+                *zones,
+                dbt_build=strava_command(data_dir, "dbt", "build"),
+                athletes=[athlete_of.get(i) for i in ids_new],
+            )
             if full:
                 con.execute("begin")
                 con.execute("delete from activities")

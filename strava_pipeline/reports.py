@@ -518,18 +518,17 @@ def _run_logged(cmd: list, cwd: Path, env: dict, log: TextIO, what: str, timeout
 def _publish(build: Path, site: Path, routes: dict, snapshot: Path) -> Path:
     """Moves the fresh build next to the old site, adds the route GeoJSON and the activity data files, then swaps
     it in with renames, so a running `reports serve` never sees a half-written site."""
+    from strava_pipeline import site_swap
+
     fresh = site.with_name(site.name + ".new")
-    old = site.with_name(site.name + ".old")
-    for leftover in (fresh, old):
+    site_swap.recover(site)  # a kill in the middle of the last swap left the served site aside: it is the site
+    for leftover in (fresh, site_swap.aside(site)):
         shutil.rmtree(leftover, ignore_errors=True)
     shutil.move(build, fresh)  # a rename when both are on one file system
     write_route_files(fresh / ROUTES_SUBDIR, routes)
     write_activity_files(snapshot, fresh / ACTIVITY_DATA_SUBDIR)
     precompress(fresh)
-    if site.exists():
-        site.rename(old)
-    fresh.rename(site)
-    shutil.rmtree(old, ignore_errors=True)
+    site_swap.swap_in(fresh, site)  # one atomic exchange: the old site or the new one, never none
     return site
 
 

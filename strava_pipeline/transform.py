@@ -1,7 +1,9 @@
 """dbt on a data dir's warehouse, for the CLI and Dagster alike: one folder of dbt results per data dir."""
 
+import ctypes
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -50,6 +52,21 @@ def dbt_environment(data_dir: Path) -> dict:
     }
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+def _dies_with(parent: int):
+    """preexec_fn of the dbt child on Linux: killed when the process that started it dies. A `kill -9` of strava.py
+    stops its dbt build too, instead of leaving an orphan writing the warehouse that the next run finds busy."""
+
+    def preexec() -> None:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # the parent died before the line above
+            os._exit(1)
+
+    return preexec if sys.platform.startswith("linux") else None
+
+
 def run_dbt(data_dir: Path, args: list[str], out: TextIO) -> int:
     """`dbt ARGS` on this data dir's warehouse, its output copied to `out`; returns dbt's exit code."""
     results_dir(data_dir).mkdir(parents=True, exist_ok=True)
@@ -62,6 +79,7 @@ def run_dbt(data_dir: Path, args: list[str], out: TextIO) -> int:
         stdin=subprocess.DEVNULL,
         text=True,
         errors="replace",
+        preexec_fn=_dies_with(os.getpid()),
     ) as proc:
         for line in proc.stdout:
             out.write(line)

@@ -11,7 +11,33 @@
 {% macro resample_1hz(points_relation, activity_filter=none) %}
 with
 
-resample_points as (
+-- one sorted pass over the points gives every sample its gap and distance gained since the point before; that is
+-- the sample before unless the activity has points at a time already seen (rare: a device writing a second twice)
+ordered_points as (
+
+    select
+        activity_id,
+        elapsed_s,
+        power_w,
+        heartrate_bpm,
+        -- the first sample covers its own second only
+        coalesce(elapsed_s - lag(elapsed_s) over by_point, 1) as gap_s,
+        greatest(coalesce(distance_m - lag(distance_m) over by_point, 0), 0) as distance_gain_m,
+        lead(elapsed_s) over by_point = elapsed_s as is_repeated
+    from {{ points_relation }}
+    where elapsed_s is not null{% if activity_filter %} and ({{ activity_filter }}){% endif %}
+    window by_point as (partition by activity_id order by elapsed_s, point_index)
+
+),
+
+repeating_activities as (
+
+    select distinct activity_id from ordered_points where is_repeated
+
+),
+
+-- the activities with repeated times again, their repeats dropped first (the later point wins)
+deduplicated_points as (
 
     select activity_id, elapsed_s, distance_m, heartrate_bpm, power_w
     from (
@@ -23,7 +49,7 @@ resample_points as (
             power_w,
             row_number() over (partition by activity_id, elapsed_s order by point_index desc) as point_rank
         from {{ points_relation }}
-        where elapsed_s is not null{% if activity_filter %} and ({{ activity_filter }}){% endif %}
+        where elapsed_s is not null and activity_id in (select activity_id from repeating_activities)
     ) as ranked
     where point_rank = 1
 
@@ -31,15 +57,20 @@ resample_points as (
 
 resample_steps as (
 
+    select activity_id, elapsed_s, power_w, heartrate_bpm, gap_s, distance_gain_m
+    from ordered_points
+    where activity_id not in (select activity_id from repeating_activities)
+
+    union all
+
     select
         activity_id,
         elapsed_s,
         power_w,
         heartrate_bpm,
-        -- the first sample covers its own second only
-        coalesce(elapsed_s - lag(elapsed_s) over by_time, 1) as gap_s,
-        greatest(coalesce(distance_m - lag(distance_m) over by_time, 0), 0) as distance_gain_m
-    from resample_points
+        coalesce(elapsed_s - lag(elapsed_s) over by_time, 1),
+        greatest(coalesce(distance_m - lag(distance_m) over by_time, 0), 0)
+    from deduplicated_points
     window by_time as (partition by activity_id order by elapsed_s)
 
 ),

@@ -325,12 +325,12 @@ def cmd_auth(cfg: StravaConfig, data_dir: Path, read=None, out=sys.stdout) -> No
     code = code_from_paste(pasted)
     # the exchange says whose tokens these are: they are written aside, then moved to that athlete's file
     pending = athletes.pending_store(data_dir)
-    first = not athletes.authorized(data_dir)
+    first = not athletes.authorized(data_dir) and not cfg.refresh_token
     auth = StravaAuth(cfg, pending, requests.Session(), SystemClock(), data_dir=data_dir)
     try:
         body = auth.exchange_code(code)
     finally:
-        saved = athletes.settle(pending, data_dir) if pending.path.exists() else None
+        saved = athletes.settle(pending, data_dir, bool(cfg.refresh_token)) if pending.path.exists() else None
     athlete = body.get("athlete") or {}
     who = (
         " ".join(x for x in (athlete.get("firstname"), athlete.get("lastname")) if x) or f"athlete {athlete.get('id')}"

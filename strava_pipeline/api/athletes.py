@@ -96,12 +96,13 @@ def authorized(data_dir: Path) -> bool:
     return first_store(data_dir).path.exists() or any((data_dir / ATHLETES_DIR).glob(f"*/{ATHLETE_TOKENS}"))
 
 
-def store_for_new_athlete(data_dir: Path, athlete_id: int | None) -> TokenStore:
+def store_for_new_athlete(data_dir: Path, athlete_id: int | None, configured: bool = False) -> TokenStore:
     """Where `strava.py auth` keeps the tokens of the athlete who just approved the app: the first token file when
-    there is none yet or it is that athlete's (authorizing again), else a file of their own."""
+    it is that athlete's (authorizing again) or there is none yet and no refresh token is configured (the configured
+    one is the first athlete's), else a file of their own."""
     first = first_store(data_dir)
     current = first.load()
-    if not first.path.exists() or current is None or athlete_id is None or current.athlete_id == athlete_id:
+    if athlete_id is None or (current is None and not configured) or (current and current.athlete_id == athlete_id):
         return first
     store = athlete_store(data_dir, athlete_id)
     private_dir(store.path.parent)
@@ -110,13 +111,14 @@ def store_for_new_athlete(data_dir: Path, athlete_id: int | None) -> TokenStore:
 
 def pending_store(data_dir: Path) -> TokenStore:
     """Where a code exchange writes before the athlete is known (then moved by `settle`)."""
+    private_dir(data_dir)  # the data dir first: mkdir(parents=True) would give it the umask's mode
     private_dir(data_dir / ATHLETES_DIR)
     return TokenStore(data_dir / ATHLETES_DIR / "new-tokens.json")
 
 
-def settle(pending: TokenStore, data_dir: Path) -> Path:
+def settle(pending: TokenStore, data_dir: Path, configured: bool = False) -> Path:
     """Move the tokens of a fresh code exchange to the athlete's file (atomic rename, the mode stays 600)."""
     tokens = pending.load()
-    target = store_for_new_athlete(data_dir, tokens.athlete_id if tokens else None)
+    target = store_for_new_athlete(data_dir, tokens.athlete_id if tokens else None, configured)
     os.replace(pending.path, target.path)
     return target.path

@@ -3,7 +3,8 @@ zones) within the app's one budget.
 
 How the budget is shared (Strava counts 100 reads / 15 min and 1,000 / day per application, whoever the athlete):
 1. every athlete's "anything new?" listing, then
-2. the new activities of every athlete (the ones this run's listing added), one activity per athlete in turn, then
+2. the new activities of every athlete (the ones the incremental listing added: a --start-date or --reconcile listing
+   has no "new", its run goes on with step 3), one activity per athlete in turn, then
 3. the athletes' profiles (athlete, stats, zones at most weekly; each new gear once), then
 4. the backfill queue, one activity per athlete in turn (round-robin), newest first within each athlete.
 Why this rule: a daily run's first quarter hour (100 reads) holds steps 1 and 2 for a club (20 athletes: 20 listing
@@ -393,7 +394,9 @@ class Run:
             raise stop[0] from None
         self.journal.unpin(pin)
         listed_set = set(listed)
-        athlete.new_ids |= listed_set - existing
+        if not backfill and not self.opts.reconcile:
+            # what the incremental listing found since the athlete's cursor: fetched before anyone's backfill
+            athlete.new_ids |= listed_set - existing
         self.summary.new_activities += len(listed_set - existing)
         self.summary.updated_activities += len(listed_set & existing)
         if stop:
@@ -503,7 +506,7 @@ class Run:
         items = self._queue(new_only)
         if not items:
             return
-        self.reporter.start(len(items), "New activities to fetch" if new_only else "Activities to fetch")
+        self.reporter.start(len(items), "Activities to fetch")
         self._batch = Batch()
         try:
             for athlete, item in items:

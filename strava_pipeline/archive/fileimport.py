@@ -10,7 +10,9 @@ GPX with a DOCTYPE) are skipped with a reason; damaged ones (bad CRC, cut short)
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
+import sqlite3
 import time
 from collections import Counter, deque
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -33,6 +35,7 @@ from strava_pipeline.archive.file_rows import file_activity_id, file_activity_ro
 from strava_pipeline.archive.file_sports import file_sport
 from strava_pipeline.archive.files import FileRef, read_file, scan
 from strava_pipeline.archive.fit_records import crc_warning
+from strava_pipeline.archive.parse_spool import ParseSpool, parse_key
 from strava_pipeline.archive.reader import ArchiveError
 from strava_pipeline.archive.source import strava_archive
 from strava_pipeline.archive.tracks import detect_format, parse_track
@@ -47,6 +50,8 @@ BATCH_FILES = 200
 BATCH_POINTS = 500_000
 PARALLEL_MIN_FILES = 8
 MAX_WARNINGS_SHOWN = 20
+# parse results kept until their batch is committed (parse_spool): a kill costs at most the files being parsed
+SPOOL_FILE = "parsed_files.sqlite"
 
 SKIP_KNOWN = "already imported (same content)"
 SKIP_NOT_ACTIVITY = "not a FIT, GPX or TCX activity"
@@ -68,6 +73,7 @@ class FileImportSummary:
     damaged: int = 0  # files cut short or corrupt: their readable points kept
     points: int = 0
     batches: int = 0
+    replayed: int = 0  # files a killed run had parsed (kept in parse_spool): taken from there, not parsed again
     skipped: Counter = field(default_factory=Counter)  # reason -> files
     skipped_files: list = field(default_factory=list)  # (label, reason)
     warnings: list = field(default_factory=list)
@@ -150,6 +156,7 @@ class _Job:
     ref: FileRef
     sha256: str | None = None
     future: Future | None = None
+    key: str | None = None  # its parse_spool key
 
 
 def import_files(
@@ -197,6 +204,8 @@ class _FileImport:
         self.fetch_log: list[dict] = []
         self.imported_files: list[dict] = []
         self.points = 0
+        self.spool = ParseSpool(data_dir / SPOOL_FILE)
+        self.keys: list[str] = []  # parse_spool keys of the files in the batch
 
     def _now(self) -> str:
         return datetime.fromtimestamp(self.clock.now(), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -253,6 +262,11 @@ class _FileImport:
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
         self._flush()
+        self.summary.replayed = self.spool.replayed
+        if self.summary.interrupted:
+            self.spool.close()  # files parsed ahead stay for the next run
+        else:
+            self.spool.clear()
         prune_loaded_packages(self.pipeline)
 
     def _skip(self, ref: FileRef, why: str) -> None:
@@ -271,12 +285,29 @@ class _FileImport:
             return job
         self.index.by_sha[read.sha256] = Known(0, None, None, FILE_SOURCE, True)  # the same bytes twice in one run
         args = (read.data, ref.name, read.damaged, read.warnings)
+        job.key = parse_key(*args)
+        spooled = self.spool.get(job.key)  # parsed by a run that was killed before committing it
+        if spooled is not None:
+            job.future = Future()
+            job.future.set_result((*spooled, 0.0))
+            return job
         if pool is not None:
             job.future = pool.submit(_parse, *args)
         else:
             job.future = Future()
             job.future.set_result(_parse(*args))
+        job.future.add_done_callback(functools.partial(self._spool, job.key))
         return job
+
+    def _spool(self, key: str, future: Future) -> None:
+        """On disk as soon as it is parsed (in the pool's result thread), not when its turn in the batch comes."""
+        if future.cancelled() or future.exception() is not None:
+            return
+        fmt, track, _ = future.result()
+        try:
+            self.spool.put(key, fmt, track)
+        except (OSError, sqlite3.Error):
+            pass  # a full disk: the file is parsed again if this run does not commit it
 
     def _finish(self, job: _Job) -> None:
         s = self.summary
@@ -285,6 +316,7 @@ class _FileImport:
             return
         fmt, track, cpu = job.future.result()
         s.parse_seconds += cpu
+        self.keys.append(job.key)
         label = job.ref.label
         if fmt is None or (track.damaged and not track.points and track.start_time_utc is None):
             self._skip(job.ref, (track.warnings[-1] if track.warnings else SKIP_NOT_ACTIVITY))
@@ -355,6 +387,8 @@ class _FileImport:
 
     def _flush(self) -> None:
         if not (self.activities or self.streams or self.fetch_log or self.imported_files):
+            self.spool.discard(self.keys)  # files that gave nothing to load: nothing waits for them
+            self.keys = []
             return
         streams = [pa.concat_tables(self.streams)] if self.streams else []
         names = [
@@ -372,6 +406,8 @@ class _FileImport:
             activities=self.activities, streams=streams, fetch_log=self.fetch_log, imported_files=self.imported_files
         )
         self._load(source.with_resources(*names))
+        self.spool.discard(self.keys)
+        self.keys = []
         self.summary.batches += 1
         self.activities, self.streams, self.fetch_log, self.imported_files, self.points = [], [], [], [], 0
 

@@ -11,10 +11,12 @@ The archive feeds the raw tables the API feeds (source = 'archive'), under three
 
 from __future__ import annotations
 
+import functools
 import json
 import multiprocessing
 import os
 import signal
+import sqlite3
 import time
 from collections import Counter, deque
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -28,6 +30,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 
 from strava_pipeline import settings, warehouses
 from strava_pipeline.archive.activities_csv import parse_activities_csv
+from strava_pipeline.archive.parse_spool import ParseSpool, parse_key
 from strava_pipeline.archive.reader import CSV_NAME, Archive, ArchiveError, MemberBytes, open_archive
 from strava_pipeline.archive.rows import (
     EXTRA_COLUMN,
@@ -55,6 +58,8 @@ PARALLEL_MIN_FILES = 40
 MAX_WORKERS = 8
 # fetch_log status of streams an archive supplied (the API writes 'ok' and 'none')
 FETCH_STATUS = "archive"
+# parse results kept until their batch is committed (parse_spool): a kill costs at most the files being parsed
+SPOOL_FILE = "parsed_archive.sqlite"
 # what the same history costs through the API: its read limit per day, the page size of the activity list
 API_READS_PER_DAY = 1000
 # unreadable activities.csv values listed in the summary (all of them stay in archive_fields)
@@ -113,6 +118,7 @@ class ImportSummary:
     files_listed: int = 0  # rows whose Filename is set
     files_parsed: int = 0  # files read into stream points
     files_damaged: int = 0  # of those: cut short or corrupt, the points before the damage kept
+    files_replayed: int = 0  # files a killed run had parsed (kept in parse_spool): taken from there, not parsed again
     skipped: Counter = field(default_factory=Counter)  # why a file was not read -> activities
     stream_activities: int = 0  # activities whose streams were written
     points: int = 0  # stream points written
@@ -277,6 +283,7 @@ class _Batch:
         self.fetch_log: list[dict] = []
         self.count = 0
         self.points = 0
+        self.keys: list[str] = []  # parse_spool keys of the files whose rows are in the batch
 
 
 @dataclass
@@ -289,6 +296,7 @@ class _Job:
     values: dict | None = None  # file-derived activity values carried over from the stored row
     member: str | None = None  # the member read, when the file is being parsed
     future: Future | None = None
+    key: str | None = None  # its parse_spool key
 
     def ready(self) -> bool:
         return self.future is None or self.future.done()
@@ -338,6 +346,7 @@ class _Import:
         self.stored: dict[int, dict] = {}  # archive rows already in the warehouse, for their file-derived values
         self.athlete_id: int | None = None
         self.shown = 0
+        self.spool = ParseSpool(data_dir / SPOOL_FILE)
 
     # ------------------------------------------------------------------------------------------- the warehouse
     def _load(self, source=None) -> None:
@@ -449,6 +458,11 @@ class _Import:
                 pool.shutdown(wait=True, cancel_futures=True)
         # on Ctrl-C too: every activity in the batch is complete, so what was read is kept
         self._flush(batch)
+        self.summary.files_replayed = self.spool.replayed
+        if self.summary.interrupted:
+            self.spool.close()  # files parsed ahead stay for the next run
+        else:
+            self.spool.clear()
         self._supersede_files()
         prune_loaded_packages(self.pipeline)
 
@@ -498,12 +512,28 @@ class _Import:
             return job
         job.member = member.name
         args = (bytes(member), member.name, member.damaged, member.warnings)
+        job.key = parse_key(*args)
+        spooled = self.spool.get(job.key)  # parsed by a run that was killed before committing it
+        if spooled is not None:
+            job.future = Future()
+            job.future.set_result((spooled[1], 0.0))
+            return job
         if pool is not None:
             job.future = pool.submit(_parse_member, *args)
         else:
             job.future = Future()
             job.future.set_result(_parse_member(*args))
+        job.future.add_done_callback(functools.partial(self._spool, job.key))
         return job
+
+    def _spool(self, key: str, future: Future) -> None:
+        """On disk as soon as it is parsed (in the pool's result thread), not when its turn in the batch comes."""
+        if future.cancelled() or future.exception() is not None:
+            return
+        try:
+            self.spool.put(key, None, future.result()[0])
+        except (OSError, sqlite3.Error):
+            pass  # a full disk: the file is parsed again if this run does not commit it
 
     def _finish(self, job: _Job, batch: _Batch) -> _Batch:
         """Add the job's rows to the batch (waiting for its parse), and commit the batch when it is full."""
@@ -513,6 +543,7 @@ class _Import:
             track, seconds = job.future.result()
             s.parse_seconds += seconds
             values = self._track(job, track, batch)
+            batch.keys.append(job.key)
         if job.keep == "deleted":
             s.kept_deleted += 1
         elif job.keep == "api":
@@ -576,6 +607,7 @@ class _Import:
                 *names
             )
         )
+        self.spool.discard(batch.keys)
         self.summary.batches += 1
         self.summary.load_seconds += time.monotonic() - started
 

@@ -2,18 +2,20 @@
 
 Run: uv run python benchmarks/bench_masking.py [--points 1000000] [--demo-dir data/demo] [--repeat 3] [--no-postgis]
 
-Datasets, each masked by both engines with the same tracks and the same zones (seeds/privacy_zones.csv, widened by
-the privacy_margin_m var exactly as int_privacy_zones does):
+Datasets, each masked by both engines with the same tracks and the same zones (seeds/privacy_zones.csv, plus
+BENCH_ZONE, a zone of athlete 2 only, widened by the privacy_margin_m var exactly as int_privacy_zones does; a zone
+masks the tracks of its athlete, or everybody's when it names none):
   demo       the latlng streams of the demo athlete (<demo dir>/strava.duckdb: STRAVA_DATA_DIR, else data/demo;
              made with `uv run strava.py --demo --start-date 2024-06-01` if missing)
-  generated  at least --points GPS points: loops of ~1 Hz runs and rides, most of them starting inside a zone,
-             some in the next UTM zone east (per-row CRS)
+  generated  at least --points GPS points of athletes 1 and 2 in turn: loops of ~1 Hz runs and rides, most of
+             them starting inside a zone (athlete 1's in athlete 2's zone too, where they stay unmasked), some in
+             the next UTM zone east (per-row CRS)
 DuckDB runs the SQL of models/intermediate/int_activity_tracks__masked.sql as dbt compiles it. PostGIS runs the
 same steps (ST_MakeLine in point order, ST_Transform to the UTM zone of the first point, ST_Difference with the
 zone buffers, ST_ReducePrecision 5 m, ST_SimplifyPreserveTopology 15 m, ST_MakeValid, ST_CollectionExtract,
 ST_Multi, back to 4326) on a throwaway PostgreSQL cluster that the benchmark starts on 127.0.0.1 and stops.
 Printed: points/s for both (best of --repeat, the machine is shared), the ratio, and how many published vertices
-lie inside a zone (radius_m as written) for each: the target is 0, and DuckDB at least as fast.
+lie inside a zone of their athlete (radius_m as written) for each: the target is 0, and DuckDB at least as fast.
 """
 
 from __future__ import annotations
@@ -41,14 +43,23 @@ from strava_duckdb import spatial_extension_path  # noqa: E402  (the same offlin
 
 from tests.support.postgres import POSTGIS_HINT, PostgresServer  # noqa: E402  (one way to start the cluster)
 
-
 # ------------------------------------------------------------------------------------------------ inputs
+# a zone of athlete 2 only, about 3 km from the demo home: athlete 1's tracks through it stay as they are
+BENCH_ZONE = {"name": "athlete_2_work", "lat": 46.0500, "lon": 14.4690, "radius_m": 200.0, "athlete_id": 2}
+
+
 def read_zones() -> list[dict]:
     with open(DBT_DIR / "seeds" / "privacy_zones.csv", newline="") as f:
         return [
-            {"name": r["name"], "lat": float(r["lat"]), "lon": float(r["lon"]), "radius_m": float(r["radius_m"])}
+            {
+                "name": r["name"],
+                "lat": float(r["lat"]),
+                "lon": float(r["lon"]),
+                "radius_m": float(r["radius_m"]),
+                "athlete_id": int(r["athlete_id"]) if (r.get("athlete_id") or "").strip() else None,
+            }
             for r in csv.DictReader(f)
-        ]
+        ] + [BENCH_ZONE]
 
 
 def demo_warehouse(demo_dir: str | None) -> Path | None:
@@ -83,7 +94,8 @@ def generated_points(target: int, zones: list[dict], seed: int = 11):
     while total < target:
         activity += 1
         n = int(rng.integers(1200, 4000))
-        home = starts[activity % len(starts)]
+        # athletes alternate (athlete_id below); both start from every zone's centre in turn
+        home = starts[(activity // 2) % len(starts)]
         kind = activity % 10
         if kind < 6:  # from home, inside the zone
             lat0, lng0 = home[0] + rng.normal(0, 0.0005), home[1] + rng.normal(0, 0.0007)
@@ -104,7 +116,7 @@ def generated_points(target: int, zones: list[dict], seed: int = 11):
         total += n
     return {
         "activity_id": np.concatenate(ids),
-        "athlete_id": np.ones(total, dtype=np.int64),
+        "athlete_id": 1 + np.concatenate(ids) % 2,
         "point_index": np.concatenate(idx),
         "lat": np.concatenate(lats),
         "lng": np.concatenate(lngs),
@@ -150,25 +162,27 @@ class DuckDBMasking:
     def __init__(self, scratch: Path, zones: list[dict]) -> None:
         # the compiled SQL names the catalog after the warehouse file: strava
         self.path = scratch / "strava.duckdb"
-        duckdb.connect(str(self.path)).close()
+        # the seed table first: int_privacy_zones compiles to read athlete_id only where the table has it
+        with duckdb.connect(str(self.path)) as con:
+            con.execute(
+                "create schema if not exists seeds; create schema if not exists staging; "
+                "create schema if not exists intermediate"
+            )
+            con.execute(
+                "create or replace table seeds.privacy_zones "
+                "(name varchar, lat double, lon double, radius_m double, athlete_id bigint)"
+            )
+            con.executemany(
+                "insert into seeds.privacy_zones values (?, ?, ?, ?, ?)",
+                [(z["name"], z["lat"], z["lon"], z["radius_m"], z["athlete_id"]) for z in zones],
+            )
         self.sql = compile_models(scratch)
         self.con = duckdb.connect(str(self.path))
         self.con.execute(f"LOAD '{spatial_extension_path()}'")
-        self.con.execute(
-            "create schema if not exists seeds; create schema if not exists staging; "
-            "create schema if not exists intermediate"
-        )
-        self.con.execute(
-            "create or replace table seeds.privacy_zones (name varchar, lat double, lon double, radius_m double)"
-        )
-        self.con.executemany(
-            "insert into seeds.privacy_zones values (?, ?, ?, ?)",
-            [(z["name"], z["lat"], z["lon"], z["radius_m"]) for z in zones],
-        )
         self.con.execute(f"create or replace table intermediate.int_privacy_zones as {self.sql['int_privacy_zones']}")
         self.zones = self.con.execute(
             "select zone_name, lat, lng, radius_m, mask_radius_m, box_min_lat, box_max_lat, "
-            "box_min_lng, box_max_lng from intermediate.int_privacy_zones"
+            "box_min_lng, box_max_lng, athlete_id from intermediate.int_privacy_zones"
         ).fetchall()
 
     def load_points(self, columns: dict) -> int:
@@ -189,17 +203,18 @@ class DuckDBMasking:
         return time.perf_counter() - start
 
     def result(self) -> tuple[int, int, int]:
-        """(routes, published vertices, vertices within radius_m of a zone centre, on the sphere)."""
+        """(routes, published vertices, vertices within radius_m of a zone centre of their athlete, on the sphere)."""
         # DuckDB's ST_Distance_Sphere takes [lat, lon] points: the published (lng, lat) vertices are flipped
         return self.con.execute("""
             with v as (
-                select activity_id, unnest(st_dump(st_points(route_geom)), recursive := true)
+                select activity_id, athlete_id, unnest(st_dump(st_points(route_geom)), recursive := true)
                 from bench_masked
             )
             select (select count(*) from bench_masked), count(*),
                    count(*) filter (where exists (
                        select 1 from intermediate.int_privacy_zones z
-                       where st_distance_sphere(st_flipcoordinates(v.geom), st_point(z.lat, z.lng)) < z.radius_m))
+                       where (z.athlete_id is null or coalesce(v.athlete_id, 0) = 0 or z.athlete_id = v.athlete_id)
+                         and st_distance_sphere(st_flipcoordinates(v.geom), st_point(z.lat, z.lng)) < z.radius_m))
             from v
         """).fetchone()
 
@@ -234,6 +249,7 @@ zone_cover as (
     join zones z
       on z.box_max_lat >= p.min_lat and z.box_min_lat <= p.max_lat
      and z.box_max_lng >= p.min_lng and z.box_min_lng <= p.max_lng
+     and (z.athlete_id is null or coalesce(p.athlete_id, 0) = 0 or z.athlete_id = p.athlete_id)
     group by p.activity_id
 ),
 masked as (
@@ -250,13 +266,20 @@ where not st_isempty(route_utm) and st_length(route_utm) > 0;
 """
 
 POSTGIS_RESULT = """
-with v as (select (st_dumppoints(route_geom)).geom as geom from bench_masked)
+with v as (select athlete_id, (st_dumppoints(route_geom)).geom as geom from bench_masked)
 select (select count(*) from bench_masked), count(*),
        count(*) filter (where exists (
            select 1 from zones z
-           where st_distancesphere(v.geom, st_setsrid(st_makepoint(z.lng, z.lat), 4326)) < z.radius_m))
+           where (z.athlete_id is null or coalesce(v.athlete_id, 0) = 0 or z.athlete_id = v.athlete_id)
+             and st_distancesphere(v.geom, st_setsrid(st_makepoint(z.lng, z.lat), 4326)) < z.radius_m))
 from v;
 """
+
+
+def _sql_value(value) -> str:
+    if value is None:
+        return "null"
+    return f"'{value}'" if isinstance(value, str) else repr(float(value))
 
 
 class PostGIS(PostgresServer):
@@ -272,13 +295,11 @@ class PostGIS(PostgresServer):
         self.psql(
             "drop table if exists zones; create table zones (zone_name text, lat float8, lng float8, "
             "radius_m float8, mask_radius_m float8, box_min_lat float8, box_max_lat float8, "
-            "box_min_lng float8, box_max_lng float8);"
+            "box_min_lng float8, box_max_lng float8, athlete_id bigint);"
             "drop table if exists points; create table points (activity_id bigint, athlete_id bigint, "
             "point_index int, lat float8, lng float8);"
         )
-        values = ",".join(
-            "(" + ",".join(f"'{v}'" if isinstance(v, str) else repr(float(v)) for v in z) + ")" for z in zones
-        )
+        values = ",".join("(" + ",".join(_sql_value(v) for v in z) + ")" for z in zones)
         self.psql(f"insert into zones values {values};")
         # \copy: psql reads the file and streams it, so the server (another user) needs no access to it
         self.psql(f"\\copy points from '{points_csv}' with (format csv, header true)")
@@ -353,8 +374,9 @@ def main() -> int:
                 else ""
             )
         )
+        described = ", ".join(z["name"] + (f" (athlete {z['athlete_id']})" if z["athlete_id"] else "") for z in zones)
         print(
-            f"zones: {', '.join(z['name'] for z in zones)}; masked at radius + {dbt_var('privacy_margin_m'):g} m, "
+            f"zones: {described}; masked at radius + {dbt_var('privacy_margin_m'):g} m, "
             f"grid {grid:g} m, simplify {simplify:g} m\n"
         )
         header = (

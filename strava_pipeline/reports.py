@@ -84,6 +84,8 @@ KM_PER_MILE = 1.609344
 M_PER_FOOT = 0.3048
 M_PER_YARD = 0.9144
 STREAMS_RELATION = ("marts", "activity_streams_masked")
+# the athletes' names for the athlete selector (optional: without it an athlete is "Athlete <id>")
+ATHLETES_RELATION = ("staging", "stg_strava__athlete")
 ROUTES_RELATION = ("marts", "activity_routes_masked")
 
 _PRIVATE_COLUMN = re.compile(r"polyline|latlng|wkt|geojson|geom|(^|_)(lat|lng|lon|latitude|longitude)($|_)")
@@ -104,8 +106,9 @@ def add_parser(commands) -> None:
     parser = commands.add_parser(
         "reports",
         help="build the Evidence reports from the marts and serve them on 127.0.0.1",
-        description="Build the Evidence site (overview, weekly/monthly, activities, fitness, map, data quality) from "
-        "the dbt marts into <data dir>/reports/site, offline, and serve it on 127.0.0.1.",
+        description="Build the Evidence site (overview, weekly, monthly, activities and one page per activity, "
+        "fitness, power & pace, zones, calendar and year in review per year, gear, map, data quality; every page "
+        "filtered by athlete) from the dbt marts into <data dir>/reports/site, offline, and serve it on 127.0.0.1.",
     )
     sub = parser.add_subparsers(dest="reports_command", metavar="ACTION", required=True)
     build = sub.add_parser(
@@ -422,6 +425,8 @@ def site_fingerprint(
         for schema, name in [*SNAPSHOT_TABLES.values(), STREAMS_RELATION, ROUTES_RELATION]:
             rows = con.sql(f"select count(*), sum(hash(t)) from {WH}.{_q(schema)}.{_q(name)} t").fetchone()
             add(schema, name, _columns(con, schema, name), rows)
+        if ATHLETES_RELATION in _relations(con):  # the names on the athlete selector
+            add(con.sql(f"select count(*), sum(hash(t)) from {WH}.staging.stg_strava__athlete t").fetchone())
     results = dbt_target_dir(warehouse.parent) / "run_results.json"
     add(results.read_bytes() if results.is_file() else b"")
     return digest.hexdigest()
@@ -631,6 +636,7 @@ def export_snapshot(warehouse: Path, snapshot: Path, units: str = "metric") -> d
             select = ", ".join(_q(c) for c in cols)
             con.execute(f"create table main.{_q(table)} as select {select} from {WH}.{_q(schema)}.{_q(name)}")
         _export_display_tables(con, units)
+        _export_athletes(con)
         _export_streams(con)
         routes = _export_routes(con)
         con.execute(f"detach {WH}")
@@ -719,6 +725,26 @@ def _export_display_tables(con, units: str) -> None:
     colours = sport_colours(sorted(set(sports) | set(_sport_colours_source()["sports"])))
     con.execute("create table main.sport_colours (sport_type varchar, colour varchar)")
     con.executemany("insert into main.sport_colours values (?, ?)", sorted(colours.items()))
+
+
+def _export_athletes(con) -> None:
+    """athletes: one row per athlete with activities, for the pages' athlete selector: the name from the Strava profile
+    (staging.stg_strava__athlete, when loaded) or "Athlete <id>"; athlete_rank 1 = the most activities (the page's
+    default), then by id."""
+    names = (
+        f"(select athlete_id, max(athlete_name) as athlete_name from {WH}.{_q(ATHLETES_RELATION[0])}."
+        f"{_q(ATHLETES_RELATION[1])} group by athlete_id)"
+        if ATHLETES_RELATION in _relations(con) and "athlete_name" in dict(_columns(con, *ATHLETES_RELATION))
+        else "(select null::bigint as athlete_id, null::varchar as athlete_name where false)"
+    )
+    con.execute(f"""
+        create table main.athletes as
+        select a.athlete_id, coalesce(n.athlete_name, 'Athlete ' || cast(a.athlete_id as varchar)) as athlete_name,
+               a.activity_count,
+               row_number() over (order by a.activity_count desc, a.athlete_id) as athlete_rank
+        from (select athlete_id, count(*) as activity_count from main.activities group by athlete_id) a
+        left join {names} n using (athlete_id)
+    """)
 
 
 def _attach_warehouse(con, warehouse: Path) -> None:
@@ -864,7 +890,7 @@ def _export_routes(con) -> dict:
         _load_spatial(con)
         geojson = f"ST_AsGeoJSON(r.{_q(next(c for c, t in cols.items() if t.upper().startswith('GEOMETRY')))})"
     rows = con.sql(f"""
-        select r.activity_id, year(a.start_date_local) as year, a.sport_type, a.activity_name,
+        select r.activity_id, a.athlete_id, year(a.start_date_local) as year, a.sport_type, a.activity_name,
                strftime(a.start_date_local, '%Y-%m-%d') as day, {geojson} as geometry
         from {WH}.{_q(schema)}.{_q(name)} r
         join {WH}.{MARTS_SCHEMA}.fct_activities a using (activity_id)
@@ -872,13 +898,21 @@ def _export_routes(con) -> dict:
         order by a.start_at_utc
     """).fetchall()
     routes = {}
-    for activity_id, year, sport, title, day, geometry in rows:
+    for activity_id, athlete_id, year, sport, title, day, geometry in rows:
         shape = _round_geometry(json.loads(geometry))
         if shape["coordinates"]:
-            routes[str(activity_id)] = {"year": year, "sport_type": sport, "name": title, "day": day, "geometry": shape}
-    con.execute("create table main.routes (activity_id varchar, year integer, sport_type varchar)")
+            routes[str(activity_id)] = {
+                "athlete_id": athlete_id,
+                "year": year,
+                "sport_type": sport,
+                "name": title,
+                "day": day,
+                "geometry": shape,
+            }
+    con.execute("create table main.routes (activity_id varchar, athlete_id bigint, year integer, sport_type varchar)")
     con.executemany(
-        "insert into main.routes values (?, ?, ?)", [(k, v["year"], v["sport_type"]) for k, v in routes.items()]
+        "insert into main.routes values (?, ?, ?, ?)",
+        [(k, v["athlete_id"], v["year"], v["sport_type"]) for k, v in routes.items()],
     )
     return routes
 
@@ -893,7 +927,8 @@ def _round_geometry(geometry: dict) -> dict:
 
 
 def write_route_files(folder: Path, routes: dict) -> None:
-    """routes/<activity_id>.geojson for the activity pages, routes/<year>.geojson for the map page."""
+    """routes/<activity_id>.geojson for the activity pages, routes/<athlete_id>/<year>.geojson for the map page (one
+    athlete's routes of one year: what the map shows at a time)."""
     folder.mkdir(parents=True, exist_ok=True)
     by_year: dict = {}
     for activity_id, route in routes.items():
@@ -910,9 +945,10 @@ def write_route_files(folder: Path, routes: dict) -> None:
         (folder / f"{activity_id}.geojson").write_text(
             json.dumps({"type": "FeatureCollection", "features": [feature]}, separators=(",", ":"))
         )
-        by_year.setdefault(route["year"], []).append(feature)
-    for year, features in by_year.items():
-        (folder / f"{year}.geojson").write_text(
+        by_year.setdefault((route.get("athlete_id"), route["year"]), []).append(feature)
+    for (athlete_id, year), features in by_year.items():
+        (folder / str(athlete_id)).mkdir(exist_ok=True)
+        (folder / str(athlete_id) / f"{year}.geojson").write_text(
             json.dumps({"type": "FeatureCollection", "features": features}, separators=(",", ":"))
         )
 

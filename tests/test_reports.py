@@ -3,7 +3,9 @@
 One site is built per test session (module fixture, a few minutes: npm ci once, the demo import, dbt, Evidence);
 the fast tests at the bottom need neither Node nor Chromium. Every page's load time (navigation start to its charts
 drawn, cold cache) is measured and written to tests/output/reports/page-times.json; the tests do not assert wall
-clock times (a loaded CI box), benchmarks/bench_reports.py checks them against the 2 s target."""
+clock times (a loaded CI box), benchmarks/bench_reports.py checks them against the 2 s target. What each page reads
+(the data files the server sent for it, whoever asked: the page or duckdb-wasm's worker) is asserted against a budget
+instead and written to tests/output/reports/page-budget.json."""
 
 import csv
 import gzip
@@ -55,6 +57,13 @@ PAGES = {
     "/calendar/": {"charts": 0, "tables": 1},
     "/year-in-review/": {"charts": 0, "tables": 1},
 }
+# what a page may read from the server for its data (query results, source tables, routes, activity files), cold
+# cache: the demo's pages read 15-400 KB (the map's routes of a year the most) in 15-60 requests (one per query
+# result, the source tables duckdb-wasm reads for the athlete filter); a page that read a row-level table whole (or
+# every athlete's routes) grows with the history and breaks it
+PAGE_DATA_BUDGET_BYTES = 1_000_000
+PAGE_DATA_BUDGET_REQUESTS = 80
+DATA_PREFIXES = ("/data/", "/api/", f"/{reports.ROUTES_SUBDIR}/", f"/{reports.ACTIVITY_DATA_SUBDIR}/")
 # one page per year (the newest year of the demo): what must be on it
 YEAR_PAGES = {"/calendar/{year}/": {"charts": 2}, "/year-in-review/{year}/": {"charts": 1}}
 
@@ -82,6 +91,8 @@ class Site:
         self.warehouse = self.data_dir / "strava.duckdb"
         self.times: dict = {}
         self.page_ms: dict = {}  # page -> ms from navigation start to its content drawn (cold cache)
+        self.page_data: dict = {}  # page -> what the server sent for its data: requests, bytes (uncompressed)
+        self.served: list = []  # (path, bytes) the servers of this test sent, in order
 
     def build(self) -> None:
         # the demo athlete's last 400 days: a year-to-date comparison with last year, a couple of hundred
@@ -130,16 +141,32 @@ class Site:
         return out.getvalue()
 
     def serve(self) -> None:
-        self.server = reports.make_server(self.site, 0)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = self.recording_server(self.site)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.browser = Chromium(width=1280, height=1000)
+
+    def recording_server(self, site: Path):
+        """reports' server for site on a free loopback port, noting every file it sends in self.served (requests of
+        duckdb-wasm's worker included, which the page's own network events do not show)."""
+        server = reports.make_server(site, 0)
+        served = self.served
+
+        def log_request(handler, code="-", size="-") -> None:
+            file = Path(handler.translate_path(handler.path))
+            served.append((handler.path.split("?")[0], file.stat().st_size if file.is_file() else 0))
+
+        server.RequestHandlerClass.func.log_request = log_request  # this server's own handler class
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        return server
 
     def close(self) -> None:
         if self.page_ms:
             OUTPUT.mkdir(parents=True, exist_ok=True)
             (OUTPUT / "page-times.json").write_text(json.dumps(self.page_ms, indent=1))
             print(f"\npage load times, cold cache (ms): {self.page_ms}")
+        if self.page_data:
+            OUTPUT.mkdir(parents=True, exist_ok=True)
+            (OUTPUT / "page-budget.json").write_text(json.dumps(self.page_data, indent=1))
         for closer in ("browser", "server"):
             obj = getattr(self, closer, None)
             if obj is not None:
@@ -149,37 +176,53 @@ class Site:
         with duckdb.connect(str(self.warehouse), read_only=True) as con:
             return con.execute(query, params or []).fetchall()
 
-    def open(self, path: str, expect: dict, timeout: float = 45) -> dict:
-        """Opens a page, waits until its charts have data (or an error shows), screenshots it; returns its state."""
+    def open(self, path: str, expect: dict, timeout: float = 45, then=None, shot: str = "") -> dict:
+        """Opens a page, waits until its charts have data (or an error shows), screenshots it; returns its state,
+        with what the server sent for its data (data: requests, bytes). then(tab, state): more to do on the page
+        before the screenshot (named shot), returning the state to report."""
         tab = self.browser.new_page(cache=False)
         try:
+            first_served = len(self.served)
             since = tab.goto(self.url + path)
-            deadline = time.monotonic() + timeout
-            while True:
-                state = tab.evaluate(PAGE_STATE_JS)
-                ready = (
-                    state["skeletons"] == 0
-                    and not state["loading"]
-                    and len(state["charts"]) >= expect.get("charts", 0)
-                    and all(c["points"] > 0 for c in state["charts"])
-                    and all(m["routes"] > 0 for m in state["maps"])
-                    and len(state["maps"]) >= expect.get("maps", 0)
-                    and sum(1 for n in state["tables"] if n > 0) >= expect.get("tables", 0)
-                )
-                if state["errors"] or ready or time.monotonic() > deadline:
-                    break
-                time.sleep(0.05)
+            state, ready = _wait_until_drawn(tab, expect, timeout)
             if ready:
                 self.page_ms[path] = round(state["now_ms"])
-            time.sleep(0.8)  # chart animations (500 ms) end before the screenshot
+            time.sleep(0.8)  # chart animations (500 ms) end before the screenshot; late requests are counted too
+            data = [size for served, size in self.served[first_served:] if served.startswith(DATA_PREFIXES)]
             state = tab.evaluate(PAGE_STATE_JS)
-            name = re.sub(r"[^A-Za-z0-9]+", "_", path).strip("_") or "overview"
+            if then is not None:
+                state = then(tab, state)
+            name = shot or re.sub(r"[^A-Za-z0-9]+", "_", path).strip("_") or "overview"
             tab.screenshot(OUTPUT / f"{name}.png")
+            state["data"] = {"requests": len(data), "bytes": sum(data)}
+            if ready and then is None:
+                self.page_data[path] = state["data"]
             state["requests"] = tab.network(since)
             state["exceptions"] = tab.exceptions(since)
             return state
         finally:
             tab.close()
+
+
+def _wait_until_drawn(tab, expect: dict, timeout: float, until=None) -> tuple:
+    """Polls the page until its charts, maps and tables have data (and until(state), if given) or an error shows;
+    returns (state, ready)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        state = tab.evaluate(PAGE_STATE_JS)
+        ready = (
+            state["skeletons"] == 0
+            and not state["loading"]
+            and len(state["charts"]) >= expect.get("charts", 0)
+            and all(c["points"] > 0 for c in state["charts"])
+            and all(m["routes"] > 0 for m in state["maps"])
+            and len(state["maps"]) >= expect.get("maps", 0)
+            and sum(1 for n in state["tables"] if n > 0) >= expect.get("tables", 0)
+            and (until is None or until(state))
+        )
+        if state["errors"] or ready or time.monotonic() > deadline:
+            return state, ready
+        time.sleep(0.05)
 
 
 @pytest.fixture(scope="module")
@@ -348,8 +391,7 @@ def test_a_data_change_prerenders_the_compiled_pages_again(site, tmp_path, monke
     assert "Compiling" not in output
     other = reports.site_dir(tmp_path / "demo")
     assert not (other / reports.ACTIVITY_DATA_SUBDIR / f"{removed}.json").exists()
-    server = reports.make_server(other, 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = site.recording_server(other)
     url, site.url = site.url, f"http://127.0.0.1:{server.server_address[1]}"
     try:
         for path in ("/", "/activities/"):
@@ -366,6 +408,63 @@ def test_a_data_change_prerenders_the_compiled_pages_again(site, tmp_path, monke
         assert re.search(r"\b\d{1,2}:\d\d /mi\b", state["text"]), "no m:ss /mi pace on the power & pace page"
         state = site.open(f"/activity/?id={removed}", {})
         assert state["h1"] == "Activity not found"
+    finally:
+        site.url = url
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.slow
+def test_a_second_athlete_is_shown_only_when_selected(site, tmp_path):
+    """Two athletes in the marts (the demo athlete, and B with fewer activities and other weekly totals): the pages,
+    prerendered again for the new data, open on the demo athlete with a visible selector, and show B's numbers only
+    once B is selected in it."""
+    b = 4242
+    (tmp_path / "demo").mkdir()
+    shutil.copy(site.warehouse, tmp_path / "demo" / "strava.duckdb")
+    with duckdb.connect(str(tmp_path / "demo" / "strava.duckdb")) as con:
+        con.execute(f"""
+            insert into marts.fct_activities select * replace (activity_id + 1000000000000 as activity_id,
+                {b} as athlete_id, 'B ' || activity_name as activity_name)
+            from marts.fct_activities order by start_at_utc desc limit 30;
+            insert into marts.weekly_summary select * replace ({b} as athlete_id, distance_km * 3 + 1 as distance_km)
+            from marts.weekly_summary;
+            insert into marts.yearly_summary select * replace ({b} as athlete_id) from marts.yearly_summary""")
+        week_km = dict(
+            con.execute("""
+                select athlete_id, sum(distance_km) from marts.weekly_summary
+                where week_start = (select max(week_start) from marts.weekly_summary) group by athlete_id""").fetchall()
+        )
+    assert len(week_km) == 2 and _fmt(week_km[b], 1) != _fmt(sum(week_km.values()) - week_km[b], 1)
+    demo_km = next(km for athlete, km in week_km.items() if athlete != b)
+    output = site.reports_build(base=tmp_path)
+    assert "Prerendering the pages with the new data" in output and "Compiling" not in output, output
+    server = site.recording_server(reports.site_dir(tmp_path / "demo"))
+    url, site.url = site.url, f"http://127.0.0.1:{server.server_address[1]}"
+
+    def week_distance(state) -> list:
+        return [line.strip() for line in state["values"].get("week_distance", "").splitlines() if line.strip()]
+
+    def pick_b(tab, state):
+        assert week_distance(state)[:2] == ["Distance (km)", _fmt(demo_km, 1)], week_distance(state)
+        tab.click("[data-athlete-picker] button")
+        tab.click('[role="option"]', f"Athlete {b}")
+        state, ready = _wait_until_drawn(
+            tab, PAGES["/"], 45, until=lambda s: week_distance(s)[1:2] == [_fmt(week_km[b], 1)]
+        )
+        assert ready, f"athlete {b} picked, the page shows {week_distance(state)}"
+        time.sleep(0.8)
+        return tab.evaluate(PAGE_STATE_JS)
+
+    try:
+        state = site.open("/", PAGES["/"], then=pick_b, shot="overview_athlete_b")
+        _assert_rendered(state, "/", PAGES["/"])
+        assert week_distance(state)[:2] == ["Distance (km)", _fmt(week_km[b], 1)], week_distance(state)
+        assert "Athlete" in state["text"].split("This week")[0]  # the selector shows with two athletes
+        state = site.open("/activities/", PAGES["/activities/"])  # the demo athlete's by default, not B's
+        _assert_rendered(state, "/activities/", PAGES["/activities/"])
+        count = site.sql("select count(*) from marts.fct_activities")[0][0]
+        assert f"{count:,} activities since" in state["text"], state["text"][:500]
     finally:
         site.url = url
         server.shutdown()
@@ -419,11 +518,11 @@ def test_overview_headline_numbers_equal_the_marts(site):
         from marts.yearly_summary where is_current_year""")[0]
     expected = {
         "week_distance": (_fmt(km, 1), _fmt(km - last[1], 1)),
-        "week_moving_time_h": (_fmt(hours, 1), _fmt(hours - last[2], 1)),
+        "week_moving_time": (_hm(hours * 3600), _signed_hm(round(hours * 3600) - round(last[2] * 3600))),
         "week_activity_count": (_fmt(count, 0), _fmt(count - last[3], 0)),
         "week_elevation": (_fmt(climb, 0), _fmt(climb - last[4], 0)),
         "ytd_distance": (_fmt(ytd[0], 1), _fmt(ytd[4], 1)),
-        "ytd_moving_time_h": (_fmt(ytd[1], 1), None),
+        "ytd_moving_time": (_hm(ytd[1] * 3600), None),
         "ytd_activity_count": (_fmt(ytd[2], 0), None),
         "ytd_elevation": (_fmt(ytd[3], 0), None),
     }
@@ -432,6 +531,44 @@ def test_overview_headline_numbers_equal_the_marts(site):
         assert shown[1] == value, f"{key}: the page shows {shown}, the marts say {value}"
         if delta is not None:
             assert delta.lstrip("-") in shown[2], f"{key}: the page shows {shown}, the marts' change is {delta}"
+    # durations as h:mm, a change with its sign, never decimal hours
+    for key in ("week_moving_time", "ytd_moving_time"):
+        shown = [line.strip() for line in state["values"][key].splitlines() if line.strip()]
+        assert re.fullmatch(r"\d+:\d\d", shown[1]), f"{key}: {shown}"
+        assert re.match(r"[-+]?\d+:\d\d vs last (week|year)$", " ".join(shown[2:])), f"{key}: {shown}"
+    # one athlete: the athlete selector is there (the pages filter by it) but not in the way
+    assert "Athlete" not in state["text"].split("This week")[0], state["text"][:300]
+
+
+def _hm(seconds: float) -> str:
+    minutes = int(Decimal(repr(float(seconds))).quantize(Decimal(1), rounding=ROUND_HALF_UP)) / 60
+    minutes = int(Decimal(repr(minutes)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return f"{minutes // 60}:{minutes % 60:02d}"
+
+
+def _signed_hm(seconds: float) -> str:
+    return ("-" if seconds < 0 else "+" if seconds > 0 else "") + _hm(abs(seconds))
+
+
+@pytest.mark.slow
+def test_every_page_reads_little_data(site):
+    """Issue 15's first page a user sees, without a stopwatch: what each page asks the server for its data (query
+    results, the source tables duckdb-wasm reads, routes) stays within a budget, cold cache. The load times are
+    recorded in page-times.json beside it."""
+    year = site.sql("select max(year(start_date_local)) from marts.fct_activities")[0][0]
+    pages = {**PAGES, **{pattern.format(year=year): expect for pattern, expect in YEAR_PAGES.items()}}
+    over = {}
+    for path, expect in pages.items():
+        state = site.open(path, expect)
+        _assert_rendered(state, path, expect)
+        data = state["data"]
+        if data["bytes"] > PAGE_DATA_BUDGET_BYTES or data["requests"] > PAGE_DATA_BUDGET_REQUESTS:
+            over[path] = data
+    print(f"\npage data, cold cache: {site.page_data}")
+    assert sum(data["requests"] for data in site.page_data.values()) > len(pages), "no data request recorded"
+    assert not over, (
+        f"pages over the data budget ({PAGE_DATA_BUDGET_BYTES:,} bytes, {PAGE_DATA_BUDGET_REQUESTS} requests): {over}"
+    )
 
 
 @pytest.mark.slow

@@ -26,8 +26,9 @@ READS = sorted(
     deps=READS,
     group_name=REPORTS_GROUP,
     kinds={"evidence", "html"},
-    description="The Evidence site in <data dir>/reports/site: overview, weekly/monthly, activities, fitness, map "
-    "and data quality pages, built offline from a snapshot of the marts. Needs Node 18+ (20 tested).",
+    description="The Evidence site in <data dir>/reports/site: overview, weekly, monthly, activities and one page "
+    "per activity, fitness, power & pace, zones, calendar and year in review per year, gear, map and data quality, "
+    "every page filtered by athlete, built offline from a snapshot of the marts. Needs Node 18+ (20 tested).",
 )
 def evidence_site(context: dg.AssetExecutionContext, strava: StravaEnv) -> dg.MaterializeResult:
     data_dir = strava.resolved_data_dir()

@@ -186,6 +186,27 @@ class Tab:
             )
         return reply["result"].get("value")
 
+    def click(self, selector: str, text: str = "", timeout: float = 10) -> None:
+        """Clicks (mouse down and up, like a reader) the first element matching the CSS selector whose text contains
+        text; waits up to timeout for it to appear. Raises RuntimeError when there is none."""
+        find = (
+            f"(() => {{ const e = [...document.querySelectorAll({json.dumps(selector)})]"
+            f".find(e => e.innerText.includes({json.dumps(text)}) && e.getClientRects().length);"
+            " if (!e) return null; e.scrollIntoView({block: 'center'}); const r = e.getBoundingClientRect();"
+            " return [r.x + r.width / 2, r.y + r.height / 2]; })()"
+        )
+        deadline = time.monotonic() + timeout
+        while (at := self.evaluate(find)) is None:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"nothing to click: {selector} with {text!r}")
+            time.sleep(0.1)
+        for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
+            self.browser.send(
+                "Input.dispatchMouseEvent",
+                {"type": kind, "x": at[0], "y": at[1], "button": "left", "clickCount": 1},
+                session=self.session,
+            )
+
     def screenshot(self, path: Path) -> None:
         """A PNG of the whole page, not only the window."""
         size = self.evaluate("[document.documentElement.scrollWidth, document.documentElement.scrollHeight]")

@@ -1,5 +1,6 @@
 -- fct_activities: one row per activity. Ids as text: Evidence turns numbers into doubles (links, exact match)
 select
+    cast(athlete_id as varchar) as athlete_id,
     cast(activity_id as varchar) as activity_id,
     activity_name,
     sport_type,

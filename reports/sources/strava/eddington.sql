@@ -1,5 +1,6 @@
 -- eddington: one row per athlete x sport
 select
+    cast(athlete_id as varchar) as athlete_id,
     sport_type,
     eddington_number,
     next_eddington_number,

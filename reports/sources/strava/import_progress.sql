@@ -1,5 +1,6 @@
 -- import_progress: one row per athlete x kind of item the import fetches (detail, streams, zones)
 select
+    cast(athlete_id as varchar) as athlete_id,
     fetch_kind,
     activity_count,
     fetched_count,

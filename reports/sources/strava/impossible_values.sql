@@ -1,5 +1,5 @@
 -- values no recording can produce (the dbt test assert_no_impossible_activity_values, as rows to look at)
-select cast(activity_id as varchar) as activity_id, activity_name, start_date_local, problem, value,
+select cast(athlete_id as varchar) as athlete_id, cast(activity_id as varchar) as activity_id, activity_name, start_date_local, problem, value,
        '/activity/?id=' || cast(activity_id as varchar) as link
 from (
     select *, 'negative distance' as problem, distance_km as value from activities where distance_km < 0

@@ -1,5 +1,6 @@
 -- monthly_summary: one row per athlete x sport x calendar month (zero rows for months without activity)
 select
+    cast(athlete_id as varchar) as athlete_id,
     sport_type,
     month_start,
     month_end,

@@ -1,5 +1,6 @@
 -- personal_bests: one row per athlete x sport x record (best efforts by time, activity records by value)
 select
+    cast(athlete_id as varchar) as athlete_id,
     sport_type,
     record_kind,
     record_name,

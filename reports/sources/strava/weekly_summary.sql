@@ -1,5 +1,6 @@
 -- weekly_summary: one row per athlete x sport x ISO week (zero rows for weeks without activity)
 select
+    cast(athlete_id as varchar) as athlete_id,
     sport_type,
     week_start,
     week_end,

@@ -1,5 +1,6 @@
 -- yearly_summary: one row per athlete x sport x year, with the year to date compared with the same stretch last year
 select
+    cast(athlete_id as varchar) as athlete_id,
     sport_type,
     year,
     is_current_year,

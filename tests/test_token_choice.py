@@ -1,0 +1,199 @@
+"""Which refresh token a run starts from, what a token file must hold to be used, and when an access token is
+refreshed: the branches of TokenStore.load, StravaAuth._initial_tokens and access_token that mutation testing found
+unasserted (RELIABILITY.md). Observed from the outside: the file on disk and the form sent to a scripted token
+endpoint."""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+import requests
+
+from strava_pipeline.api.auth import EXPIRY_MARGIN_S, StravaAuth
+from strava_pipeline.api.tokens import Tokens, TokenStore, fingerprint
+from strava_pipeline.clock import FakeClock
+from strava_pipeline.config import StravaConfig, UserError
+from tests.support.scripted_http import Answer, ScriptedServer
+
+T0 = 1_795_000_000.0
+FAR = int(T0) + 10 * 86400
+ANSWER = {"access_token": "fresh-access", "refresh_token": "rotated", "expires_at": FAR}
+
+
+def auth_with(url: str, path: Path, clock, client_id: str = "123", refresh_token: str | None = "configured"):
+    cfg = StravaConfig("http://127.0.0.1:9/api/v3", url, client_id, "top-secret", refresh_token)
+    return StravaAuth(cfg, TokenStore(path), requests.Session(), clock)
+
+
+def stored(path: Path, **fields) -> None:
+    data = {
+        "client_id": "123",
+        "refresh_token": "from-file",
+        "access_token": None,
+        "expires_at": 0,
+        "seeded_from": fingerprint("configured"),
+        "athlete_id": 7,
+        "scope": "read",
+    }
+    data.update(fields)
+    path.write_text(json.dumps(data))
+
+
+def refresh_token_sent(tmp_path: Path, client_id: str = "123", refresh_token: str | None = "configured") -> str:
+    """The refresh token the run's first token request sends."""
+    clock = FakeClock(T0)
+    with ScriptedServer([], clock, then=Answer(200, ANSWER)) as server:
+        auth = auth_with(server.url + "/oauth/token", tmp_path / "tokens.json", clock, client_id, refresh_token)
+        assert auth.access_token() == "fresh-access"
+    (request,) = server.seen
+    form = dict(pair.split("=", 1) for pair in request.body.decode().split("&"))
+    assert form["grant_type"] == "refresh_token"
+    return form["refresh_token"]
+
+
+# ------------------------------------------------------------------------------------------ TokenStore.load
+
+
+def test_a_whole_token_file_loads_field_for_field(tmp_path):
+    path = tmp_path / "tokens.json"
+    stored(path, access_token="a", expires_at=FAR, extra="ignored")
+    assert TokenStore(path).load() == Tokens("123", "from-file", "a", FAR, fingerprint("configured"), 7, "read")
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        None,  # no file
+        "",
+        "{",
+        "[]",
+        '"text"',
+        '{"refresh_token": "r"}',  # no client id
+        '{"client_id": 123, "refresh_token": "r"}',  # not a string
+        '{"client_id": "123", "refresh_token": null}',
+        '{"client_id": "123"}',
+    ],
+)
+def test_what_is_not_a_token_file_loads_as_none(tmp_path, content):
+    path = tmp_path / "tokens.json"
+    if content is not None:
+        path.write_text(content)
+    assert TokenStore(path).load() is None
+
+
+def test_an_unreadable_token_file_loads_as_none(tmp_path):
+    (tmp_path / "tokens.json").mkdir()  # reading it is an OSError
+    assert TokenStore(tmp_path / "tokens.json").load() is None
+
+
+@pytest.mark.parametrize(
+    ("access_token", "expires_at"), [("a", "soon"), ("a", None), ("a", 1.5), (5, FAR), (["a"], FAR)]
+)
+def test_a_token_file_with_a_bad_access_token_or_expiry_keeps_its_refresh_token(tmp_path, access_token, expires_at):
+    path = tmp_path / "tokens.json"
+    stored(path, access_token=access_token, expires_at=expires_at)
+    tokens = TokenStore(path).load()
+    assert (tokens.refresh_token, tokens.access_token, tokens.expires_at) == ("from-file", None, 0)
+    assert (tokens.athlete_id, tokens.scope, tokens.client_id) == (7, "read", "123")
+
+
+def test_a_token_file_with_a_good_access_token_keeps_it(tmp_path):
+    path = tmp_path / "tokens.json"
+    stored(path, access_token=None, expires_at=FAR)
+    tokens = TokenStore(path).load()
+    assert (tokens.access_token, tokens.expires_at) == (None, FAR)
+
+
+def test_save_writes_every_field_owner_only(tmp_path):
+    path = tmp_path / "tokens.json"
+    tokens = Tokens("123", "r", "a", FAR, "seed", 7, "read")
+    TokenStore(path).save(tokens)
+    assert os.stat(path).st_mode & 0o777 == 0o600
+    assert json.loads(path.read_text()) == {
+        "client_id": "123",
+        "refresh_token": "r",
+        "access_token": "a",
+        "expires_at": FAR,
+        "seeded_from": "seed",
+        "athlete_id": 7,
+        "scope": "read",
+    }
+    assert TokenStore(path).load() == tokens
+
+
+# ------------------------------------------------------------------------------------------ which refresh token
+
+
+def test_the_file_wins_when_it_descends_from_the_configured_token(tmp_path):
+    stored(tmp_path / "tokens.json")
+    assert refresh_token_sent(tmp_path) == "from-file"
+
+
+def test_a_new_configured_token_wins_over_the_file(tmp_path):
+    """The user pasted a new refresh token into secrets.toml: the file descends from the old one."""
+    stored(tmp_path / "tokens.json", seeded_from=fingerprint("an older one"))
+    assert refresh_token_sent(tmp_path) == "configured"
+    saved = json.loads((tmp_path / "tokens.json").read_text())
+    # a token seeded from the configuration: its client, its fingerprint, the rotated token
+    assert (saved["client_id"], saved["seeded_from"], saved["refresh_token"]) == (
+        "123",
+        fingerprint("configured"),
+        "rotated",
+    )
+
+
+def test_a_file_of_another_client_is_not_used(tmp_path):
+    stored(tmp_path / "tokens.json", client_id="999")
+    assert refresh_token_sent(tmp_path) == "configured"
+
+
+def test_a_file_with_an_empty_refresh_token_is_not_used(tmp_path):
+    stored(tmp_path / "tokens.json", refresh_token="")
+    assert refresh_token_sent(tmp_path) == "configured"
+
+
+def test_without_a_configured_token_the_file_is_used_whatever_it_descends_from(tmp_path):
+    stored(tmp_path / "tokens.json", seeded_from=None)
+    assert refresh_token_sent(tmp_path, refresh_token=None) == "from-file"
+
+
+def test_without_a_configured_token_or_a_file_the_run_says_to_authorize(tmp_path):
+    auth = auth_with(
+        "http://127.0.0.1:9/oauth/token", tmp_path / "data" / "tokens.json", FakeClock(T0), refresh_token=None
+    )
+    with pytest.raises(UserError) as err:
+        auth.access_token()
+    message = str(err.value)
+    assert message.startswith("No Strava refresh token yet: run `") and "auth`" in message
+    assert message.endswith(" (or set sources.strava.credentials.refresh_token).")
+    assert str(tmp_path / "data") in message or "--data-dir" in message or "strava.py auth" in message
+
+
+def test_a_seeded_token_starts_without_an_access_token(tmp_path):
+    clock = FakeClock(T0)
+    auth = auth_with("http://127.0.0.1:9/oauth/token", tmp_path / "tokens.json", clock)
+    assert auth.tokens == Tokens("123", "configured", None, 0, fingerprint("configured"))
+
+
+# ------------------------------------------------------------------------------------------ when to refresh
+
+
+@pytest.mark.parametrize(
+    ("left_s", "refreshes"),
+    [(EXPIRY_MARGIN_S + 1, False), (EXPIRY_MARGIN_S, True), (EXPIRY_MARGIN_S - 1, True), (-10, True)],
+)
+def test_the_access_token_is_refreshed_within_the_margin_of_its_expiry(tmp_path, left_s, refreshes):
+    clock = FakeClock(T0)
+    stored(tmp_path / "tokens.json", access_token="current", expires_at=int(T0) + left_s)
+    with ScriptedServer([], clock, then=Answer(200, ANSWER)) as server:
+        auth = auth_with(server.url + "/oauth/token", tmp_path / "tokens.json", clock)
+        assert auth.access_token() == ("fresh-access" if refreshes else "current")
+        assert auth.access_token() == ("fresh-access" if refreshes else "current")  # once, then the new one holds
+    assert len(server.seen) == (1 if refreshes else 0)
+    assert auth.token_requests == len(server.seen)
+
+
+def test_a_file_without_an_access_token_is_refreshed_first(tmp_path):
+    stored(tmp_path / "tokens.json", access_token=None, expires_at=FAR)
+    assert refresh_token_sent(tmp_path) == "from-file"

@@ -20,6 +20,12 @@ def main(argv=None) -> int:
     ap.add_argument("--port", type=int, default=8765, help="0 picks a free port")
     ap.add_argument("--replay", action="store_true", help="serve the real recordings instead of a generated athlete")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument(
+        "--athletes",
+        type=int,
+        default=1,
+        help="athletes of the app (seeds SEED, SEED+1, ...); /oauth/authorize?...&athlete_id=ID signs one in",
+    )
     ap.add_argument("--first-day", type=date.fromisoformat, default=date(2022, 1, 1))
     ap.add_argument("--per-week", type=float, default=4.0)
     ap.add_argument("--client-id", default="demo")
@@ -39,6 +45,12 @@ def main(argv=None) -> int:
     )
     fake = FakeStrava(
         athlete=athlete,
+        athletes=None
+        if args.replay or args.athletes < 2
+        else [
+            AthleteSpec(seed=args.seed + i, first_day=args.first_day, activities_per_week=args.per_week)
+            for i in range(args.athletes)
+        ],
         limits=limits,
         state_file=args.state_file,
         client_id=args.client_id,
@@ -54,7 +66,7 @@ def main(argv=None) -> int:
     print(f"client_id      {fake.client_id}")
     print(f"client_secret  {fake.client_secret}")
     print(f"refresh_token  {refresh}")
-    print(f"athlete_id     {fake.athlete_id}")
+    print(f"athlete_id     {' '.join(str(i) for i in fake.athlete_ids)}")
     print(
         f"try: curl -s -X POST {fake.token_url} -d client_id={fake.client_id} -d client_secret={fake.client_secret}"
         f" -d grant_type=refresh_token -d refresh_token={refresh}"

@@ -59,6 +59,9 @@ class FakeBackend(Protocol):
     def activities(self, visible_only: bool = True) -> list[dict]: ...
     def dataset(self, athlete_id: int | None) -> Any: ...
 
+    @property
+    def athlete_ids(self) -> list[int]: ...
+
 
 PER_PAGE_DEFAULT = 30
 PER_PAGE_MAX = 200
@@ -336,7 +339,11 @@ def handle_oauth(fake: FakeBackend, req: Request) -> Response:
         if not redirect:
             return json_response(400, errors.bad_request("redirect_uri"))
         # the user approves at once; the code carries the scopes they granted
-        code = tokens.issue_authorization_code(p.get("scope") or "read")
+        # who is signed in: the first athlete, or (a fake-only parameter) the one named by athlete_id
+        signed_in = int(p["athlete_id"]) if (p.get("athlete_id") or "").isdigit() else None
+        if signed_in is not None and signed_in not in fake.athlete_ids:
+            return json_response(400, errors.bad_request("athlete_id"))
+        code = tokens.issue_authorization_code(p.get("scope") or "read", signed_in)
         granted = normalize_scope(p.get("scope") or "read")
         parts = urlsplit(redirect)
         extra = urlencode({"state": p.get("state", ""), "code": code, "scope": granted}, safe=",:")

@@ -9,7 +9,7 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 from orchestration.defs.archive import INBOX_KEY
 from orchestration.defs.ingest import ACTIVITIES_KEY, IMPORT_TAG, INCREMENTAL, MONTHLY, RAW_KEYS, WINDOW
 from orchestration.resources import StravaEnv, automation_default_status
-from strava_pipeline import settings
+from strava_pipeline.api.athletes import authorized
 from strava_pipeline.config import UserError, load_strava_config, strava_command
 
 REFRESH_CRON = "0 */6 * * *"
@@ -51,7 +51,7 @@ def strava_not_set_up(strava: StravaEnv) -> str | None:
         cfg = load_strava_config(require_refresh_token=False)
     except UserError as exc:
         return str(exc)
-    if cfg.refresh_token is None and not (strava.resolved_data_dir() / settings.TOKENS_FILE).exists():
+    if cfg.refresh_token is None and not authorized(strava.resolved_data_dir()):
         return f"Not authorized with Strava yet: run `{strava_command(strava.resolved_data_dir(), 'auth')}` once."
     return None
 

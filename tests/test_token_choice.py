@@ -1,7 +1,7 @@
-"""Which refresh token a run starts from, what a token file must hold to be used, and when an access token is
-refreshed: the branches of TokenStore.load, StravaAuth._initial_tokens and access_token that mutation testing found
-unasserted (RELIABILITY.md). Observed from the outside: the file on disk and the form sent to a scripted token
-endpoint."""
+"""Which refresh token a run starts from, what a token file must hold to be used, when an access token is refreshed,
+and what the client sends and makes of odd answers: the branches of TokenStore.load, StravaAuth._initial_tokens,
+access_token and StravaClient.get that mutation testing found unasserted (RELIABILITY.md). Observed from the outside:
+the file on disk and the requests a scripted server sees."""
 
 import json
 import os
@@ -197,3 +197,141 @@ def test_the_access_token_is_refreshed_within_the_margin_of_its_expiry(tmp_path,
 def test_a_file_without_an_access_token_is_refreshed_first(tmp_path):
     stored(tmp_path / "tokens.json", access_token=None, expires_at=FAR)
     assert refresh_token_sent(tmp_path) == "from-file"
+
+
+# ------------------------------------------------------------------------------------------ the client's exchanges
+
+
+def client_for(url: str, clock, **options):
+    from strava_pipeline.api.client import StravaClient
+    from strava_pipeline.api.ratelimit import Budget
+
+    cfg = StravaConfig(url, url + "/oauth/token", "123", "top-secret", "configured")
+    auth = StravaAuth(cfg, TokenStore(Path("/nonexistent/tokens.json")), requests.Session(), clock)
+    auth._tokens = Tokens("123", "configured", access_token="access-0", expires_at=FAR)
+    return StravaClient(url + "/", auth, Budget(clock=clock), requests.Session(), clock, **options)
+
+
+def test_a_request_carries_the_bearer_token_the_query_and_no_double_slash():
+    clock = FakeClock(T0)
+    with ScriptedServer([], clock, then=Answer(200, [{"id": 1}])) as server:
+        client = client_for(server.url, clock)
+        assert client.get("/athlete/activities", {"page": 2, "per_page": 200}) == [{"id": 1}]
+        assert client.get("/athlete/activities", {"page": 3}, label="listing") == [{"id": 1}]
+    assert [s.path for s in server.seen] == ["/athlete/activities?page=2&per_page=200", "/athlete/activities?page=3"]
+    assert client.requests_by_path == {"GET /athlete/activities": 1, "listing": 1}
+    assert client.requests_sent == 2 and client.reached_server
+
+
+def test_the_headers_sent(monkeypatch):
+    clock = FakeClock(T0)
+    sent = []
+    with ScriptedServer([], clock, then=Answer(200, {})) as server:
+        client = client_for(server.url, clock)
+        real = client.session.get
+
+        def spy(url, **kwargs):
+            sent.append((url, kwargs))
+            return real(url, **kwargs)
+
+        monkeypatch.setattr(client.session, "get", spy)
+        client.get("/athlete")
+    ((url, kwargs),) = sent
+    assert url == server.url + "/athlete"
+    assert kwargs["headers"] == {"Authorization": "Bearer access-0", "Accept": "application/json"}
+    assert kwargs["timeout"] == 60.0 and kwargs["params"] is None
+
+
+def test_a_401_refreshes_once_and_asks_again_with_the_new_token():
+    clock = FakeClock(T0)
+    token = {"access_token": "access-1", "refresh_token": "r1", "expires_at": FAR}
+    script = [Answer(401, {"message": "Authorization Error"}), Answer(200, token), Answer(200, {"id": 5})]
+    with ScriptedServer(script, clock) as server:
+        client = client_for(server.url, clock)
+        client.auth.store.save = lambda tokens: None  # nothing on disk in this test
+        assert client.get("/athlete") == {"id": 5}
+    assert [s.path for s in server.seen] == ["/athlete", "/oauth/token", "/athlete"]
+
+
+def test_a_second_401_is_one_sentence_to_authorize_again():
+    clock = FakeClock(T0)
+    token = {"access_token": "access-1", "refresh_token": "r1", "expires_at": FAR}
+    script = [Answer(401, {}), Answer(200, token), Answer(401, {})]
+    with ScriptedServer(script, clock, then=Answer(200, {})) as server:
+        client = client_for(server.url, clock)
+        client.auth.store.save = lambda tokens: None
+        with pytest.raises(UserError) as err:
+            client.get("/athlete")
+    assert str(err.value).startswith("Strava keeps refusing the access token (HTTP 401): ")
+    assert len(server.seen) == 3
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        (Answer(422, b"x" * 300), "GET /athlete answered HTTP 422: " + "x" * 200),
+        (Answer(400, b"bad"), "GET /athlete answered HTTP 400: bad"),
+        (Answer(200, b"{trunc"), "GET /athlete returned a truncated or invalid JSON body"),
+        (
+            Answer(200, b"<html>maintenance</html>", {"Content-Type": "text/html"}),
+            "GET /athlete returned an HTML page",
+        ),
+    ],
+)
+def test_an_answer_the_client_cannot_use_is_an_item_error_word_for_word(answer, message):
+    from strava_pipeline.api.client import ItemError
+
+    clock = FakeClock(T0)
+    with ScriptedServer([], clock, then=answer) as server:
+        client = client_for(server.url, clock)
+        with pytest.raises(ItemError) as err:
+            client.get("/athlete")
+    assert str(err.value) == message and len(server.seen) == 1
+
+
+def test_a_5xx_then_an_answer_returns_it_and_notes_the_headers():
+    clock = FakeClock(T0)
+    headers = {"X-ReadRateLimit-Limit": "100,1000", "X-ReadRateLimit-Usage": "7,70"}
+    with ScriptedServer([Answer(502, {})], clock, then=Answer(200, [1], headers)) as server:
+        client = client_for(server.url, clock)  # no rng given: a default one draws the backoff
+        assert client.get("/athlete/activities") == [1]
+    assert len(server.seen) == 2 and clock.now() - T0 <= 1.0  # the first backoff is at most 1 s
+    counter = client.budget.counters["read"]
+    assert (counter.usage_15, counter.usage_day) == (7, 70)
+
+
+def test_an_api_nobody_answers_is_one_sentence_after_every_attempt():
+    from strava_pipeline.api.client import MAX_ATTEMPTS
+
+    clock = FakeClock(T0)
+    client = client_for("http://127.0.0.1:9", clock)  # nothing listens on port 9
+    with pytest.raises(UserError) as err:
+        client.get("/athlete")
+    assert str(err.value) == (
+        "Cannot reach the Strava API at http://127.0.0.1:9 (ConnectionError): check sources.strava.base_url and "
+        "your network."
+    )
+    assert client.requests_sent == MAX_ATTEMPTS and not client.reached_server
+    assert 0 < clock.now() - T0 <= 1 + 2 + 4 + 8 + 16  # full-jitter pauses between the attempts
+
+
+def test_an_invalid_base_url_is_one_sentence():
+    clock = FakeClock(T0)
+    client = client_for("http://[::1", clock)
+    with pytest.raises(UserError) as err:
+        client.get("/athlete")
+    assert str(err.value) == ("sources.strava.base_url 'http://[::1' is not a valid URL: fix it in .dlt/config.toml.")
+
+
+def test_answers_in_the_journal_are_kept_apart_per_athlete(tmp_path):
+    from strava_pipeline.api.journal import ResponseJournal
+
+    clock = FakeClock(T0)
+    journal = ResponseJournal(tmp_path / "journal.sqlite", clock)
+    with ScriptedServer([Answer(200, {"who": "a"}), Answer(200, {"who": "b"})], clock) as server:
+        first = client_for(server.url, clock, journal=journal, key_prefix="athlete/1:")
+        second = client_for(server.url, clock, journal=journal, key_prefix="athlete/2:")
+        assert first.get("/athlete") == {"who": "a"}
+        assert second.get("/athlete") == {"who": "b"}  # not athlete 1's answer from the journal
+        assert first.get("/athlete") == {"who": "a"}  # replayed: no third request
+    assert len(server.seen) == 2

@@ -314,7 +314,8 @@ def test_the_guard_lets_a_zone_guard_its_athlete_and_a_zone_without_athlete_ever
     through_home = shapely.MultiLineString([[(lng, lat) for lat, lng in TRACKS[22]][:120]])  # stops before the club
     assert closest_m(through_home, A_HOME) < 25 and closest_m(through_home, SHARED) > 900
     assert violations([through_home], [a_home], athletes=[ATHLETE_B]) == []
-    for athletes in ([ATHLETE_A], [None], [0], None):  # A, unknown athletes, and no athletes given: all guarded
+    # A, unknown athletes, no athletes given, or not one per route: every zone guards the route
+    for athletes in ([ATHLETE_A], [None], [0], None, [ATHLETE_B, ATHLETE_B]):
         assert [v.zone for v in violations([through_home], [a_home], athletes=athletes)] == ["a_home"], athletes
     # one route per athlete: only A's is reported, with its own index
     found = violations([through_home, through_home], [a_home, club], athletes=[ATHLETE_B, ATHLETE_A])

@@ -335,3 +335,40 @@ def test_answers_in_the_journal_are_kept_apart_per_athlete(tmp_path):
         assert second.get("/athlete") == {"who": "b"}  # not athlete 1's answer from the journal
         assert first.get("/athlete") == {"who": "a"}  # replayed: no third request
     assert len(server.seen) == 2
+
+
+# ------------------------------------------------------------------------------------------ refusals and pauses
+
+
+@pytest.mark.parametrize(
+    ("errors", "grant", "rejected"),
+    [
+        ([{"resource": "Athlete", "field": "refresh_token", "code": "invalid"}], "refresh", True),
+        ([{"resource": "Application", "field": "client_id", "code": "invalid"}], "refresh", False),
+        ([{"resource": "AuthorizationCode", "field": "code", "code": "invalid"}], "code", False),
+    ],
+)
+def test_only_a_refused_athlete_token_is_a_token_rejection(tmp_path, errors, grant, rejected):
+    """TokenRejected (this athlete must authorize again; the others go on) only for the athlete's own token."""
+    from strava_pipeline.api.auth import TokenRejected
+
+    clock = FakeClock(T0)
+    with ScriptedServer([], clock, then=Answer(400, {"message": "Bad Request", "errors": errors})) as server:
+        auth = auth_with(server.url + "/oauth/token", tmp_path / "tokens.json", clock)
+        with pytest.raises(UserError) as err:
+            auth.refresh() if grant == "refresh" else auth.exchange_code("c")
+    assert isinstance(err.value, TokenRejected) is rejected
+    assert len(server.seen) == 1
+
+
+def test_an_unreachable_token_endpoint_pauses_1_2_4_seconds_then_says_so(tmp_path):
+    clock = FakeClock(T0)
+    auth = auth_with("http://127.0.0.1:9/oauth/token", tmp_path / "tokens.json", clock)
+    with pytest.raises(UserError) as err:
+        auth.refresh()
+    assert clock.now() - T0 == 1 + 2 + 4
+    assert auth.token_requests == 3
+    assert str(err.value) == (
+        "Cannot reach the Strava token endpoint http://127.0.0.1:9/oauth/token (ConnectionError): "
+        "check sources.strava.credentials.access_token_url and your network."
+    )

@@ -32,7 +32,9 @@ def _margin(metres: int):
     def mutate(project: Path) -> None:
         path = project / "dbt_project.yml"
         text = path.read_text()
-        assert text.count("privacy_margin_m: 25") == 1
+        assert text.count("privacy_margin_m: 25") == 1 and text.count("privacy_margin_fraction: 0.01") == 1
+        # the fixed margin only: the part that grows with the radius (4 m of a 400 m zone) set to nothing
+        text = text.replace("privacy_margin_fraction: 0.01", "privacy_margin_fraction: 0")
         path.write_text(text.replace("privacy_margin_m: 25", f"privacy_margin_m: {metres}"))
 
     return mutate

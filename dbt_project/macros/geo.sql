@@ -37,6 +37,21 @@
     {%- if 'athlete_id' in names -%} cast(athlete_id as bigint) {%- else -%} cast(null as bigint) {%- endif -%}
 {%- endmacro %}
 
+{#- A longitude within [box_min, box_max], where the box of a zone near longitude 180 may reach past it (to -180.3
+    or 180.3, say): the point is compared as it is and one turn east and west. -#}
+{% macro lng_in_box(lng, box_min, box_max) -%}
+    (({{ lng }}) between ({{ box_min }}) and ({{ box_max }})
+     or ({{ lng }}) + 360 between ({{ box_min }}) and ({{ box_max }})
+     or ({{ lng }}) - 360 between ({{ box_min }}) and ({{ box_max }}))
+{%- endmacro %}
+
+{#- Two longitude ranges that overlap, the first one (a zone's box) possibly reaching past longitude 180. -#}
+{% macro lng_ranges_overlap(box_min, box_max, lng_min, lng_max) -%}
+    ((({{ box_max }}) >= ({{ lng_min }}) and ({{ box_min }}) <= ({{ lng_max }}))
+     or (({{ box_max }}) >= ({{ lng_min }}) + 360 and ({{ box_min }}) <= ({{ lng_max }}) + 360)
+     or (({{ box_max }}) >= ({{ lng_min }}) - 360 and ({{ box_min }}) <= ({{ lng_max }}) - 360))
+{%- endmacro %}
+
 {#- true when the point of athlete `athlete_id` lies within radius_column metres of a zone of int_privacy_zones
     that applies to that athlete (privacy_zone_applies). The box test first lets DuckDB skip the trigonometry for
     points nowhere near a zone. -#}
@@ -45,7 +60,7 @@
         select 1
         from {{ ref('int_privacy_zones') }} as zone
         where ({{ lat }}) between zone.box_min_lat and zone.box_max_lat
-          and ({{ lng }}) between zone.box_min_lng and zone.box_max_lng
+          and {{ lng_in_box(lng, 'zone.box_min_lng', 'zone.box_max_lng') }}
           and {{ privacy_zone_applies('zone.athlete_id', athlete_id) }}
           and {{ haversine_m(lat, lng, 'zone.lat', 'zone.lng') }} < zone.{{ radius_column }}
     )

@@ -55,7 +55,7 @@ zone_cover as (
     from projected
     inner join {{ zones }} as zones
         on zones.box_max_lat >= projected.min_lat and zones.box_min_lat <= projected.max_lat
-        and zones.box_max_lng >= projected.min_lng and zones.box_min_lng <= projected.max_lng
+        and {{ lng_ranges_overlap('zones.box_min_lng', 'zones.box_max_lng', 'projected.min_lng', 'projected.max_lng') }}
         and {{ privacy_zone_applies('zones.athlete_id', 'projected.athlete_id') }}
     group by projected.activity_id
 
@@ -153,7 +153,7 @@ zone_cover as (
     from projected
     inner join {{ zones }} as zones
         on zones.box_max_lat >= projected.min_lat and zones.box_min_lat <= projected.max_lat
-        and zones.box_max_lng >= projected.min_lng and zones.box_min_lng <= projected.max_lng
+        and {{ lng_ranges_overlap('zones.box_min_lng', 'zones.box_max_lng', 'projected.min_lng', 'projected.max_lng') }}
         and {{ privacy_zone_applies('zones.athlete_id', 'projected.athlete_id') }}
     group by projected.activity_id
 

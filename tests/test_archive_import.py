@@ -124,7 +124,7 @@ def write_export(folder: Path, activities: list[dict], track: Path) -> None:
 def sample(tmp_path_factory):
     """sample_export.zip imported once through the command line; (data_dir, stdout)."""
     data_dir = tmp_path_factory.mktemp("sample") / "data"
-    rc, out, err = run_cli(data_dir, "import-archive", str(SAMPLE))
+    rc, out, err = run_cli(data_dir, "import-archive", "--import-only", str(SAMPLE))
     assert rc == 0, err
     return data_dir, out
 
@@ -220,9 +220,9 @@ def test_sample_rows_match_the_files_by_hand(sample):
 
 def test_reimport_changes_nothing(tmp_path):
     data_dir = tmp_path / "data"
-    assert run_cli(data_dir, "import-archive", str(SAMPLE))[0] == 0
+    assert run_cli(data_dir, "import-archive", "--import-only", str(SAMPLE))[0] == 0
     before = snapshot(data_dir)
-    rc, out, err = run_cli(data_dir, "import-archive", str(SAMPLE))
+    rc, out, err = run_cli(data_dir, "import-archive", "--import-only", str(SAMPLE))
     assert rc == 0, err
     assert f"Files: 0 parsed, 12 skipped: 10 {SKIP_DONE}" in out  # no file is read twice
     assert snapshot(data_dir) == before
@@ -230,12 +230,12 @@ def test_reimport_changes_nothing(tmp_path):
     folder = tmp_path / "unpacked"
     with zipfile.ZipFile(SAMPLE) as zf:
         zf.extractall(folder)
-    assert run_cli(data_dir, "import-archive", str(folder))[0] == 0
+    assert run_cli(data_dir, "import-archive", "--import-only", str(folder))[0] == 0
     assert snapshot(data_dir) == before
     # a reconcile run found one gone from Strava: an old archive does not bring it back
     with open_warehouse(warehouse_path(data_dir), read_only=False) as con:
         con.execute("update strava.activities set deleted = true where id = 900000002")
-    rc, out, err = run_cli(data_dir, "import-archive", str(SAMPLE))
+    rc, out, err = run_cli(data_dir, "import-archive", "--import-only", str(SAMPLE))
     assert rc == 0, err
     assert "11 written (source archive), 1 left deleted (gone from Strava)." in out
     assert query(data_dir, "select deleted from strava.activities where id = 900000002") == [(True,)]
@@ -254,7 +254,7 @@ def test_real_activities_csv_in_a_folder_loads_with_the_right_units(tmp_path):
         gzip.compress((FILES / "gpx" / "korita-zbevnica.gpx").read_bytes())
     )
     data_dir = tmp_path / "data"
-    rc, out, err = run_cli(data_dir, "import-archive", str(folder))
+    rc, out, err = run_cli(data_dir, "import-archive", "--import-only", str(folder))
     assert rc == 0, err
     assert "Activities: 1,845 in activities.csv; 1,845 written (source archive)." in out
     assert f"Files: 2 parsed, 1,843 skipped: 1,843 {SKIP_MISSING}." in out
@@ -323,7 +323,7 @@ def _bad_inputs(tmp: Path) -> dict:
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path):
     for label, path in _bad_inputs(tmp_path).items():
         data_dir = tmp_path / f"data_{label.replace(' ', '_')}"
-        rc, out, err = run_cli(data_dir, "import-archive", str(path))
+        rc, out, err = run_cli(data_dir, "import-archive", "--import-only", str(path))
         one_line_error(rc, err)
         assert str(path) in err, label
         assert re.search(r"\b(pass|download|check)\b", err), label
@@ -349,7 +349,7 @@ def test_busy_warehouse_is_a_user_error(tmp_path):
     )
     try:
         assert holder.stdout.readline().strip() == "held"
-        rc, _, err = run_cli(data_dir, "import-archive", str(SAMPLE))
+        rc, _, err = run_cli(data_dir, "import-archive", "--import-only", str(SAMPLE))
     finally:
         holder.kill()
         holder.wait()
@@ -371,7 +371,7 @@ def test_damaged_members_are_counted_and_the_rest_imports(tmp_path):
                 data = gzip.compress(b"<html><body>404</body></html>")
             dst.writestr(info, data)
     data_dir = tmp_path / "data"
-    rc, out, err = run_cli(data_dir, "import-archive", str(path))
+    rc, out, err = run_cli(data_dir, "import-archive", "--import-only", str(path))
     assert rc == 0, err
     assert "Files: 9 parsed (3 damaged: the points before the damage kept), 3 skipped: " in out
     assert f"1 {SKIP_UNREADABLE}" in out
@@ -396,7 +396,7 @@ def test_bomb_members_are_cut_and_skipped_with_the_reason(tmp_path):
                 data = gzip.compress(zeros)
             dst.writestr(info.filename, data)
     data_dir = tmp_path / "data"
-    rc, out, err = run_cli(data_dir, "import-archive", str(path))
+    rc, out, err = run_cli(data_dir, "import-archive", "--import-only", str(path))
     assert rc == 0, err
     assert "zip entry inflates more than 200 times its size (a zip bomb?); cut there" in out
     assert "gzip member inflates past" in out
@@ -545,7 +545,7 @@ def test_archive_then_api_run(api_cli, tmp_path):
     cli, fake = api_cli, api_cli.fake
     recent, both, archive_only = _overlap(fake)
     write_export(tmp_path / "export", both + archive_only, FILES / "gpx" / "strava_export.gpx")
-    rc, out, err = cli("import-archive", str(tmp_path / "export"))
+    rc, out, err = cli("import-archive", "--import-only", str(tmp_path / "export"))
     assert rc == 0, err
     assert "Athlete: left empty" in out
     fake.reset_log()
@@ -576,7 +576,7 @@ def test_archive_then_api_run(api_cli, tmp_path):
         ("archive", fake.athlete_id)
     ]
     # importing the archive again changes nothing of that and leaves the API's rows alone
-    rc, out, err = cli("import-archive", str(tmp_path / "export"))
+    rc, out, err = cli("import-archive", "--import-only", str(tmp_path / "export"))
     assert rc == 0, err
     assert "3 kept as the API supplied them" in out and f"Athlete: {fake.athlete_id}" in out
     assert query(data_dir, f"select distinct source, athlete_id from strava.activities where id in ({old})") == [
@@ -612,7 +612,7 @@ def test_api_then_archive_keeps_the_api_data(api_cli, tmp_path):
     api_rows, api_streams = query(data_dir, rows_sql), query(data_dir, streams_sql)
     assert {r[2] for r in api_streams} == {"api"}
     write_export(tmp_path / "export", both + archive_only, FILES / "gpx" / "strava_export.gpx")
-    rc, out, err = cli("import-archive", str(tmp_path / "export"))
+    rc, out, err = cli("import-archive", "--import-only", str(tmp_path / "export"))
     assert rc == 0, err
     assert "3 kept as the API supplied them" in out and "3 streams already fetched from the API" in out
     assert query(data_dir, rows_sql) == api_rows and query(data_dir, streams_sql) == api_streams

@@ -263,7 +263,7 @@ def test_archive_only_warehouse_builds(tmp_path):
     """The project's import-archive on the sample export, reduced to its two tables (activities, activity_streams):
     no athlete id, time zone, detail, profile or work queue, and every other staging model selects nothing."""
     data_dir = tmp_path / "data"
-    assert strava_main(["--data-dir", str(data_dir), "import-archive", str(SAMPLE_EXPORT)]) == 0
+    assert strava_main(["--data-dir", str(data_dir), "import-archive", "--import-only", str(SAMPLE_EXPORT)]) == 0
     with duckdb.connect(str(data_dir / "strava.duckdb")) as con:
         con.execute("drop table if exists strava.strava.fetch_log")
     assert {t for t in raw_tables(data_dir) if not t.startswith("_dlt")} == {"activities", "activity_streams"}

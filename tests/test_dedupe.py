@@ -49,13 +49,13 @@ def test_file_then_file_both_orders(tmp_path):
     gpx, tcx = FILES / "gpx" / "strava_export.gpx", FILES / "tcx" / "stopped_example.tcx"  # one run, two formats
     for first, second in ((gpx, tcx), (tcx, gpx)):
         data_dir = tmp_path / first.suffix[1:]
-        assert run_cli(data_dir, "import", str(first))[0] == 0
-        rc, out, err = run_cli(data_dir, "import", str(second))
+        assert run_cli(data_dir, "import", "--import-only", str(first))[0] == 0
+        rc, out, err = run_cli(data_dir, "import", "--import-only", str(second))
         assert rc == 0, err
         assert "0 new activities" in out and "1 already loaded" in out
         assert query(data_dir, "select count(*), min(external_id) from strava.activities") == [(1, first.name)]
         # the duplicate's content is remembered: importing it again does not even parse it
-        rc, out, err = run_cli(data_dir, "import", str(second))
+        rc, out, err = run_cli(data_dir, "import", "--import-only", str(second))
         assert rc == 0 and "1 already imported (same content)" in out, out
         assert query(data_dir, "select result, count(*) from strava.imported_files group by 1 order by 1") == [
             ("duplicate", 1),
@@ -65,10 +65,12 @@ def test_file_then_file_both_orders(tmp_path):
 
 def test_archive_then_file(tmp_path):
     data_dir = tmp_path / "data"
-    assert run_cli(data_dir, "import", str(SAMPLE))[0] == 0
+    assert run_cli(data_dir, "import", "--import-only", str(SAMPLE))[0] == 0
     before = query(data_dir, "select count(*) from strava.activities")
     # activity 900000002 of the sample export is this ride (Aug 16, 2013, 6:05:10 PM)
-    rc, out, err = run_cli(data_dir, "import", str(FILES / "fit" / "Edge810-Vector-2013-08-16-15-35-10.fit"))
+    rc, out, err = run_cli(
+        data_dir, "import", "--import-only", str(FILES / "fit" / "Edge810-Vector-2013-08-16-15-35-10.fit")
+    )
     assert rc == 0, err
     assert "0 new activities" in out and "1 already loaded" in out
     assert query(data_dir, "select count(*) from strava.activities") == before
@@ -80,9 +82,12 @@ def test_archive_then_file(tmp_path):
 
 def test_file_then_archive(tmp_path):
     data_dir = tmp_path / "data"
-    assert run_cli(data_dir, "import", str(FILES / "fit" / "Edge810-Vector-2013-08-16-15-35-10.fit"))[0] == 0
+    assert (
+        run_cli(data_dir, "import", "--import-only", str(FILES / "fit" / "Edge810-Vector-2013-08-16-15-35-10.fit"))[0]
+        == 0
+    )
     assert query(data_dir, "select count(*) from strava.activities where source = 'file'") == [(1,)]
-    rc, out, err = run_cli(data_dir, "import", str(SAMPLE))
+    rc, out, err = run_cli(data_dir, "import", "--import-only", str(SAMPLE))
     assert rc == 0, err
     assert "1 activities imported from loose files are this archive's: replaced." in out
     # the archive's row wins; the file row and its points are gone, nothing is counted twice
@@ -99,9 +104,9 @@ def test_file_fills_an_archive_activity_without_file(tmp_path):
     # the sample's 900000007 (a run, Jan 10, 2021, 8:54:28 AM) loses its file: a manual row as far as Strava knows
     csv = csv.replace("activities/910000007.gpx.gz", "")
     (export / "activities.csv").write_text(csv)
-    assert run_cli(data_dir, "import", str(export))[0] == 0
+    assert run_cli(data_dir, "import", "--import-only", str(export))[0] == 0
     assert query(data_dir, "select count(*) from strava.activity_streams where activity_id = 900000007") == [(0,)]
-    rc, out, err = run_cli(data_dir, "import", str(FILES / "tcx" / "stopped_example.tcx"))
+    rc, out, err = run_cli(data_dir, "import", "--import-only", str(FILES / "tcx" / "stopped_example.tcx"))
     assert rc == 0, err
     assert "1 already loaded (1 of them gave their streams to an activity that had none)" in out
     assert query(
@@ -136,7 +141,7 @@ def test_api_without_streams_then_file_fills_them(api_cli, tmp_path):
     activity = _recent_with_gps(fake)
     aid = activity["id"]
     gpx = shifted_gpx(tmp_path / "ride.gpx", activity["start_date"], activity["sport_type"])
-    rc, out, err = cli("import", str(gpx))
+    rc, out, err = cli("import", "--import-only", str(gpx))
     assert rc == 0, err
     assert "0 new activities" in out and "gave their streams" in out
     assert cli.sql(f"select count(*), min(source) from strava.activity_streams where activity_id = {aid}") == [
@@ -154,7 +159,7 @@ def test_file_then_api_is_one_activity(api_cli, tmp_path):
     activity = _recent_with_gps(fake)
     aid = activity["id"]
     gpx = shifted_gpx(tmp_path / "ride.gpx", activity["start_date"], activity["sport_type"])
-    rc, out, err = cli("import", str(gpx))
+    rc, out, err = cli("import", "--import-only", str(gpx))
     assert rc == 0 and "1 new activities" in out, err
     assert cli("--import-only")[0] == 0
     # both rows are in the raw table until the next import; staging (stg_strava__activities) leaves the file's out,
@@ -168,7 +173,7 @@ def test_file_then_api_is_one_activity(api_cli, tmp_path):
         "select activity_id, source from marts.fct_activities "
         f"where abs(epoch(start_at_utc) - epoch(timestamp '{start}')) <= 60"
     ) == [(aid, "api")]
-    rc, out, err = cli("import", str(FILES / "fit" / "garmin-fenix-5-run.fit"))  # any next import
+    rc, out, err = cli("import", "--import-only", str(FILES / "fit" / "garmin-fenix-5-run.fit"))  # any next import
     assert rc == 0, err
     assert "1 file activities replaced by the same recording from Strava" in out
     assert cli.sql("select count(*) from strava.activities where source = 'file' and external_id = 'ride.gpx'") == [

@@ -169,7 +169,7 @@ def imported(tmp_path_factory):
     )
     (drop / "README.txt").write_text("ignored: not an activity file name")
     data_dir = root / "data"
-    rc, out, err = run_cli(data_dir, "import", str(drop))
+    rc, out, err = run_cli(data_dir, "import", "--import-only", str(drop))
     return data_dir, drop, rc, out, err
 
 
@@ -200,7 +200,7 @@ def test_import_command_imports_the_files_and_skips_the_bad_ones(imported):
 
 def test_reimport_reads_nothing_again(imported):
     data_dir, drop, _rc, _out, _err = imported
-    rc, out, err = run_cli(data_dir, "import", str(drop))
+    rc, out, err = run_cli(data_dir, "import", "--import-only", str(drop))
     assert rc == 0, err
     assert "0 new activities" in out and "7 already imported (same content)" in out
     assert query(data_dir, "select count(*) from strava.activities") == [(7,)]
@@ -208,15 +208,17 @@ def test_reimport_reads_nothing_again(imported):
 
 def test_nothing_importable_is_one_sentence_and_exit_2(tmp_path):
     data_dir = tmp_path / "data"
-    rc, out, err = run_cli(data_dir, "import", str(tmp_path / "missing.fit"))
+    rc, out, err = run_cli(data_dir, "import", "--import-only", str(tmp_path / "missing.fit"))
     assert rc == 2 and "does not exist" in err and "Traceback" not in err
     empty = tmp_path / "photos"
     empty.mkdir()
     (empty / "holiday.jpg").write_bytes(b"\xff\xd8\xff")
-    rc, out, err = run_cli(data_dir, "import", str(empty))
+    rc, out, err = run_cli(data_dir, "import", "--import-only", str(empty))
     assert rc == 2 and "no FIT, GPX or TCX file" in err and len(err.strip().splitlines()) == 1
     # one good path beside a missing one: nothing is written either
-    rc, out, err = run_cli(data_dir, "import", str(THIRD_PARTY / "swim-report/data.fit"), str(tmp_path / "nope"))
+    rc, out, err = run_cli(
+        data_dir, "import", "--import-only", str(THIRD_PARTY / "swim-report/data.fit"), str(tmp_path / "nope")
+    )
     assert rc == 2
     assert not (data_dir / "strava.duckdb").exists()
 
@@ -227,7 +229,7 @@ def test_a_fit_with_a_bad_crc_keeps_its_records_with_a_warning(tmp_path):
     data[-1] ^= 0xFF  # the stored CRC no longer matches the content
     (tmp_path / "drop").mkdir()
     (tmp_path / "drop" / "bike.fit").write_bytes(bytes(data))
-    rc, out, err = run_cli(tmp_path / "data", "import", str(tmp_path / "drop"))
+    rc, out, err = run_cli(tmp_path / "data", "import", "--import-only", str(tmp_path / "drop"))
     assert rc == 0, err
     assert "CRC does not match" in out and "1 new activities" in out
     assert query(tmp_path / "data", "select count(*) from strava.activity_streams") == [(19,)]

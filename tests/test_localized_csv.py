@@ -218,7 +218,7 @@ def test_cli_summary_lists_unreadable_values_and_the_warehouse_keeps_them(tmp_pa
     data = make_activities_csv(ACTIVITIES[:4], "nl", L.ENGLISH_99).decode()
     (export / "activities.csv").write_text(data.replace(repr(first.distance_m), '"12,3x4"', 1))
     out, err = io.StringIO(), io.StringIO()
-    rc = main(["import-archive", str(export), "--data-dir", str(tmp_path / "data")], out=out, err=err)
+    rc = main(["import-archive", str(export), "--import-only", "--data-dir", str(tmp_path / "data")], out=out, err=err)
     assert rc == 0, err.getvalue()
     text = out.getvalue()
     assert f"{first.id} 'Afstand' '12,3x4'" in text

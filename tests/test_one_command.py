@@ -154,3 +154,40 @@ def test_help_documents_the_exit_codes():
     assert "--import-only" in text
     for code, step in ((3, "dbt build"), (4, "reports build"), (5, "heatmap tiles"), (6, "route map")):
         assert f"{code} {step} failed" in " ".join(text.split())
+
+
+@pytest.mark.parametrize("command", ["import", "import-archive"])
+def test_an_import_of_files_goes_on_with_the_rest_of_the_job(tmp_path, monkeypatch, command):
+    """Most people come with an export or device files, not an API app: `import` is their one command. The steps
+    after it are recorded here (each is tested on its own above); a failing one keeps the import and sets the code."""
+    from tests.support.reference import FILES, query, require
+
+    export = require(FILES / "sample_export.zip")
+    ran = []
+    steps = [
+        chain.Step("dbt build", chain.EXIT_DBT, lambda ctx: ran.append(("dbt", ctx.data_dir)), needs_models=False),
+        chain.Step("reports", chain.EXIT_REPORTS, lambda ctx: ran.append(("reports", ctx.data_dir))),
+    ]
+    monkeypatch.setattr(chain, "STEPS", steps)
+    data_dir = tmp_path / "data"
+    out, err = io.StringIO(), io.StringIO()
+    rc = main(["--data-dir", str(data_dir), command, str(export)], clock=FakeClock(NOW), out=out, err=err)
+    assert rc == 0, err.getvalue()
+    assert ran == [("dbt", data_dir), ("reports", data_dir)]
+    assert query(data_dir, "select count(*) from strava.activities")[0][0] > 0
+
+    ran.clear()
+    out, err = io.StringIO(), io.StringIO()
+    rc = main(
+        ["--data-dir", str(data_dir), command, "--import-only", str(export)], clock=FakeClock(NOW), out=out, err=err
+    )
+    assert rc == 0 and ran == [], err.getvalue()
+
+    def failing(ctx):
+        raise UserError("the marts are broken")
+
+    steps[0] = chain.Step("dbt build", chain.EXIT_DBT, failing, needs_models=False)
+    rc = main(["--data-dir", str(data_dir), command, str(export)], clock=FakeClock(NOW), out=out, err=err)
+    assert rc == chain.EXIT_DBT and "error: dbt build: the marts are broken" in err.getvalue()
+    assert ran == []  # the reports need the models: skipped
+    assert query(data_dir, "select count(*) from strava.activities")[0][0] > 0

@@ -205,7 +205,12 @@ def test_archive_and_device_files_import_into_postgres_like_into_duckdb(tmp_path
         monkeypatch.setenv("STRAVA_WAREHOUSE", warehouse)
         data_dir = tmp_path / warehouse
         out, err = io.StringIO(), io.StringIO()
-        rc = main(["--data-dir", str(data_dir), "import", *map(str, paths)], clock=FakeClock(NOW), out=out, err=err)
+        rc = main(
+            ["--data-dir", str(data_dir), "import", "--import-only", *map(str, paths)],
+            clock=FakeClock(NOW),
+            out=out,
+            err=err,
+        )
         assert rc == 0, err.getvalue() + out.getvalue()
         assert ("warehouse: PostgreSQL 127.0.0.1:" in out.getvalue()) == (warehouse == "postgres"), out.getvalue()
         counts[warehouse] = raw_counts(data_dir)

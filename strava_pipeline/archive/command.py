@@ -2,7 +2,8 @@
 
 Each PATH is a Strava bulk export (.zip or unpacked folder), or FIT/GPX/TCX files, .gz of them, folders or zips of
 them (a Garmin Connect export, a Wahoo, Zwift or COROS folder). `import --inbox` imports what waits in
-<data dir>/inbox/ instead.
+<data dir>/inbox/ instead. Like `strava.py` after an API import, a finished import goes on with the rest of the job
+(dbt build, reports, tiles, map: chain.run_steps) unless --import-only.
 """
 
 import argparse
@@ -38,6 +39,7 @@ def add_parser(commands) -> None:
     parser.add_argument(
         "--inbox", action="store_true", help="import what waits in <data dir>/inbox/ (files still being copied wait)"
     )
+    _import_only_option(parser)
     parser.set_defaults(run=run_import)
     legacy = commands.add_parser(
         "import-archive",
@@ -47,7 +49,30 @@ def add_parser(commands) -> None:
     legacy.add_argument(
         "path", metavar="PATH", help="the export .zip as downloaded from Strava, or the folder it was unpacked into"
     )
+    _import_only_option(legacy)
     legacy.set_defaults(run=run)
+
+
+def _import_only_option(parser) -> None:
+    parser.add_argument(
+        "--import-only",
+        action="store_true",
+        help="load only; without it the import goes on with dbt build, the reports, the tiles and the map",
+    )
+
+
+def _and_the_rest(args: argparse.Namespace, ctx, code: int) -> int:
+    """After an import that finished: dbt build, reports, tiles and map, as `strava.py` runs them after an API import
+    (exit code of the first step that failed; the import is kept whatever happens after it)."""
+    if code != 0 or args.import_only:
+        return code
+    from strava_pipeline.chain import run_steps
+
+    try:
+        return run_steps(ctx)
+    except KeyboardInterrupt:
+        print("Stopped by Ctrl-C: the import is saved; run the same command again to build the rest.", file=ctx.err)
+        return 130
 
 
 def _interrupted(ctx) -> int:
@@ -74,7 +99,7 @@ def run(args: argparse.Namespace, ctx) -> int:
         return _interrupted(ctx)
     for line in summary.lines():
         print(line, file=ctx.out, flush=True)
-    return 130 if summary.interrupted else 0
+    return _and_the_rest(args, ctx, 130 if summary.interrupted else 0)
 
 
 def run_import(args: argparse.Namespace, ctx) -> int:
@@ -129,7 +154,7 @@ def run_import(args: argparse.Namespace, ctx) -> int:
             interrupted = files.interrupted
     except KeyboardInterrupt:
         return _interrupted(ctx)
-    return 130 if interrupted else 0
+    return _and_the_rest(args, ctx, 130 if interrupted else 0)
 
 
 def _run_inbox(args, ctx) -> int:
@@ -162,4 +187,6 @@ def _run_inbox(args, ctx) -> int:
     for summary in summaries:
         for line in summary.lines():
             print(line, file=ctx.out, flush=True)
-    return 130 if any(i.status == "interrupted" for i in items) else 0
+    if any(i.status == "interrupted" for i in items):
+        return 130
+    return _and_the_rest(args, ctx, 0) if any(i.status == "imported" for i in items) else 0

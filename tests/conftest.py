@@ -12,6 +12,25 @@ from strava_pipeline.fake_api import AthleteSpec, FakeStrava
 from strava_pipeline.warehouse import open_warehouse
 from tests.support.reference import NOW, REFERENCE, in_ci
 
+# The longest modules first: the suite runs in two processes (pytest-xdist, `--dist loadfile` in pyproject.toml: a
+# module and its fixtures stay in one process), and a long module that starts last would keep one core busy alone.
+LONGEST_FIRST = (
+    "test_reports.py",
+    "test_resume.py",
+    "test_budget_runs.py",
+    "test_postgres_warehouse.py",
+    "test_orchestration.py",
+    "test_one_command.py",
+    "test_secrets.py",
+    "test_faults.py",
+)
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest keep their order
+
+
 # files every reference-based test module reads: in CI their absence is an error, not a reason to skip
 REFERENCE_FILES = ("api/activities_page_001.json", "files/activities.csv", "files/sample_export.zip")
 

@@ -34,11 +34,13 @@ stream_trimp as (
 
     select
         stream_points.activity_id,
-        sum(
+        -- rounded to 0.001: a sum over thousands of points added in parallel differs in its last bits from one
+        -- build to the next, and the same streams must give the same load every time
+        round(sum(
             step_s / 60.0 * {{ trimp_per_minute(
                 heart_rate_reserve('stream_points.heartrate_bpm', 'heart_rate.hr_rest_bpm', 'heart_rate.hr_max_bpm'),
                 'heart_rate.trimp_a', 'heart_rate.trimp_b') }}
-        ) as trimp,
+        ) * 1000) / 1000.0 as trimp,
         count(*) as heartrate_points
     from stream_points
     inner join activities on activities.activity_id = stream_points.activity_id

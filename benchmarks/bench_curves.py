@@ -287,7 +287,9 @@ def main() -> int:
         scratch = Path(tmp)
         shutil.copy2(source, scratch / "strava.duckdb")
         print(f"warehouse: {source} (copied to {scratch})")
-        # the models upstream of the curves (staging views, fct_activities), untimed
+        # the seeds and the models upstream of the curves (staging views, fct_activities), untimed; a warehouse
+        # loaded with --import-only has no seeds yet
+        dbt(scratch, ["seed"])
         dbt(scratch, ["run", "--select", "+" + " +".join(CURVE_MODELS), "--exclude", " ".join(CURVE_MODELS)])
         with duckdb.connect(str(scratch / "strava.duckdb"), read_only=True) as con:
             points = con.execute("select count(*) from staging.stg_strava__activity_streams").fetchone()[0]

@@ -44,7 +44,8 @@ seconds as (
     from (
         {{ resample_1hz(
             ref('stg_strava__activity_streams'),
-            "activity_id in (select activity_id from activities)"
+            "activity_id in (select activity_id from activities)",
+            measures=['distance_m']
         ) }}
     ) as resampled
 

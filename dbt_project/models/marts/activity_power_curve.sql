@@ -24,7 +24,8 @@ seconds as (
         {{ resample_1hz(
             ref('stg_strava__activity_streams'),
             "activity_id in (select activity_id from " ~ ref('stg_strava__activity_streams')
-                ~ " where power_w is not null)"
+                ~ " where power_w is not null)",
+            measures=['power_w']
         ) }}
     ) as resampled
 

@@ -399,7 +399,7 @@ _PROJECT_FILES = (
     "evidence.settings.json",
     "svelte.config.js",
 )
-_PROJECT_FOLDERS = ("pages", "sources", "scripts", "components", "static")
+_PROJECT_FOLDERS = ("pages", "sources", "scripts", "components", "static", "overrides")
 
 
 def site_fingerprint(

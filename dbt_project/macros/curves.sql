@@ -13,11 +13,17 @@
     {{- return(adapter.dispatch('best_window_sums', 'strava')(source, value, running)) -}}
 {% endmacro %}
 
-{% macro window_sum_columns(value, running) -%}
-    {%- for d in var('curve_durations_s') %}
-    {% if d == 1 %}{{ value }}{% else %}{{ running }} - lag({{ running }} - {{ value }}, {{ d - 1 }}) over by_second{% endif %}
-        as sum_{{ d }}{{ "," if not loop.last }}
-    {%- endfor %}
+{#- One row per second of `source`: activity_id, elapsed_s and sum_<d> for every ladder duration d. -#}
+{% macro window_sums(source, value, running) -%}
+    select
+        activity_id,
+        elapsed_s,
+        {%- for d in var('curve_durations_s') %}
+        {% if d == 1 %}{{ value }}{% else %}{{ running }} - lag({{ running }} - {{ value }}, {{ d - 1 }}) over by_second{% endif %}
+            as sum_{{ d }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from {{ source }}
+    window by_second as (partition by activity_id order by elapsed_s)
 {%- endmacro %}
 
 {% macro duckdb__best_window_sums(source, value, running) %}
@@ -35,14 +41,7 @@
                 max_by(struct_pack(best_sum := sum_{{ d }}, window_end_s := elapsed_s), sum_{{ d }})
                     as d_{{ d }}{{ "," if not loop.last }}
                 {%- endfor %}
-            from (
-                select
-                    activity_id,
-                    elapsed_s,
-                    {{ window_sum_columns(value, running) }}
-                from {{ source }}
-                window by_second as (partition by activity_id order by elapsed_s)
-            )
+            from ({{ window_sums(source, value, running) }})
             group by activity_id
         )
         on {% for d in durations %}d_{{ d }}{{ ", " if not loop.last }}{% endfor %}
@@ -64,14 +63,7 @@
             row_number() over (
                 partition by sums.activity_id, durations.duration_s order by durations.window_sum desc, sums.elapsed_s
             ) as window_rank
-        from (
-            select
-                activity_id,
-                elapsed_s,
-                {{ window_sum_columns(value, running) }}
-            from {{ source }}
-            window by_second as (partition by activity_id order by elapsed_s)
-        ) as sums
+        from ({{ window_sums(source, value, running) }}) as sums
         cross join lateral (
             values
             {%- for d in durations %}

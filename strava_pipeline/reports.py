@@ -910,10 +910,11 @@ def _export_routes(con) -> dict:
                 "geometry": shape,
             }
     con.execute("create table main.routes (activity_id varchar, athlete_id bigint, year integer, sport_type varchar)")
-    con.executemany(
-        "insert into main.routes values (?, ?, ?, ?)",
-        [(k, v["athlete_id"], v["year"], v["sport_type"]) for k, v in routes.items()],
-    )
+    if routes:  # none at all (indoor rides only, or no streams yet): an empty index, not an error
+        con.executemany(
+            "insert into main.routes values (?, ?, ?, ?)",
+            [(k, v["athlete_id"], v["year"], v["sport_type"]) for k, v in routes.items()],
+        )
     return routes
 
 

@@ -322,3 +322,23 @@ def test_reported_keys_are_the_assets_of_the_definitions():
         "heatmap tiles": [TILES_KEY.path],
         "route map": [ROUTE_MAP_KEY.path],
     }
+
+
+def test_a_warehouse_without_any_route_gets_an_empty_route_index(tmp_path):
+    """Indoor rides only (or no streams yet): no masked route at all is an empty index, not DuckDB's executemany
+    error ending the reports build."""
+    from strava_pipeline import reports
+
+    warehouse = tmp_path / "strava.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create schema marts")
+        con.execute(
+            "create table marts.fct_activities (activity_id bigint, athlete_id bigint, start_date_local date, "
+            "sport_type varchar, activity_name varchar, start_at_utc timestamp)"
+        )
+        con.execute("insert into marts.fct_activities values (1, 7, '2025-01-01', 'VirtualRide', 'Zwift', now())")
+        con.execute("create table marts.activity_routes_masked (activity_id bigint, route_geojson varchar)")
+    with duckdb.connect() as con:
+        con.execute(f"attach '{warehouse}' as {reports.WH} (read_only)")
+        assert reports._export_routes(con) == {}
+        assert con.sql("select count(*) from main.routes").fetchone() == (0,)

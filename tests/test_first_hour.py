@@ -85,6 +85,14 @@ def test_global_options_before_or_after_the_subcommand(argv):
     assert args.command == "import-archive" and args.data_dir == "D"
 
 
+@pytest.mark.parametrize("command", ["import", "import-archive"])
+def test_import_only_before_or_after_an_import_subcommand(command):
+    parser = build_parser()
+    assert parser.parse_args(["--import-only", command, "X"]).import_only is True
+    assert parser.parse_args([command, "X", "--import-only"]).import_only is True
+    assert parser.parse_args([command, "X"]).import_only is False
+
+
 def test_options_after_nested_subcommands_and_defaults_kept():
     parser = build_parser()
     args = parser.parse_args(["--data-dir", "E", "reports", "build", "--demo", "-v"])

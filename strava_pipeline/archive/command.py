@@ -57,6 +57,8 @@ def _import_only_option(parser) -> None:
     parser.add_argument(
         "--import-only",
         action="store_true",
+        # absent here must not undo `strava.py --import-only import ...` (a subcommand's defaults win in argparse)
+        default=argparse.SUPPRESS,
         help="load only; without it the import goes on with dbt build, the reports, the tiles and the map",
     )
 
@@ -92,7 +94,7 @@ def run(args: argparse.Namespace, ctx) -> int:
 
     reporter = Reporter(stream=ctx.out, clock=ctx.clock, every=PROGRESS_EVERY)
     try:
-        summary = import_archive(args.path, ctx.data_dir, reporter, clock=ctx.clock)
+        summary = import_archive(args.path, ctx.data_dir, reporter, clock=ctx.clock, athlete_id=args.athlete)
     except ArchiveError as exc:
         raise UserError(str(exc)) from None
     except KeyboardInterrupt:
@@ -139,7 +141,9 @@ def run_import(args: argparse.Namespace, ctx) -> int:
     try:
         for path in exports:
             try:
-                summary = import_archive(path, ctx.data_dir, reporter, clock=ctx.clock, holder="strava.py import")
+                summary = import_archive(
+                    path, ctx.data_dir, reporter, clock=ctx.clock, holder="strava.py import", athlete_id=args.athlete
+                )
             except ArchiveError as exc:
                 raise UserError(str(exc)) from None
             for line in summary.lines():
@@ -147,7 +151,7 @@ def run_import(args: argparse.Namespace, ctx) -> int:
             if summary.interrupted:
                 return 130
         if refs:
-            files = import_files(device, ctx.data_dir, reporter, clock=ctx.clock, refs=refs)
+            files = import_files(device, ctx.data_dir, reporter, clock=ctx.clock, refs=refs, athlete_id=args.athlete)
             files.ignored = ignored
             for line in files.lines():
                 print(line, file=ctx.out, flush=True)
@@ -169,7 +173,7 @@ def _run_inbox(args, ctx) -> int:
         return 0
     reporter = Reporter(stream=ctx.out, clock=ctx.clock, every=PROGRESS_EVERY)
     try:
-        items = import_inbox(ctx.data_dir, reporter, clock=ctx.clock)
+        items = import_inbox(ctx.data_dir, reporter, clock=ctx.clock, athlete_id=args.athlete)
     except KeyboardInterrupt:
         return _interrupted(ctx)
     if not items:

@@ -22,6 +22,18 @@ def test_authorize_url_asks_for_the_needed_scopes():
     assert query["redirect_uri"] == ["http://localhost/exchange_token"]
 
 
+def test_the_authorize_url_is_readable_and_always_shows_the_consent_page():
+    """Printed for the user to open: commas, colons and slashes as typed, and approval_prompt=force so that an
+    athlete who authorized the app before (perhaps with a scope unticked) sees the page with its check boxes again:
+    the 403 hint sends them here to authorize with all scopes, and Strava's default, auto, may skip the page."""
+    cfg = StravaConfig("https://www.strava.com/api/v3", "https://www.strava.com/oauth/token", "12345", "s", None)
+    assert authorize_url(cfg) == (
+        "https://www.strava.com/oauth/authorize?client_id=12345&response_type=code"
+        "&redirect_uri=http://localhost/exchange_token&approval_prompt=force"
+        "&scope=read_all,activity:read_all,profile:read_all"
+    )
+
+
 @pytest.mark.parametrize(
     "pasted",
     [

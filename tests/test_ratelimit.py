@@ -115,3 +115,102 @@ def test_days_needed():
     assert days_needed(400, 1000, 500) == 1
     assert days_needed(2500, 1000, 500) == 3
     assert days_needed(2000, 1000, 0) == 2
+
+
+# ------------------------------------------------------------------------------ edges mutation testing found
+
+
+def waiting_budget(at: float, **options):
+    """A budget on a fake clock that records every wait (seconds, reason) and sleeps it on that clock."""
+    clock = FakeClock(at)
+    waits = []
+    budget = Budget(clock=clock, on_wait=lambda s, r: (waits.append((s, r)), clock.sleep(s)), **options)
+    return budget, clock, waits
+
+
+def test_the_last_request_of_a_window_goes_out_without_waiting():
+    budget, clock, waits = waiting_budget(T0 + 5 * 60)
+    budget.update(headers((99, 340)))  # one read left in this quarter hour
+    budget.before_request()
+    assert waits == [] and clock.now() == T0 + 5 * 60
+    budget.note_sent()
+    budget.before_request()  # now the window is spent: wait until one second into the next
+    assert waits == [(10 * 60 + 1, "15-minute limit reached")]
+
+
+def test_a_request_counts_once_in_each_kind_it_belongs_to():
+    budget = Budget(clock=FakeClock(T0))
+    budget.note_sent()
+    counts = {k: (c.usage_15, c.usage_day) for k, c in budget.counters.items()}
+    assert counts == {"overall": (1, 1), "read": (1, 1)} and budget.sent == 1
+    budget.note_sent(is_read=False)  # a write: only the overall budget
+    counts = {k: (c.usage_15, c.usage_day) for k, c in budget.counters.items()}
+    assert counts == {"overall": (2, 2), "read": (1, 1)} and budget.sent == 2
+
+
+def test_requests_counted_without_headers_are_forgotten_in_the_next_window():
+    budget, clock, waits = waiting_budget(T0 + 14 * 60)
+    for _ in range(100):  # answers without rate-limit headers: only the local count knows
+        budget.before_request()
+        budget.note_sent()
+    assert waits == [] and budget.counters["read"].usage_15 == 100
+    clock.set(T0 + 15 * 60)
+    budget.before_request()
+    assert waits == [] and budget.counters["read"].usage_15 == 0 and budget.counters["read"].usage_day == 100
+
+
+def test_a_new_utc_day_starts_every_count_at_zero():
+    clock = FakeClock(T0)
+    budget = Budget(clock=clock)
+    budget.update(headers((40, 700), overall=(45, 900)))
+    clock.set(T0 - 10 * 3600 + 86400)  # 00:00:00 UTC the next day
+    assert budget.remaining_today() == 1000
+    assert {k: (c.usage_15, c.usage_day) for k, c in budget.counters.items()} == {
+        "overall": (0, 0),
+        "read": (0, 0),
+    }
+
+
+@pytest.mark.parametrize(
+    ("later", "usage"),
+    [
+        (15 * 60, (0, 500)),  # the next quarter hour, same day: the window is free, the day's count stays
+        (-10 * 3600 + 86400, (0, 0)),  # the next UTC day
+        (14 * 60 + 59, (100, 500)),  # still the same window: spent
+    ],
+)
+def test_a_saved_budget_is_read_back_with_the_time_it_was_seen(tmp_path, later, usage):
+    """Another run (a restart) reads the state file: usage seen in an earlier window or day no longer counts."""
+    state = tmp_path / "rl.json"
+    Budget(clock=FakeClock(T0), state_path=state).update(headers((100, 500)))
+    clock = FakeClock(T0 + later)
+    budget = Budget(clock=clock, state_path=state, wait=False)
+    assert budget.observed_at == T0
+    if usage[0] == 100:
+        with pytest.raises(BudgetStop):
+            budget.before_request()
+    else:
+        budget.before_request()
+    assert (budget.counters["read"].usage_15, budget.counters["read"].usage_day) == usage
+
+
+@pytest.mark.parametrize(
+    ("requests_", "left_today", "days"),
+    [
+        (1200, 100, 3),  # 100 today, 1,000 tomorrow, 100 the day after
+        (2, 1, 2),  # the last request of today, one more tomorrow
+        (1000, 1000, 1),
+        (1000, 0, 1),
+    ],
+)
+def test_days_needed_counts_todays_remainder_as_a_day(requests_, left_today, days):
+    assert days_needed(requests_, 1000, left_today) == days
+
+
+@pytest.mark.parametrize("junk", ["-5,3", "--5,1", "\N{SUPERSCRIPT TWO},1", "5,-1", "+5,1", "5 5,1", "1,2,3"])
+def test_junk_counts_are_ignored_not_trusted_or_fatal(junk):
+    """A proxy or a broken server could send anything: a negative usage would open the budget, and '--5' or a latin-1
+    '²' (str.isdigit, yet no int) crashed the run before."""
+    budget = Budget(clock=FakeClock(T0))
+    assert not budget.update({"X-ReadRateLimit-Usage": junk, "X-ReadRateLimit-Limit": junk})
+    assert budget.counters["read"] == Budget(clock=FakeClock(T0)).counters["read"]

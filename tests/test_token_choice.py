@@ -143,6 +143,23 @@ def test_a_new_configured_token_wins_over_the_file(tmp_path):
     )
 
 
+def test_a_token_file_of_an_earlier_version_still_descends_from_the_configured_token(tmp_path):
+    """seeded_from as every version so far wrote it (16 hex digits of the SHA-256 of the configured token): another
+    length or hash would drop every athlete's rotated token after an upgrade, and the configured one is dead."""
+    stored(tmp_path / "tokens.json", seeded_from="20158224750041d6")
+    assert refresh_token_sent(tmp_path) == "from-file"
+
+
+def test_an_exchange_answer_without_a_refresh_token_leaves_nothing_a_later_run_would_use(tmp_path):
+    clock = FakeClock(T0)
+    answer = {"access_token": "a1", "expires_at": FAR, "athlete": {"id": 7}}
+    with ScriptedServer([], clock, then=Answer(200, answer)) as server:
+        auth_with(server.url + "/oauth/token", tmp_path / "tokens.json", clock, refresh_token=None).exchange_code("c")
+    later = auth_with("http://127.0.0.1:9/oauth/token", tmp_path / "tokens.json", clock, refresh_token=None)
+    with pytest.raises(UserError, match="^No Strava refresh token yet: "):
+        later.access_token()
+
+
 def test_a_file_of_another_client_is_not_used(tmp_path):
     stored(tmp_path / "tokens.json", client_id="999")
     assert refresh_token_sent(tmp_path) == "configured"
@@ -164,10 +181,11 @@ def test_without_a_configured_token_or_a_file_the_run_says_to_authorize(tmp_path
     )
     with pytest.raises(UserError) as err:
         auth.access_token()
-    message = str(err.value)
-    assert message.startswith("No Strava refresh token yet: run `") and "auth`" in message
-    assert message.endswith(" (or set sources.strava.credentials.refresh_token).")
-    assert str(tmp_path / "data") in message or "--data-dir" in message or "strava.py auth" in message
+    # the command is the one to paste for this data dir (tmp_path is outside the project: its absolute path)
+    assert str(err.value) == (
+        f"No Strava refresh token yet: run `uv run strava.py --data-dir {tmp_path / 'data'} auth`"
+        " (or set sources.strava.credentials.refresh_token)."
+    )
 
 
 def test_a_seeded_token_starts_without_an_access_token(tmp_path):
@@ -276,6 +294,7 @@ def test_a_second_401_is_one_sentence_to_authorize_again():
             Answer(200, b"<html>maintenance</html>", {"Content-Type": "text/html"}),
             "GET /athlete returned an HTML page",
         ),
+        (Answer(200, b"<html>", {"Content-Type": None}), "GET /athlete returned a truncated or invalid JSON body"),
     ],
 )
 def test_an_answer_the_client_cannot_use_is_an_item_error_word_for_word(answer, message):
@@ -372,3 +391,62 @@ def test_an_unreachable_token_endpoint_pauses_1_2_4_seconds_then_says_so(tmp_pat
         "Cannot reach the Strava token endpoint http://127.0.0.1:9/oauth/token (ConnectionError): "
         "check sources.strava.credentials.access_token_url and your network."
     )
+
+
+# ------------------------------------------------------------------------ what a user reads while it retries
+
+
+def warnings_of_the_client(caplog) -> list[str]:
+    return [
+        r.getMessage() for r in caplog.records if r.name == "strava_pipeline.api.client" and r.levelname == "WARNING"
+    ]
+
+
+def test_each_5xx_is_one_warning_with_the_status_and_the_attempt(caplog):
+    clock = FakeClock(T0)
+    script = [Answer(502, {}), Answer(503, {})]
+    with ScriptedServer(script, clock, then=Answer(200, {"id": 1})) as server:
+        client = client_for(server.url, clock)
+        with caplog.at_level("WARNING", logger="strava_pipeline.api.client"):
+            assert client.get("/activities/1", label="GET /activities/{id}") == {"id": 1}
+    assert warnings_of_the_client(caplog) == [
+        "GET /activities/{id} answered 502, attempt 1/5",
+        "GET /activities/{id} answered 503, attempt 2/5",
+    ]
+
+
+def test_each_lost_connection_is_one_warning_with_the_cause_and_the_attempt(caplog):
+    clock = FakeClock(T0)
+    client = client_for("http://127.0.0.1:9", clock)  # nothing listens on port 9
+    with caplog.at_level("WARNING", logger="strava_pipeline.api.client"), pytest.raises(UserError):
+        client.get("/athlete")
+    assert warnings_of_the_client(caplog) == [
+        f"GET /athlete failed (ConnectionError), attempt {n}/5" for n in range(1, 6)
+    ]
+
+
+def test_a_429_wait_says_why_and_a_second_429_stops_with_the_same_reason():
+    from strava_pipeline.api.ratelimit import BudgetStop
+
+    clock = FakeClock(T0)
+    assert T0 % 900 == 400  # 400 s into a quarter hour: 500 s to its end, plus the one-second safety
+    waits = []
+    with ScriptedServer([], clock, then=Answer(429, {"message": "Rate Limit Exceeded"})) as server:
+        client = client_for(server.url, clock)
+        client.budget.on_wait = lambda s, reason: (waits.append((s, reason)), clock.sleep(s))
+        with pytest.raises(BudgetStop) as stop:
+            client.get("/athlete")
+    assert waits == [(501.0, "Strava answered 429 Too Many Requests")]
+    assert (stop.value.reason, stop.value.daily) == ("Strava answered 429 Too Many Requests", True)
+    assert len(server.seen) == 2
+
+
+def test_every_attempt_counts_as_a_read_for_its_label_even_without_rate_limit_headers():
+    clock = FakeClock(T0)
+    with ScriptedServer([Answer(502, {}), Answer(503, {})], clock, then=Answer(200, {"id": 1})) as server:
+        client = client_for(server.url, clock)
+        client.get("/activities/1", label="detail")
+        client.get("/activities/1/laps", label="laps")
+    assert client.requests_by_path == {"detail": 3, "laps": 1} and client.requests_sent == 4
+    counted = {k: (c.usage_15, c.usage_day) for k, c in client.budget.counters.items()}
+    assert counted == {"overall": (4, 4), "read": (4, 4)}  # GETs are reads: the read budget is the smaller one

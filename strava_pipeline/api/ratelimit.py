@@ -51,11 +51,13 @@ class Counter:
 
 
 def _pair(value: str | None) -> tuple[int, int] | None:
-    """'100,1000' -> (100, 1000); tolerate the empty ',' a real response carried, spaces and junk."""
+    """'100,1000' -> (100, 1000); tolerate the empty ',' a real response carried, spaces and junk. Counts are
+    ASCII digits only: a negative count would open the budget, and '--5' or a latin-1 '²' (isdigit, but not for
+    int) would crash the run."""
     if not value:
         return None
     parts = [p.strip() for p in value.split(",")]
-    if len(parts) != 2 or not all(p.lstrip("-").isdigit() for p in parts):
+    if len(parts) != 2 or not all(p.isascii() and p.isdigit() for p in parts):
         return None
     return int(parts[0]), int(parts[1])
 

@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 class Answer:
     status: int = 200
     body: object = field(default_factory=list)  # JSON-encoded unless bytes
-    headers: dict = field(default_factory=dict)
+    headers: dict = field(default_factory=dict)  # a value None leaves that header out
     delay_s: float = 0.0  # real seconds before answering (a slow server)
 
 
@@ -49,10 +49,11 @@ class ScriptedServer:
                 data = answer.body if isinstance(answer.body, bytes) else json.dumps(answer.body).encode()
                 try:
                     self.send_response(answer.status)
-                    self.send_header("Content-Type", "application/json; charset=utf-8")
                     self.send_header("Content-Length", str(len(data)))
-                    for name, value in answer.headers.items():
-                        self.send_header(name, value)
+                    # an answer's own Content-Type replaces the JSON one; None sends none at all
+                    for name, value in {"Content-Type": "application/json; charset=utf-8", **answer.headers}.items():
+                        if value is not None:
+                            self.send_header(name, value)
                     self.end_headers()
                     self.wfile.write(data)
                 except (BrokenPipeError, ConnectionResetError):

@@ -13,6 +13,7 @@ export default {
 		// what the pages load, made lighter (see each file): every page opens faster
 		alias: {
 			'@steeze-ui/simple-icons': override('simple-icons.js'),
+			echarts: override('echarts.js'),
 			'@evidence-dev/component-utilities/echarts': override('echarts-action.js')
 		}
 	}

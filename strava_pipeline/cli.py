@@ -143,7 +143,8 @@ def _add_global_options(parser: argparse.ArgumentParser, suppress: bool) -> None
         "--athlete",
         type=int,
         metavar="ID",
-        help="import only this authorized athlete (default: every athlete `auth` added)",
+        help="import only this authorized athlete (default: every athlete `auth` added); with import: whose "
+        "export or files these are",
         **default,
     )
     where.add_argument("-v", "--verbose", action="store_true", help="log every request and retry", **default)

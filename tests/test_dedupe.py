@@ -1,36 +1,18 @@
 """One activity per recording whatever the source: every pair of sources (API, archive, file) in both orders."""
 
-import re
 import shutil
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from strava_pipeline.archive.dedupe import Known, RecordingIndex
 from strava_pipeline.archive.file_sports import compatible_sports
+from tests.support.device_files import shifted_gpx
 from tests.support.reference import FILES, NOW, query, require, run_cli
 
 SAMPLE = FILES / "sample_export.zip"
 
 require(SAMPLE)
-
-
-def shifted_gpx(target: Path, start_iso: str, sport: str) -> Path:
-    """The real strava_export.gpx with its clock moved so that it starts at start_iso, its <type> set to sport."""
-    text = (FILES / "gpx" / "strava_export.gpx").read_text()
-    times = re.findall(r"<time>([^<]+)</time>", text)
-    first = datetime.fromisoformat(times[1].replace("Z", "+00:00"))  # [0] is the metadata time
-    delta = datetime.fromisoformat(start_iso.replace("Z", "+00:00")) - first
-
-    def move(m):
-        t = datetime.fromisoformat(m.group(1).replace("Z", "+00:00")) + delta
-        return f"<time>{t.strftime('%Y-%m-%dT%H:%M:%SZ')}</time>"
-
-    text = re.sub(r"<time>([^<]+)</time>", move, text)
-    text = re.sub(r"<type>[^<]*</type>", f"<type>{sport}</type>", text)
-    target.write_text(text)
-    return target
 
 
 def test_match_rule():

@@ -13,6 +13,8 @@ from strava_pipeline.cli import build_parser, main
 from strava_pipeline.clock import FakeClock
 from strava_pipeline.fake_api import AthleteSpec, FakeStrava
 from tests.conftest import NOW, Cli
+from tests.support.device_files import shifted_gpx
+from tests.support.reference import FILES, require
 
 DAY, WINDOW = 86400, 900
 FIRST = AthleteSpec(seed=21, first_day=None, n_activities=12, stream_scale=0.02)
@@ -224,3 +226,67 @@ def test_a_small_athletes_new_activities_land_in_the_first_window_while_a_big_on
             asked = [e.time for e in fake.log if e.path.endswith(f"/activities/{activity_id}")]
             assert asked and max(asked) < day2 + WINDOW  # in the first quarter hour of the run
         assert clock.now() > day2 + WINDOW  # while the big athlete's backfill went on after it
+
+
+# ------------------------------------------------------------------------------ imports name their athlete
+
+
+def _with_gps(fake, athlete_id: int) -> dict:
+    return next(a for a in fake.activities(athlete_id=athlete_id, visible_only=True) if not a["manual"])
+
+
+def test_a_device_file_imported_for_one_athlete_never_lands_on_another_ones_activity(club, club_cli, tmp_path):
+    """A group ride: two members recorded it at the same minute. A's file imported with --athlete A is A's new
+    activity, not a duplicate of B's activity at that start; with --athlete B it fills B's activity."""
+    assert club_cli("--no-streams")[0] == 0
+    rider_b, rider_a = club.athlete_ids[1], club.athlete_ids[2]
+    ride = _with_gps(club, rider_b)
+    mine = shifted_gpx(tmp_path / "a.gpx", ride["start_date"], ride["sport_type"])
+    rc, out, err = club_cli("import", str(mine), "--athlete", str(rider_a))
+    assert rc == 0, err
+    assert "1 new activit" in out, out
+    assert club_cli.sql(f"select count(*) from strava.activity_streams where activity_id = {ride['id']}") == [(0,)]
+    assert club_cli.sql("select athlete_id from strava.activities where source = 'file'") == [(rider_a,)]
+    # B's own recording (another file: its clock 10 s later) fills B's activity
+    start = datetime.fromisoformat(ride["start_date"].replace("Z", "+00:00")).timestamp() + 10
+    theirs = shifted_gpx(tmp_path / "b.gpx", _iso(start), ride["sport_type"])
+    rc, out, err = club_cli("import", "--athlete", str(rider_b), str(theirs))
+    assert rc == 0, err
+    assert "0 new activities" in out and "gave their streams" in out, out
+    assert club_cli.sql(f"select min(athlete_id) from strava.activity_streams where activity_id = {ride['id']}") == [
+        (rider_b,)
+    ]
+    # A's activity and points stay A's: the import of B's file did not take A's file for B's recording
+    assert club_cli.sql(
+        "select a.athlete_id, count(*) from strava.activities a join strava.activity_streams s on s.activity_id = a.id "
+        "where a.source = 'file' group by 1"
+    ) == [(rider_a, 1697)]
+
+
+def test_two_members_starting_in_the_same_second_keep_two_activities(club, club_cli, tmp_path):
+    assert club_cli("--no-streams")[0] == 0
+    rider_b, rider_a = club.athlete_ids[1], club.athlete_ids[2]
+    start = "2026-11-01T08:00:00Z"
+    for rider, sport in ((rider_a, "Ride"), (rider_b, "MountainBikeRide")):  # two files, same start second
+        gpx = shifted_gpx(tmp_path / f"{rider}.gpx", start, sport)
+        rc, out, err = club_cli("import", "--athlete", str(rider), str(gpx))
+        assert rc == 0, err
+        assert "1 new activit" in out, out
+    rows = club_cli.sql("select athlete_id, sport_type from strava.activities where source = 'file' order by 1")
+    assert sorted(rows) == sorted([(rider_a, "Ride"), (rider_b, "MountainBikeRide")])
+
+
+def test_an_archive_in_a_club_warehouse_names_its_athlete(club, club_cli):
+    assert club_cli("--no-streams")[0] == 0
+    archive = require(FILES / "sample_export.zip")
+    rc, out, err = club_cli("import", str(archive))
+    assert rc == 0, err
+    # whose it is cannot be guessed among three athletes: the exact command to say it
+    hint = f"uv run strava.py --data-dir {club_cli.data_dir} import {archive} --athlete ID"
+    assert hint in out, out
+    assert club_cli.sql("select count(*) from strava.activities where source = 'archive' and athlete_id is null")[0][0]
+    chosen = club.athlete_ids[1]
+    rc, out, err = club_cli("import", str(archive), "--athlete", str(chosen))
+    assert rc == 0, err
+    assert f"Athlete: {chosen} (--athlete)." in out
+    assert club_cli.sql("select distinct athlete_id from strava.activities where source = 'archive'") == [(chosen,)]

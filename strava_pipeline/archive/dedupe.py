@@ -66,17 +66,29 @@ class RecordingIndex:
             self._starts.insert(i, k.start)
             self._items.insert(i, k)
 
-    def match(self, start: float | None, sport_type: str | None, sha256: str | None = None, id_: int | None = None):
-        """The activity this recording is, by precedence (API, archive, file) then nearest start; None if new."""
-        if sha256 and sha256 in self.by_sha:
+    def match(
+        self,
+        start: float | None,
+        sport_type: str | None,
+        sha256: str | None = None,
+        id_: int | None = None,
+        athlete_id: int | None = None,
+    ):
+        """The activity this recording is, by precedence (API, archive, file) then nearest start; None if new.
+        With `athlete_id`, only that athlete's activities (or those of no known athlete) are candidates."""
+
+        def theirs(k: Known) -> bool:
+            return athlete_id is None or k.athlete_id is None or k.athlete_id == athlete_id
+
+        if sha256 and sha256 in self.by_sha and theirs(self.by_sha[sha256]):
             return self.by_sha[sha256]
-        if id_ is not None and id_ in self.by_id:
+        if id_ is not None and id_ in self.by_id and theirs(self.by_id[id_]):
             return self.by_id[id_]
         if start is None:
             return None
         lo = bisect.bisect_left(self._starts, start - MATCH_TOLERANCE_S)
         hi = bisect.bisect_right(self._starts, start + MATCH_TOLERANCE_S)
-        candidates = [k for k in self._items[lo:hi] if compatible_sports(k.sport_type, sport_type)]
+        candidates = [k for k in self._items[lo:hi] if compatible_sports(k.sport_type, sport_type) and theirs(k)]
         if not candidates:
             return None
         return min(candidates, key=lambda k: (_RANK.get(k.source, 0), abs(k.start - start)))
@@ -144,7 +156,8 @@ def supersede_file_rows(sql, now_iso: str) -> list[Superseded]:
     t = sql.make_qualified_table_name
     done: list[Superseded] = []
     for k in [k for k in index.by_id.values() if k.source == FILE_SOURCE]:
-        winner = others.match(k.start, k.sport_type)
+        # a group ride: another member's API activity at the same minute is not this athlete's recording
+        winner = others.match(k.start, k.sport_type, athlete_id=k.athlete_id)
         if winner is None:
             continue
         moved = False

@@ -6,7 +6,8 @@ Ids: a file has no Strava id, so it gets a NEGATIVE one (Strava's ids are positi
   are one row. Two different activities of one athlete never start in the same second. Ids run from about -1e10
   (the year 2286) to 0.
 - `-(FILE_HASH_ID_OFFSET + a number from the sha256 of the decompressed bytes)` when it has none (a GPX without
-  times): the same content gets the same id; these ids are below -1e11, so never a start-time id.
+  times), or when another athlete's recording already holds the start-time id (two club members pressed start in
+  the same second): the same content gets the same id; these ids are below -1e11, so never a start-time id.
 
 Values: what the file declares (FIT session totals, TCX lap totals; see TrackResult.summary) wins; what it does not
 declare is measured on its points (distance along the track, moving time over points that move, elevation gain with
@@ -50,6 +51,11 @@ def file_activity_id(track: TrackResult, sha256: str) -> int:
     """The stable negative id of a recording (see the module docstring)."""
     if track.start_time_utc is not None:
         return -int(math.floor(track.start_time_utc.timestamp()))
+    return content_id(sha256)
+
+
+def content_id(sha256: str) -> int:
+    """The id of a recording by its content: for files without a start time, or whose start-time id is taken."""
     return -(FILE_HASH_ID_OFFSET + int(sha256[:15], 16))
 
 

@@ -31,7 +31,7 @@ from strava_pipeline.archive.dedupe import (
     load_index,
     supersede_file_rows,
 )
-from strava_pipeline.archive.file_rows import file_activity_id, file_activity_row
+from strava_pipeline.archive.file_rows import content_id, file_activity_id, file_activity_row
 from strava_pipeline.archive.file_sports import file_sport
 from strava_pipeline.archive.files import FileRef, read_file, scan
 from strava_pipeline.archive.fit_records import crc_warning
@@ -169,10 +169,13 @@ def import_files(
     holder: str = "strava.py import",
     workers: int | None = None,
     refs: list[FileRef] | None = None,
+    athlete_id: int | None = None,
 ) -> FileImportSummary:
     """Import device files found under `paths` into <data_dir>/strava.duckdb (see the module docstring).
 
-    Raises ArchiveError, before anything is written, when a path does not exist or holds no FIT/GPX/TCX file."""
+    Raises ArchiveError, before anything is written, when a path does not exist or holds no FIT/GPX/TCX file.
+    `athlete_id` (`--athlete ID`) names whose recordings these are: new activities get it, and a recording only
+    matches an activity of that athlete (or of none): a group ride of two members is two activities."""
     from strava_pipeline.archive.importer import default_workers
 
     started = time.monotonic()
@@ -188,16 +191,21 @@ def import_files(
         )
     summary.warehouse = warehouses.location(data_dir)
     with warehouse_lock(data_dir, wait_s=lock_wait_s, holder=holder), bulk_load():
-        _FileImport(refs, data_dir, reporter, clock or SystemClock(), summary, workers or default_workers()).run()
+        _FileImport(
+            refs, data_dir, reporter, clock or SystemClock(), summary, workers or default_workers(), athlete_id
+        ).run()
     summary.seconds = time.monotonic() - started
     return summary
 
 
 class _FileImport:
-    def __init__(self, refs, data_dir, reporter, clock, summary: FileImportSummary, workers: int) -> None:
+    def __init__(
+        self, refs, data_dir, reporter, clock, summary: FileImportSummary, workers: int, athlete_id: int | None = None
+    ) -> None:
         self.refs, self.reporter, self.clock, self.summary, self.workers = refs, reporter, clock, summary, workers
         self.pipeline = warehouses.make_pipeline(data_dir)
-        self.athlete_id: int | None = None
+        self.chosen_athlete = athlete_id
+        self.athlete_id: int | None = athlete_id
         self.shown = 0
         self.activities: list[dict] = []
         self.streams: list[pa.Table] = []
@@ -235,7 +243,7 @@ class _FileImport:
                     for r in sql.execute_sql(f"select distinct athlete_id from {t('athlete')}") or []
                     if r[0] is not None
                 }
-            if len(athletes) == 1:
+            if self.chosen_athlete is None and len(athletes) == 1:
                 self.athlete_id = int(next(iter(athletes)))
 
     def run(self) -> None:
@@ -333,7 +341,7 @@ class _FileImport:
         new_id = file_activity_id(track, job.sha256)
         start = track.start_time_utc.timestamp() if track.start_time_utc else None
         sport_type = file_sport(fmt, track.sport)[0]
-        match = self.index.match(start, sport_type, None, new_id)
+        match = self.index.match(start, sport_type, None, new_id, athlete_id=self.chosen_athlete)
         if match is not None:
             s.duplicates += 1
             self.index.by_sha[job.sha256] = match
@@ -346,6 +354,8 @@ class _FileImport:
             self._remember(job, match.id, match.athlete_id, result)
             return
         row = file_activity_row(track, fmt, label, job.sha256, self.athlete_id)
+        if row["id"] in self.index.by_id:  # another athlete's recording started in the same second
+            row["id"] = content_id(job.sha256)
         known = Known(row["id"], start, sport_type, FILE_SOURCE, bool(track.points), False, self.athlete_id, job.sha256)
         self.index.add(known)
         self.index.by_sha[job.sha256] = known

@@ -224,13 +224,15 @@ def import_archive(
     batch_activities: int = BATCH_ACTIVITIES,
     batch_points: int = BATCH_POINTS,
     workers: int | None = None,
+    athlete_id: int | None = None,
 ) -> ImportSummary:
     """Import a bulk-export archive (.zip or unpacked folder) into <data_dir>/strava.duckdb (dataset strava).
 
     Raises ArchiveError before anything is written when the path is not a Strava export, and UserError when
     another process holds the warehouse (after lock_wait_s seconds; None waits as long as it takes). A Ctrl-C
     stops after committing what was read (summary.interrupted); a run again completes the rest. Files are parsed
-    in `workers` processes (default: one per CPU; 1 parses in this process)."""
+    in `workers` processes (default: one per CPU; 1 parses in this process). `athlete_id` names whose archive it
+    is (`--athlete ID`); without it the athlete is the one the warehouse holds, or none when it holds several."""
     started = time.monotonic()
     reporter = reporter or Reporter(clock=clock)
     archive, csv = check_archive(path)
@@ -254,6 +256,7 @@ def import_archive(
                     batch_activities,
                     batch_points,
                     workers or default_workers(),
+                    athlete_id,
                 ).execute()
     summary.seconds = time.monotonic() - started
     return summary
@@ -332,8 +335,10 @@ class _Import:
         batch_activities: int,
         batch_points: int,
         workers: int,
+        athlete_id: int | None = None,
     ) -> None:
         self.archive, self.rows, self.reporter, self.clock = archive, rows, reporter, clock
+        self.chosen_athlete = athlete_id  # --athlete: whose archive this is, whatever the warehouse holds
         self.summary = summary
         self.batch_activities, self.batch_points = batch_activities, batch_points
         self.workers = workers
@@ -403,17 +408,22 @@ class _Import:
                     sql.execute_sql(f"select {', '.join(cols)} from {t('activities')} where source = '{SOURCE}'") or []
                 ):
                     self.stored[int(values[0])] = _from_warehouse(dict(zip(cols, values)))
-            if len(athletes) == 1:
+            if self.chosen_athlete is not None:
+                self.athlete_id = int(self.chosen_athlete)
+            elif len(athletes) == 1:
                 self.athlete_id = int(next(iter(athletes)))
                 adopt_athlete(sql, self.athlete_id)
         s = self.summary
         s.athlete_id = self.athlete_id
-        if self.athlete_id is not None:
+        if self.chosen_athlete is not None:
+            s.athlete_note = f"Athlete: {self.athlete_id} (--athlete)."
+        elif self.athlete_id is not None:
             s.athlete_note = f"Athlete: {self.athlete_id} (the one this warehouse already holds)."
         elif athletes:
             s.athlete_note = (
                 f"Athlete: left empty, this warehouse holds {len(athletes)} athletes and the archive "
-                "does not say whose it is."
+                "does not say whose it is: import it again with "
+                f"`{strava_command(self.data_dir, 'import', str(self.archive.path), '--athlete', 'ID')}`."
             )
         else:
             s.athlete_note = (

@@ -102,12 +102,13 @@ def import_inbox(
     settle_s: float = SETTLE_S,
     lock_wait_s: float | None = 600.0,
     workers: int | None = None,
+    athlete_id: int | None = None,
 ) -> list[InboxItem]:
     """Import what waits in <data_dir>/inbox/ (see the module docstring); oldest first, each once.
 
     An imported export's sha256 goes into inbox/done/imported.jsonl, so the same zip dropped again moves straight
     to done/ (status 'duplicate'); device files are recognised by their content in the warehouse itself. A Ctrl-C
-    leaves the item where it is; the next call completes it."""
+    leaves the item where it is; the next call completes it. `athlete_id` (`--athlete ID`): whose files these are."""
     inbox = inbox_dir(data_dir)
     if not inbox.is_dir():
         return []
@@ -143,7 +144,14 @@ def import_inbox(
             continue
         try:
             summary = import_archive(
-                path, data_dir, reporter, clock=clock, lock_wait_s=lock_wait_s, holder="import_inbox", workers=workers
+                path,
+                data_dir,
+                reporter,
+                clock=clock,
+                lock_wait_s=lock_wait_s,
+                holder="import_inbox",
+                workers=workers,
+                athlete_id=athlete_id,
             )
         except ArchiveError as exc:
             items.append(_fail(path, failed, str(exc)))
@@ -157,11 +165,13 @@ def import_inbox(
             known.add(digest)
         items.append(InboxItem(path.name, "imported", target, summary))
     if device:
-        items += _import_device_items(device, data_dir, reporter, clock, lock_wait_s, workers, done, failed)
+        items += _import_device_items(device, data_dir, reporter, clock, lock_wait_s, workers, done, failed, athlete_id)
     return items
 
 
-def _import_device_items(paths, data_dir, reporter, clock, lock_wait_s, workers, done, failed) -> list[InboxItem]:
+def _import_device_items(
+    paths, data_dir, reporter, clock, lock_wait_s, workers, done, failed, athlete_id=None
+) -> list[InboxItem]:
     items: list[InboxItem] = []
     refs_by_path = {}
     for path in paths:
@@ -186,6 +196,7 @@ def _import_device_items(paths, data_dir, reporter, clock, lock_wait_s, workers,
         holder="import_inbox",
         workers=workers,
         refs=all_refs,
+        athlete_id=athlete_id,
     )
     if summary.interrupted:
         return items + [InboxItem(p.name, "interrupted", p, summary) for p in refs_by_path]

@@ -219,7 +219,7 @@ def build_site(
             "also builds the reports."
         )
     # the DuckDB file, or with STRAVA_WAREHOUSE=postgres a DuckDB copy of the relations read below
-    warehouse = warehouses.readable_warehouse(data_dir, [*SNAPSHOT_TABLES.values(), STREAMS_RELATION, ROUTES_RELATION])
+    warehouse = warehouses.readable_warehouse(data_dir, read_relations())
     work = output_dir(data_dir)
     work.mkdir(parents=True, exist_ok=True)
     log_path = work / "build.log"
@@ -599,6 +599,11 @@ def _relations(con) -> dict:
         "select table_schema, table_name from information_schema.tables where table_catalog = ?", params=[WH]
     ).fetchall()
     return {(schema, name) for schema, name in rows}
+
+
+def read_relations() -> list[tuple[str, str]]:
+    """Every relation the snapshot reads (on PostgreSQL, what is copied into a DuckDB file first)."""
+    return [*SNAPSHOT_TABLES.values(), STREAMS_RELATION, ROUTES_RELATION, ATHLETES_RELATION]
 
 
 def _columns(con, schema: str, name: str) -> list:

@@ -138,14 +138,16 @@ def snapshot_summary(data_dir) -> dict:
     """Rows per table of the reports' snapshot made from this warehouse, and the weekly moving hours' total."""
     from strava_pipeline import reports
 
-    relations = [*reports.SNAPSHOT_TABLES.values(), reports.STREAMS_RELATION, reports.ROUTES_RELATION]
     snapshot = data_dir / "snapshot-test.duckdb"
-    reports.export_snapshot(warehouses.readable_warehouse(data_dir, relations), snapshot)
+    reports.export_snapshot(warehouses.readable_warehouse(data_dir, reports.read_relations()), snapshot)
     with duckdb.connect(str(snapshot), read_only=True) as con:
         tables = [r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()]
         rows = {t: con.execute(f'select count(*) from "{t}"').fetchone()[0] for t in tables if t != "snapshot_info"}
         hours = con.execute("select round(sum(moving_time_h), 3) from weekly_summary").fetchone()[0]
-    return {**rows, "weekly moving_time_h": hours}
+        names = con.execute("select athlete_name from athletes order by athlete_rank").fetchall()
+    # the profile's name on the athlete selector, not "Athlete <id>", on both engines
+    assert names and not any(n.startswith("Athlete ") for (n,) in names), names
+    return {**rows, "weekly moving_time_h": hours, "athlete names": names}
 
 
 @pytest.mark.slow

@@ -115,6 +115,7 @@ def import_inbox(
     done, failed = inbox / INBOX_DONE, inbox / INBOX_FAILED
     ledger = done / INBOX_LEDGER
     known = _ledger_hashes(ledger)
+    options = dict(clock=clock, lock_wait_s=lock_wait_s, holder="import_inbox", workers=workers, athlete_id=athlete_id)
     candidates = [p for p in inbox.iterdir() if p.name not in (INBOX_DONE, INBOX_FAILED) and not _is_partial(p.name)]
     before = {p: _fingerprint(p) for p in candidates}
     if settle_s > 0 and candidates:
@@ -143,16 +144,7 @@ def import_inbox(
             items.append(InboxItem(path.name, "duplicate", _move(path, done)))
             continue
         try:
-            summary = import_archive(
-                path,
-                data_dir,
-                reporter,
-                clock=clock,
-                lock_wait_s=lock_wait_s,
-                holder="import_inbox",
-                workers=workers,
-                athlete_id=athlete_id,
-            )
+            summary = import_archive(path, data_dir, reporter, **options)
         except ArchiveError as exc:
             items.append(_fail(path, failed, str(exc)))
             continue
@@ -165,13 +157,12 @@ def import_inbox(
             known.add(digest)
         items.append(InboxItem(path.name, "imported", target, summary))
     if device:
-        items += _import_device_items(device, data_dir, reporter, clock, lock_wait_s, workers, done, failed, athlete_id)
+        items += _import_device_items(device, data_dir, reporter, done, failed, options)
     return items
 
 
-def _import_device_items(
-    paths, data_dir, reporter, clock, lock_wait_s, workers, done, failed, athlete_id=None
-) -> list[InboxItem]:
+def _import_device_items(paths, data_dir, reporter, done, failed, options: dict) -> list[InboxItem]:
+    """All device files of the inbox in one import; `options`: import_files' keyword arguments."""
     items: list[InboxItem] = []
     refs_by_path = {}
     for path in paths:
@@ -187,17 +178,7 @@ def _import_device_items(
     if not refs_by_path:
         return items
     all_refs = [r for refs in refs_by_path.values() for r in refs]
-    summary = import_files(
-        list(refs_by_path),
-        data_dir,
-        reporter,
-        clock=clock,
-        lock_wait_s=lock_wait_s,
-        holder="import_inbox",
-        workers=workers,
-        refs=all_refs,
-        athlete_id=athlete_id,
-    )
+    summary = import_files(list(refs_by_path), data_dir, reporter, refs=all_refs, **options)
     if summary.interrupted:
         return items + [InboxItem(p.name, "interrupted", p, summary) for p in refs_by_path]
     skipped: dict[str, str] = dict(summary.skipped_files)

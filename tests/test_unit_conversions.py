@@ -115,6 +115,7 @@ def test_no_distance_at_all_is_none_without_a_warning():
         ("Ride", "10.0115", "16093.44", False),
         ("Ride", "9.9885", "16093.44", False),
         ("Run", "8.6895", "16093.44", True),  # 8.6898 nm, within a Sail's 0.11
+        ("Sail", "0.11053995680345573", "1", True),  # exactly 0.11 nm apart in floating point
     ],
 )
 def test_the_display_and_metres_copies_agree_within_the_rounding_of_their_unit(sport, display, metres, agree):
@@ -122,6 +123,24 @@ def test_the_display_and_metres_copies_agree_within_the_rounding_of_their_unit(s
     assert row["distance"] == float(metres)  # the metres copy is kept either way
     assert (DISAGREE not in warnings) is agree
     assert METRES_EMPTY not in warnings
+
+
+def test_the_distance_warnings_name_the_rows_word_for_word():
+    result = parse_activities_csv(
+        _csv(
+            [
+                {"Activity Type": "Hike", "Distance": ("3.80", "20195.80078125")},
+                {"Activity Type": "Sail", "Distance": ("5.8", "")},
+                {"Activity Type": "Ride", "Distance": ("13.61", "13609.2001953125")},
+            ]
+        )
+    )
+    assert [r["distance"] for r in result.rows] == [20195.80078125, 5.8 * 1852.0, 13609.2001953125]
+    assert result.warnings == [
+        "the two Distance columns disagree; used the metres copy: 1 row (id 101)",
+        "metres Distance empty; converted the display Distance (km; metres for swims, nautical miles for Sail):"
+        " 1 row (id 102)",
+    ]
 
 
 # ------------------------------------------------------------------------------- durations
@@ -148,7 +167,15 @@ def test_elapsed_time_is_the_float_copy_rounded_and_a_gap_over_a_second_is_repor
     assert (ELAPSED_DISAGREE in warnings) is disagree
 
 
-@pytest.mark.parametrize(("value", "seconds"), [("2499.6", 2500), ("2499.4", 2499), ("2499", 2499), ("", None)])
+def test_the_elapsed_time_warning_names_the_row_word_for_word():
+    result = parse_activities_csv(_csv([{"Elapsed Time": ("1800", "1800.0")}, {"Elapsed Time": ("9550", "10744.0")}]))
+    assert [r["elapsed_time"] for r in result.rows] == [1800, 10744]
+    assert result.warnings == ["the two Elapsed Time columns disagree; used the second (float) copy: 1 row (id 102)"]
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"), [("2499.6", 2500), ("2499.4", 2499), ("2499", 2499), ("", None), ("nan", None), ("inf", None)]
+)
 def test_moving_time_is_rounded_to_whole_seconds(value, seconds):
     row, _ = _one({"Activity Type": "Ride", "Moving Time": value})
     assert row["moving_time"] == seconds
@@ -171,6 +198,7 @@ def test_moving_time_is_rounded_to_whole_seconds(value, seconds):
         ("360", "100", "", 0.36),
         ("360", "-100", "3600", 0.36),
         ("", "100", "3600", None),
+        ("0.0005", "0.5", "1", 0.0005),  # under a joule of power x time: still compared
     ],
 )
 def test_total_work_is_joules_unless_power_times_time_says_kilojoules(work, watts, moving, kilojoules):
@@ -218,6 +246,12 @@ def test_numbers_read_in_the_decimal_convention_of_their_column(text, decimal, n
 def test_what_is_not_a_number_in_the_convention_is_a_value_error(text, decimal):
     with pytest.raises(ValueError):
         parse_number(text, decimal)
+
+
+def test_a_misplaced_group_symbol_is_a_value_error_naming_the_value():
+    with pytest.raises(ValueError) as exc:
+        parse_number("1,25,0", ".")
+    assert str(exc.value) == "1,25,0"
 
 
 def test_the_default_decimal_is_the_point():
@@ -269,3 +303,14 @@ def test_summary_columns_use_the_locale_s_symbol_and_detail_columns_the_point():
     assert row["sport_type"] == "Swim"
     assert row["distance"] == 1050.0
     assert row["max_speed"] == 1.05
+
+
+def test_a_short_row_beside_a_full_one_reads_the_columns_it_has():
+    """A row cut before a column does not stop that column's decimal symbol being read from the other rows."""
+    header = [f'"{c}"' for c in L.ENGLISH_92]
+    full = ["101", '"Oct 5, 2014, 4:15:21 PM"', "", "Ride"] + [""] * 88
+    full[18] = "11.5"  # Max Speed
+    short = ["102", '"Oct 5, 2014, 4:15:21 PM"', "", "Ride"] + [""] * 14  # ends just before Max Speed
+    result = parse_activities_csv("\n".join(",".join(r) for r in (header, full, short)).encode())
+    assert [(r["id"], r["max_speed"]) for r in result.rows] == [(101, 11.5), (102, None)]
+    assert result.warnings == ["rows with 18 fields instead of 92 (padded or cut): 1 row (id line 3)"]

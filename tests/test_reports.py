@@ -151,10 +151,11 @@ class Site:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.browser = Chromium(width=1280, height=1000)
 
-    def recording_server(self, site: Path):
-        """reports' server for site on a free loopback port, noting every file it sends in self.served (requests of
-        duckdb-wasm's worker included, which the page's own network events do not show)."""
-        server = reports.make_server(site, 0)
+    def recording_server(self, site: Path, mounts: dict | None = None):
+        """reports' server for site (and mounts, {"/prefix/": folder} served over it) on a free loopback port,
+        noting every file it sends in self.served (requests of duckdb-wasm's worker included, which the page's own
+        network events do not show)."""
+        server = reports.make_server(site, 0, mounts)
         served = self.served
 
         def log_request(handler, code="-", size="-") -> None:
@@ -477,6 +478,112 @@ def test_a_second_athlete_is_shown_only_when_selected(site, tmp_path):
         site.url = url
         server.shutdown()
         server.server_close()
+
+
+def _moved(geometry: dict, dlat: float, dlng: float) -> dict:
+    def walk(value):
+        if value and isinstance(value[0], (int, float)):
+            return [round(value[0] + dlng, 6), round(value[1] + dlat, 6), *value[2:]]
+        return [walk(v) for v in value]
+
+    return {**geometry, "coordinates": walk(geometry["coordinates"])}
+
+
+def _centre(geometry: dict) -> tuple:
+    points = []
+
+    def walk(value):
+        if value and isinstance(value[0], (int, float)):
+            points.append(value)
+        else:
+            for v in value:
+                walk(v)
+
+    walk(geometry["coordinates"])
+    lngs, lats = [p[0] for p in points], [p[1] for p in points]
+    return (min(lats) + max(lats)) / 2, (min(lngs) + max(lngs)) / 2
+
+
+# the map's routes drawn inside its box: Leaflet clips a route outside the view to an empty path ("M0 0"); a route
+# smaller than a pixel at a small zoom is a path of no width or height, but drawn
+_ROUTES_IN_VIEW_JS = r"""
+(() => {
+  const map = document.querySelector('.leaflet-container');
+  if (!map) return -1;
+  const box = map.getBoundingClientRect();
+  return [...map.querySelectorAll('path.leaflet-interactive')].filter(p => {
+    const d = (p.getAttribute('d') || '').trim(), r = p.getBoundingClientRect();
+    return d !== '' && d !== 'M0 0' && r.right >= box.left && r.left <= box.right && r.bottom >= box.top
+      && r.top <= box.bottom;
+  }).length;
+})()
+"""
+
+
+@pytest.mark.slow
+def test_map_opens_where_most_routes_are_and_a_trip_is_a_choice_away(site, tmp_path):
+    """Issue 14: one trip away must not shrink the home routes to a blob. The newest year's routes, served as a home
+    and a trip (the same features moved: all but the last three around one place, those three 1,000 km east): the
+    map opens on the home routes without the trip, the trip is one choice away in the list named by routes and
+    dates, and Everywhere shows them all. The year's GeoJSON is read from the server once."""
+    athlete_dir = next(p for p in (site.site / reports.ROUTES_SUBDIR).iterdir() if p.is_dir())
+    year_file = max(athlete_dir.glob("*.geojson"), key=lambda p: int(p.stem))
+    features = json.loads(year_file.read_text())["features"]
+    assert len(features) > 10, "too few routes in the newest year for a home and a trip"
+    home, away = (46.05, 14.5), (46.05, 27.5)  # 13 degrees of longitude apart: ~1,000 km
+    for i, feature in enumerate(features):
+        lat, lng = _centre(feature["geometry"])
+        lat0, lng0 = away if i >= len(features) - 3 else home
+        # around the place: a few km apart, all within 60 km of the first route (one group)
+        feature["geometry"] = _moved(feature["geometry"], lat0 - lat + (i % 5) * 0.02, lng0 - lng + (i % 3) * 0.02)
+    mount = tmp_path / "routes"
+    mount.mkdir()
+    (mount / year_file.name).write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    n_home = len(features) - 3
+    days = sorted(f["properties"]["day"] for f in features[-3:])
+    trip_label = f"3 routes, {days[0]} to {days[-1]}" if days[0] != days[-1] else f"3 routes, {days[0]}"
+    route_url = f"/{reports.ROUTES_SUBDIR}/{athlete_dir.name}/{year_file.name}"
+    server = site.recording_server(site.site, {f"/{reports.ROUTES_SUBDIR}/{athlete_dir.name}/": mount})
+    url, site.url = site.url, f"http://127.0.0.1:{server.server_address[1]}"
+    first_served = len(site.served)
+    seen = {}
+
+    def routes_in_view(tab, wanted: int) -> int:
+        deadline = time.monotonic() + 30
+        while (shown := tab.evaluate(_ROUTES_IN_VIEW_JS)) != wanted and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return shown
+
+    def choose(tab, shown: str, option: str) -> None:
+        tab.click('button[role="combobox"]', shown)
+        tab.click('[role="option"]', option)
+
+    def pick_groups(tab, state):
+        seen["home"] = routes_in_view(tab, n_home)
+        seen["text"] = state["text"]
+        tab.screenshot(OUTPUT / "map_home.png")
+        choose(tab, "Where most routes are", trip_label)
+        seen["trip"] = routes_in_view(tab, 3)
+        time.sleep(0.8)  # the tiles fade in
+        tab.screenshot(OUTPUT / "map_trip.png")
+        choose(tab, trip_label, "Everywhere")
+        seen["everywhere"] = routes_in_view(tab, len(features))
+        return tab.evaluate(PAGE_STATE_JS)
+
+    try:
+        state = site.open("/map/", PAGES["/map/"], then=pick_groups, shot="map_everywhere")
+    finally:
+        site.url = url
+        server.shutdown()
+        server.server_close()
+    _assert_rendered(state, "/map/", PAGES["/map/"])
+    assert f"Where most routes are ({n_home} routes)" in seen["text"], seen["text"][:600]
+    assert seen["home"] == n_home, f"the map opens with {seen['home']} routes in view, not the {n_home} at home"
+    assert seen["trip"] == 3, f"the trip chosen, {seen['trip']} routes are in view, not its 3"
+    assert seen["everywhere"] == len(features), f"Everywhere shows {seen['everywhere']} of {len(features)} routes"
+    assert f"Everywhere ({len(features)} routes)" in state["text"]
+    reads = [path for path, _ in site.served[first_served:] if path == route_url]
+    assert len(reads) == 1, f"the year's routes were read {len(reads)} times"
 
 
 @pytest.mark.slow

@@ -156,9 +156,9 @@ def resample(t: np.ndarray, distance: np.ndarray, power: np.ndarray, max_gap: in
     in_gap = np.repeat(big, gap)
     in_gap[ends] = False
     power_1hz[in_gap] = 0.0
-    gained = np.nan_to_num(np.diff(distance, prepend=distance[0]), nan=0.0)
-    gained = np.maximum(gained, 0.0)
-    gained[0] = 0.0
+    # gained over the farthest distance before (NaN-free running maximum): a step back is not gained twice
+    farthest_before = np.concatenate(([np.nan], np.fmax.accumulate(distance)[:-1]))
+    gained = np.maximum(np.nan_to_num(distance - farthest_before, nan=0.0), 0.0)
     distance_1hz = np.repeat(np.where(big, 0.0, gained / gap), gap)
     return power_1hz, distance_1hz
 

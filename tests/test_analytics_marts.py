@@ -27,6 +27,7 @@ def warehouse(tmp_path_factory):
     start = (datetime.now(UTC) - timedelta(days=56)).strftime("%Y-%m-%d")
     assert strava_main(["--demo", "--data-dir", str(base), "--start-date", start, "--import-only"]) == 0
     data_dir = base / "demo"
+    spoil_streams(data_dir / "strava.duckdb")
     run = dbt(
         ["build", "--select", MARTS, "--indirect-selection", "cautious"],
         data_dir,
@@ -35,6 +36,33 @@ def warehouse(tmp_path_factory):
     assert run.success, run.failures()
     with duckdb.connect(str(data_dir / "strava.duckdb"), read_only=True) as con:
         yield con
+
+
+def spoil_streams(path: Path) -> None:
+    """What real recordings have and the demo's do not, in one run and one ride: a point without a distance, a
+    distance that steps back, a signal lost for 11 s while moving (the distance jumps across the gap) and a ride
+    that loses its power meter for 20 s. The resampling sums such activities second by second instead of taking
+    the distance since the start (macros/resample.sql); numpy must still agree."""
+    with duckdb.connect(str(path)) as con:
+        run, ride = (
+            con.execute(
+                f"""select s.activity_id from strava.strava.activity_streams as s
+                    join strava.strava.activities as a on a.id = s.activity_id
+                    where a.sport_type {kind} group by s.activity_id having count(*) > 600
+                    order by s.activity_id limit 1"""
+            ).fetchone()[0]
+            for kind in ("= 'Run'", "in ('Ride', 'VirtualRide') and a.device_watts")
+        )
+        for point, distance in ((100, "null"), (200, "distance - 30")):
+            con.execute(
+                f"update strava.strava.activity_streams set distance = {distance} "
+                f"where activity_id = {run} and point_index = {point}"
+            )
+        for activity, first, last in ((run, 300, 310), (ride, 400, 419)):
+            con.execute(
+                f"delete from strava.strava.activity_streams where activity_id = {activity} "
+                f"and point_index between {first} and {last}"
+            )
 
 
 def one(con, sql: str):

@@ -34,18 +34,13 @@ activities as (
 -- the running distance once: the duration curve's window sums and the distance search both start from it
 seconds as (
 
-    select
-        activity_id,
-        elapsed_s,
-        distance_m,
-        sum(distance_m) over (
-            partition by activity_id order by elapsed_s rows between unbounded preceding and current row
-        ) as covered_m
+    select activity_id, elapsed_s, distance_m, running_distance_m as covered_m
     from (
         {{ resample_1hz(
             ref('stg_strava__activity_streams'),
             "activity_id in (select activity_id from activities)",
-            measures=['distance_m']
+            measures=['distance_m'],
+            running=true
         ) }}
     ) as resampled
 

@@ -13,19 +13,14 @@ activities as (
 
 seconds as (
 
-    select
-        activity_id,
-        elapsed_s,
-        coalesce(power_w, 0) as power_w,
-        sum(coalesce(power_w, 0)) over (
-            partition by activity_id order by elapsed_s rows between unbounded preceding and current row
-        ) as running_w
+    select activity_id, elapsed_s, coalesce(power_w, 0) as power_w, running_power_w as running_w
     from (
         {{ resample_1hz(
             ref('stg_strava__activity_streams'),
             "activity_id in (select activity_id from " ~ ref('stg_strava__activity_streams')
                 ~ " where power_w is not null)",
-            measures=['power_w']
+            measures=['power_w'],
+            running=true
         ) }}
     ) as resampled
 

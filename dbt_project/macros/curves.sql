@@ -101,11 +101,16 @@
 {#- DuckDB: the first j is an ASOF match (a sort-merge of the ends against the gains, like numpy's searchsorted).
     Its cost is the number of ends (every gaining second x every distance it covers), so first a coarse pass prunes
     them, exactly: the gains in blocks of 8 s, each block represented by its last gaining second k1. An ASOF at
-    block level finds the first block end q whose running distance exceeds covered(k1) - d, and the block end p
-    before it. From the end of p to k1 the distance covers d: upper_s = e(k1) - e(p) bounds the activity's best
-    from above. No end k of the block does better than e(first second of the block) - e(q): its start is at or
-    before q (j(k) <= j(k1) <= q). Only the blocks whose lower bound is below the best upper bound go on to the
-    exact ASOF. -#}
+    block level finds the first block q whose last running distance exceeds covered(k1) - d; the block p before it
+    ends below. So k1's start lies between the end of p and the end of q, where the distance grows by at most g,
+    the largest gain of a second in q: at least (covered(k1) - d - covered(p)) / g after the end of p and at least
+    (covered(q) - (covered(k1) - d)) / g before the end of q. k1's time from the earliest such start bounds the
+    activity's best from above (upper_s). No end k of the block does better than lower_s: its start is at or before
+    k1's; and when the first gaining second k0's start lies in q too, every k's start lies in q, at least
+    (covered(q) - covered(k) + d) / g before its end, where covered(k) <= covered(k0) + (k - k0) * b (b: the
+    block's own largest gain), so time(k) >= k0 - e(q) + (covered(q) - covered(k0) + d) / g
+    + (k - k0) * (1 - b / g). Only the blocks whose lower bound is not above the best upper bound go on to the
+    exact ASOF: for a steady effort the bounds are within a second or two of the block's true times. -#}
 {% macro duckdb__best_distance_times(gains, targets) %}
 {%- set block_s = 8 -%}
     with
@@ -115,8 +120,11 @@
         select
             activity_id,
             elapsed_s // {{ block_s }} as block,
+            min(elapsed_s) as first_elapsed_s,
             max(elapsed_s) as elapsed_s,
-            max(covered_m) as covered_m
+            min(covered_m) as first_covered_m,
+            max(covered_m) as covered_m,
+            max(gain_m) as max_gain_m
         from {{ gains }}
         group by activity_id, elapsed_s // {{ block_s }}
 
@@ -124,8 +132,12 @@
 
     block_starts as (
 
-        select *, lag(elapsed_s) over (partition by activity_id order by elapsed_s) as before_elapsed_s
+        select
+            *,
+            lag(elapsed_s) over by_block as before_elapsed_s,
+            lag(covered_m) over by_block as before_covered_m
         from distance_blocks
+        window by_block as (partition by activity_id order by elapsed_s)
 
     ),
 
@@ -135,13 +147,26 @@
             ends.activity_id,
             ends.distance_no,
             ends.block,
-            ends.elapsed_s - starts.before_elapsed_s as upper_s,
-            ends.block * {{ block_s }} - starts.elapsed_s as lower_s
+            ends.elapsed_s - (
+                starts.before_elapsed_s + (ends.start_covered_m - starts.before_covered_m) / starts.max_gain_m
+            ) as upper_s,
+            case
+                when ends.first_start_covered_m >= starts.before_covered_m then
+                    ends.first_elapsed_s - starts.elapsed_s
+                    + (starts.covered_m - ends.first_start_covered_m) / starts.max_gain_m
+                    + least(0, (ends.elapsed_s - ends.first_elapsed_s) * (1 - ends.max_gain_m / starts.max_gain_m))
+                else ends.first_elapsed_s - (
+                    starts.elapsed_s - (starts.covered_m - ends.start_covered_m) / starts.max_gain_m
+                )
+            end as lower_s
         from (
             select
                 blocks.activity_id,
                 blocks.block,
+                blocks.first_elapsed_s,
                 blocks.elapsed_s,
+                blocks.max_gain_m,
+                blocks.first_covered_m - targets.distance_m as first_start_covered_m,
                 targets.distance_no,
                 blocks.covered_m - targets.distance_m as start_covered_m
             from distance_blocks as blocks
@@ -155,14 +180,24 @@
 
     ),
 
+    best_upper_bounds as (
+
+        select activity_id, distance_no, min(upper_s) as best_upper_s
+        from block_bounds
+        group by activity_id, distance_no
+
+    ),
+
     open_blocks as (
 
-        select activity_id, distance_no, block
-        from (
-            select *, min(upper_s) over (partition by activity_id, distance_no) as best_upper_s from block_bounds
-        ) as bounded
-        -- no upper bound: the effort starts in the activity's first block, keep every block
-        where best_upper_s is null or lower_s < best_upper_s
+        select block_bounds.activity_id, block_bounds.distance_no, block_bounds.block
+        from block_bounds
+        inner join best_upper_bounds
+            on best_upper_bounds.activity_id = block_bounds.activity_id
+            and best_upper_bounds.distance_no = block_bounds.distance_no
+        -- no upper bound: the effort starts in the activity's first block, keep every block (the bounds are
+        -- floating point: a micrometre's doubt keeps a block)
+        where best_upper_bounds.best_upper_s is null or block_bounds.lower_s <= best_upper_bounds.best_upper_s + 1e-6
 
     ),
 

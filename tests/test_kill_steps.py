@@ -48,6 +48,20 @@ def children(pid: int) -> list[int]:
     return found
 
 
+def group_members(pgid: int) -> list[int]:
+    """The live processes of process group pgid (Linux): a child strava.py started between two polls of children()
+    is one of them too."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
 def alive(pid: int) -> bool:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
@@ -84,6 +98,7 @@ def dbt_build(base: Path) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,  # its own process group: every process it starts can be found after the kill
     )
 
 
@@ -137,11 +152,13 @@ def test_a_kill_during_dbt_build_leaves_the_warehouse_usable_and_the_next_run_co
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=60)
         kill_points.append((round(delay, 1), len(dbt_pids)))
-        # the dbt child dies with its parent: no orphan keeps writing the warehouse
+        # the dbt child dies with its parent: no orphan keeps writing the warehouse (one started since the last
+        # poll included: it dies a moment after its parent, and holds the warehouse until then)
         give_up = time.monotonic() + 30
-        while any(alive(p) for p in dbt_pids) and time.monotonic() < give_up:
+        while (any(alive(p) for p in dbt_pids) or group_members(proc.pid)) and time.monotonic() < give_up:
             time.sleep(0.1)
         assert not any(alive(p) for p in dbt_pids), f"dbt outlived strava.py killed at {delay:.1f} s"
+        assert not group_members(proc.pid), f"a process of strava.py outlived it, killed at {delay:.1f} s"
         # consistent and usable: the raw tables as they were, every relation of the last build there and readable
         assert snapshot(base / "demo") == raw
         after = marts(warehouse)

@@ -12,9 +12,9 @@ from strava_pipeline.fake_api import AthleteSpec, FakeStrava
 from strava_pipeline.warehouse import open_warehouse
 from tests.support.reference import NOW, REFERENCE, in_ci
 
-# The longest modules first: the suite runs in three processes on two cores (pytest-xdist, `-n 3 --dist loadfile` in
-# pyproject.toml: a module and its fixtures stay in one process; with two processes a quarter of the CPU time went
-# idle, in servers, browsers and subprocesses starting), and a long module that starts last would run alone.
+# The longest modules first: the suite runs in two processes (pytest-xdist, `-n 2 --dist loadfile` in pyproject.toml:
+# a module and its fixtures stay in one process; three processes on two cores measured slower), and a long module
+# that starts last would keep one core busy alone.
 # Measured with --durations on 2 cores (seconds of the module's slowest tests): reports 272, resume 133, many athletes
 # 128, faults 114, budget runs 111, zones per athlete 72, orchestration 71, dbt build 63, privacy test 59, kill
 # steps 58, postgres 53, archive import 40, kill imports 33, extract 31, one command 28.

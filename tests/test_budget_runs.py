@@ -23,9 +23,10 @@ def table_snapshot(cli, table, cols):
 
 @pytest.fixture(scope="module")
 def big_import(tmp_path_factory):
-    """A 3,000-activity athlete imported through repeated daily runs at the real limits."""
+    """A 1,500-activity athlete (about 3,000 requests: four days) imported through repeated daily runs at the real
+    limits."""
     clock = FakeClock(START)
-    spec = AthleteSpec(seed=11, first_day=None, n_activities=3000, stream_scale=0.01)
+    spec = AthleteSpec(seed=11, first_day=None, n_activities=1500, stream_scale=0.01)
     mp = pytest.MonkeyPatch()
     with FakeStrava(athlete=spec, clock=clock) as fake:
         cli = Cli(fake, clock, tmp_path_factory.mktemp("big") / "data", mp, fake.issue_refresh_token())
@@ -58,7 +59,7 @@ def test_finishes_in_the_minimum_number_of_days(big_import):
     fake, days = big_import["fake"], big_import["days"]
     total = sum(n for k, n in fake.counts().items() if not k.startswith("POST /oauth"))
     assert total == minimum_requests(fake, days)
-    assert days == math.ceil(total / 1000)
+    assert days == math.ceil(total / 1000) >= 3
     assert "Daily read limit reached" in big_import["outputs"][0]
     assert "run again after 00:00 UTC" in big_import["outputs"][0]
 
@@ -66,8 +67,8 @@ def test_finishes_in_the_minimum_number_of_days(big_import):
 def test_no_429_ever_and_everything_loaded_once(big_import):
     cli, fake = big_import["cli"], big_import["fake"]
     assert fake.count_429 == 0
-    assert cli.count("activities") == 3000
-    assert cli.count("activity_details") == 3000
+    assert cli.count("activities") == 1500
+    assert cli.count("activity_details") == 1500
     assert cli.sql("select count(*) from (select id from strava.activities group by id having count(*) > 1)")[0][0] == 0
     assert (
         cli.sql(
